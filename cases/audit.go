@@ -1,0 +1,72 @@
+package cases
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// Event is one entry of the append-only audit log. Each event's hash covers
+// its content and the previous event's hash, so editing or deleting any row
+// breaks the chain from that point on.
+type Event struct {
+	Seq      int64           `json:"seq" db:"seq"`
+	At       time.Time       `json:"at" db:"at"`
+	Actor    string          `json:"actor" db:"actor"`
+	Action   string          `json:"action" db:"action"`
+	Entity   string          `json:"entity" db:"entity"`
+	EntityID string          `json:"entity_id" db:"entity_id"`
+	Before   json.RawMessage `json:"before,omitempty" db:"-"`
+	After    json.RawMessage `json:"after,omitempty" db:"-"`
+	PrevHash string          `json:"prev_hash" db:"prev_hash"`
+	Hash     string          `json:"hash" db:"hash"`
+}
+
+// GenesisHash is the previous hash of the first event.
+const GenesisHash = "0000000000000000000000000000000000000000000000000000000000000000"
+
+// ComputeHash returns the SHA-256 of the event's content and PrevHash. The
+// fields are hashed as a JSON array, which delimits them unambiguously.
+func (e *Event) ComputeHash() string {
+	before, after := string(e.Before), string(e.After)
+	b, _ := json.Marshal([]any{e.Seq, e.At.UTC().Format(time.RFC3339Nano), e.Actor, e.Action, e.Entity, e.EntityID, before, after, e.PrevHash})
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// ChainVerifier checks events one at a time, in sequence order.
+type ChainVerifier struct {
+	prev string
+	seq  int64
+}
+
+// Next checks the next event of the chain.
+func (v *ChainVerifier) Next(e *Event) error {
+	if v.prev == "" {
+		v.prev = GenesisHash
+	}
+	switch {
+	case e.Seq != v.seq+1:
+		return fmt.Errorf("audit event %d is missing (found %d next): a row was deleted", v.seq+1, e.Seq)
+	case e.PrevHash != v.prev:
+		return fmt.Errorf("audit event %d does not follow event %d: the chain was edited", e.Seq, v.seq)
+	case e.ComputeHash() != e.Hash:
+		return fmt.Errorf("audit event %d (%s %s %s) was altered: its hash does not match its content", e.Seq, e.Action, e.Entity, e.EntityID)
+	}
+	v.prev, v.seq = e.Hash, e.Seq
+	return nil
+}
+
+// End checks that the chain ends where the recorded head says it does, which
+// catches the deletion of the newest events.
+func (v *ChainVerifier) End(headSeq int64, headHash string) error {
+	if v.seq != headSeq || (headSeq > 0 && v.prev != headHash) {
+		return fmt.Errorf("audit log ends at event %d but %d were written: events were deleted from the end", v.seq, headSeq)
+	}
+	return nil
+}
+
+// Count returns how many events were verified.
+func (v *ChainVerifier) Count() int64 { return v.seq }

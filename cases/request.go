@@ -1,0 +1,402 @@
+package cases
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/mail"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/nyaruka/phonenumbers"
+	"golang.org/x/text/language"
+)
+
+// Request is a lawful request as it arrives: the intake JSON of
+// shared/spec/interfaces.md. All times are UTC.
+type Request struct {
+	ReceivedAt time.Time  `json:"received_at"`
+	Agency     Agency     `json:"agency"`
+	Requester  Requester  `json:"requester"`
+	Process    Process    `json:"process"`
+	Emergency  *Exigency  `json:"emergency"`
+	Targets    []Target   `json:"targets"`
+	Categories []Category `json:"categories"`
+	Window     *Window    `json:"window"`
+	DueAt      *time.Time `json:"due_at"`
+}
+
+// Agency is the authority a request comes from.
+type Agency struct {
+	Name            string   `json:"name"`
+	Country         string   `json:"country"` // ISO 3166-1 alpha-2
+	VerifiedDomains []string `json:"verified_domains"`
+}
+
+// Requester is the officer who sent a request.
+type Requester struct {
+	Name  string `json:"name"`
+	Email string `json:"email"`
+	Phone string `json:"phone"`
+}
+
+// Process is the legal process a request is made under.
+type Process struct {
+	Type               ProcessType `json:"type"`
+	Via                Via         `json:"via"`
+	IssuingAuthority   string      `json:"issuing_authority"`
+	Reference          string      `json:"reference"`
+	IssuedAt           *time.Time  `json:"issued_at"`
+	EffectiveAt        *time.Time  `json:"effective_at"`
+	ExpiresAt          *time.Time  `json:"expires_at"`
+	NondisclosureUntil *time.Time  `json:"nondisclosure_until"`
+}
+
+// Exigency holds the details of an emergency disclosure request.
+type Exigency struct {
+	Description  string `json:"description"`
+	ImminentHarm bool   `json:"imminent_harm"`
+}
+
+// Target is one account a request names.
+type Target struct {
+	Kind  TargetKind `json:"kind"`
+	Value string     `json:"value"`
+}
+
+// Window is a period of time, from inclusive to exclusive.
+type Window struct {
+	From time.Time `json:"from"`
+	To   time.Time `json:"to"`
+}
+
+// Contains reports whether t falls inside the window.
+func (w Window) Contains(t time.Time) bool {
+	return !t.Before(w.From) && t.Before(w.To)
+}
+
+// Limits on free text, so that one request cannot fill the database.
+const (
+	maxText      = 2000
+	maxTargetLen = 128
+	maxTargets   = 10000 // the policy blocks far fewer; this only bounds input size
+)
+
+// The raw shapes decode dates as strings so that a bad date is reported with
+// its field name instead of as a generic JSON error.
+type rawRequest struct {
+	ReceivedAt *string    `json:"received_at"`
+	Agency     *Agency    `json:"agency"`
+	Requester  *Requester `json:"requester"`
+	Process    *struct {
+		Type               ProcessType `json:"type"`
+		Via                Via         `json:"via"`
+		IssuingAuthority   string      `json:"issuing_authority"`
+		Reference          string      `json:"reference"`
+		IssuedAt           *string     `json:"issued_at"`
+		EffectiveAt        *string     `json:"effective_at"`
+		ExpiresAt          *string     `json:"expires_at"`
+		NondisclosureUntil *string     `json:"nondisclosure_until"`
+	} `json:"process"`
+	Emergency  *Exigency  `json:"emergency"`
+	Targets    []Target   `json:"targets"`
+	Categories []Category `json:"categories"`
+	Window     *struct {
+		From *string `json:"from"`
+		To   *string `json:"to"`
+	} `json:"window"`
+	DueAt *string `json:"due_at"`
+}
+
+// ParseRequest decodes and validates one intake JSON document. Unknown fields
+// are refused rather than ignored: a misspelt "categories" must not turn into
+// a request for nothing. A malformed request is an EINVALID *Error naming
+// every bad field.
+func ParseRequest(data []byte) (*Request, error) {
+	var raw rawRequest
+	if err := DecodeStrict(data, &raw); err != nil {
+		return nil, err
+	}
+	return raw.validate()
+}
+
+// DecodeStrict decodes one JSON value into v, refusing unknown fields and
+// trailing data, and turns decoding failures into EINVALID errors that name
+// the field at fault.
+func DecodeStrict(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonError(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return Invalid(map[string]string{"body": "unexpected data after the JSON document"})
+	}
+	return nil
+}
+
+// jsonError names the field a JSON decoding error is about.
+func jsonError(err error) error {
+	var typeErr *json.UnmarshalTypeError
+	var syntaxErr *json.SyntaxError
+	switch {
+	case errors.As(err, &typeErr):
+		field := typeErr.Field
+		if field == "" {
+			field = "body"
+		}
+		return Invalid(map[string]string{field: fmt.Sprintf("must be %s, not %s", jsonKind(typeErr.Type.Kind().String()), typeErr.Value)})
+	case errors.As(err, &syntaxErr):
+		return Invalid(map[string]string{"body": fmt.Sprintf("malformed JSON at byte %d: %v", syntaxErr.Offset, syntaxErr)})
+	case errors.Is(err, io.EOF):
+		return Invalid(map[string]string{"body": "empty body: a JSON document is required"})
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return Invalid(map[string]string{"body": "truncated JSON document"})
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return Invalid(map[string]string{name: "unknown field"})
+	}
+	return Invalid(map[string]string{"body": err.Error()})
+}
+
+func jsonKind(k string) string {
+	switch k {
+	case "slice", "array":
+		return "an array"
+	case "struct", "map", "ptr":
+		return "an object"
+	case "bool":
+		return "true or false"
+	case "string":
+		return "a string"
+	}
+	return "a " + k
+}
+
+// ParseTime parses an RFC 3339 timestamp or a plain date (taken as midnight
+// UTC) and returns it in UTC, truncated to the microsecond so that it reads
+// back identically from every database engine.
+func ParseTime(s string) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t.UTC().Truncate(time.Microsecond), nil
+	}
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return t.UTC(), nil
+	}
+	return time.Time{}, fmt.Errorf("not a date: %q (use RFC 3339, e.g. 2026-11-20T09:30:00Z)", s)
+}
+
+// optTime parses an optional date; null and "" mean absent.
+func optTime(f fieldErrors, field string, s *string) *time.Time {
+	if s == nil || strings.TrimSpace(*s) == "" {
+		return nil
+	}
+	t, err := ParseTime(*s)
+	if err != nil {
+		f.add(field, "%v", err)
+		return nil
+	}
+	return &t
+}
+
+var e164 = regexp.MustCompile(`^\+[1-9][0-9]{1,14}$`)
+
+// ValidPhone reports why s is not a valid E.164 phone number, or "" if it is.
+func ValidPhone(s string) string {
+	if !e164.MatchString(s) {
+		return "must be an E.164 phone number such as +14155550123 (a plus sign and digits only)"
+	}
+	n, err := phonenumbers.Parse(s, "")
+	if err != nil || !phonenumbers.IsValidNumber(n) {
+		return "is not a valid phone number for any country"
+	}
+	return ""
+}
+
+// ValidCountry reports why code is not an ISO 3166-1 alpha-2 country code,
+// or "" if it is.
+func ValidCountry(code string) string {
+	if code == "" {
+		return "is required (ISO 3166-1 alpha-2, e.g. US)"
+	}
+	if code == "UK" {
+		return `is not an ISO 3166-1 code: use "GB" for the United Kingdom`
+	}
+	r, err := language.ParseRegion(code)
+	if len(code) != 2 || err != nil || !r.IsCountry() || r.String() != code {
+		return fmt.Sprintf("%q is not an ISO 3166-1 alpha-2 country code", code)
+	}
+	return ""
+}
+
+// HasWildcard reports whether a target value tries to name more than one
+// account. Wildcards are a policy matter (GLOBAL-TARGETS blocks them), not an
+// input error, so validation lets them through for the engine to explain.
+func HasWildcard(v string) bool { return strings.ContainsAny(v, "*%") }
+
+func (raw *rawRequest) validate() (*Request, error) {
+	f := fieldErrors{}
+	req := &Request{}
+
+	if raw.ReceivedAt != nil && strings.TrimSpace(*raw.ReceivedAt) != "" {
+		if t := optTime(f, "received_at", raw.ReceivedAt); t != nil {
+			req.ReceivedAt = *t
+		}
+	}
+
+	if raw.Agency == nil {
+		f.add("agency", "is required")
+	} else {
+		a := *raw.Agency
+		a.Name = strings.TrimSpace(a.Name)
+		a.Country = strings.ToUpper(strings.TrimSpace(a.Country))
+		if a.Name == "" {
+			f.add("agency.name", "is required")
+		}
+		if msg := ValidCountry(a.Country); msg != "" {
+			f.add("agency.country", "%s", msg)
+		}
+		domains := make([]string, 0, len(a.VerifiedDomains))
+		for i, d := range a.VerifiedDomains {
+			d = strings.ToLower(strings.TrimSpace(d))
+			if d == "" || strings.ContainsAny(d, "@ /") || !strings.Contains(d, ".") {
+				f.add(fmt.Sprintf("agency.verified_domains[%d]", i), "%q is not a domain name", d)
+			}
+			domains = append(domains, d)
+		}
+		a.VerifiedDomains = domains
+		req.Agency = a
+	}
+
+	if raw.Requester != nil {
+		r := *raw.Requester
+		r.Name = strings.TrimSpace(r.Name)
+		r.Email = strings.TrimSpace(r.Email)
+		r.Phone = strings.TrimSpace(r.Phone)
+		if r.Email != "" {
+			if addr, err := mail.ParseAddress(r.Email); err != nil || addr.Address != r.Email {
+				f.add("requester.email", "%q is not an email address", r.Email)
+			} else {
+				at := strings.LastIndex(r.Email, "@")
+				r.Email = r.Email[:at] + strings.ToLower(r.Email[at:])
+			}
+		}
+		if r.Phone != "" {
+			if msg := ValidPhone(r.Phone); msg != "" {
+				f.add("requester.phone", "%s", msg)
+			}
+		}
+		req.Requester = r
+	}
+
+	if raw.Process == nil {
+		f.add("process", "is required")
+	} else {
+		p := raw.Process
+		if p.Type == "" {
+			f.add("process.type", "is required")
+		} else if !p.Type.Valid() {
+			f.add("process.type", "%q is not a process type (one of %s)", p.Type, join(ProcessTypes))
+		}
+		if !p.Via.Valid() {
+			f.add("process.via", `%q is not a channel (one of "", "mlat", "cloud_act")`, p.Via)
+		}
+		req.Process = Process{
+			Type:               p.Type,
+			Via:                p.Via,
+			IssuingAuthority:   strings.TrimSpace(p.IssuingAuthority),
+			Reference:          strings.TrimSpace(p.Reference),
+			IssuedAt:           optTime(f, "process.issued_at", p.IssuedAt),
+			EffectiveAt:        optTime(f, "process.effective_at", p.EffectiveAt),
+			ExpiresAt:          optTime(f, "process.expires_at", p.ExpiresAt),
+			NondisclosureUntil: optTime(f, "process.nondisclosure_until", p.NondisclosureUntil),
+		}
+	}
+
+	if raw.Emergency != nil {
+		e := *raw.Emergency
+		e.Description = strings.TrimSpace(e.Description)
+		req.Emergency = &e
+	}
+
+	if len(raw.Targets) > maxTargets {
+		f.add("targets", "at most %d targets can be logged on one request", maxTargets)
+	}
+	for i, t := range raw.Targets {
+		field := fmt.Sprintf("targets[%d]", i)
+		t.Value = strings.TrimSpace(t.Value)
+		switch {
+		case !t.Kind.Valid():
+			f.add(field+".kind", "%q is not a target kind (one of %s)", t.Kind, join(TargetKinds))
+		case t.Value == "":
+			f.add(field+".value", "is required")
+		case len(t.Value) > maxTargetLen:
+			f.add(field+".value", "is longer than %d characters", maxTargetLen)
+		case strings.ContainsAny(t.Value, " \t\r\n"):
+			f.add(field+".value", "must not contain white space")
+		case t.Kind == TargetPhone && !HasWildcard(t.Value):
+			if msg := ValidPhone(t.Value); msg != "" {
+				f.add(field+".value", "%s", msg)
+			}
+		}
+		req.Targets = append(req.Targets, t)
+	}
+
+	seen := map[Category]bool{}
+	for i, c := range raw.Categories {
+		if !c.Valid() {
+			f.add(fmt.Sprintf("categories[%d]", i), "%q is not a data category (one of %s)", c, join(Categories))
+			continue
+		}
+		if !seen[c] {
+			seen[c] = true
+			req.Categories = append(req.Categories, c)
+		}
+	}
+
+	if raw.Window != nil {
+		from := optTime(f, "window.from", raw.Window.From)
+		to := optTime(f, "window.to", raw.Window.To)
+		switch {
+		case from == nil && f["window.from"] == "":
+			f.add("window.from", "is required when a window is given")
+		case to == nil && f["window.to"] == "":
+			f.add("window.to", "is required when a window is given")
+		case from != nil && to != nil && !to.After(*from):
+			f.add("window.to", "must be after window.from")
+		case from != nil && to != nil:
+			req.Window = &Window{From: *from, To: *to}
+		}
+	}
+
+	req.DueAt = optTime(f, "due_at", raw.DueAt)
+
+	for field, s := range map[string]string{
+		"agency.name": req.Agency.Name, "requester.name": req.Requester.Name,
+		"process.issuing_authority": req.Process.IssuingAuthority, "process.reference": req.Process.Reference,
+	} {
+		if len(s) > maxText {
+			f.add(field, "is longer than %d characters", maxText)
+		}
+	}
+	if req.Emergency != nil && len(req.Emergency.Description) > 10*maxText {
+		f.add("emergency.description", "is longer than %d characters", 10*maxText)
+	}
+
+	if err := f.err(); err != nil {
+		return nil, err
+	}
+	return req, nil
+}
+
+func join[T ~string](list []T) string {
+	parts := make([]string, len(list))
+	for i, v := range list {
+		parts[i] = string(v)
+	}
+	return strings.Join(parts, ", ")
+}

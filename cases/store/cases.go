@@ -1,0 +1,607 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"envelope/cases"
+)
+
+// caseRow is a case as stored: indexed columns for filtering, and the
+// request, decision and review as JSON documents so that they read back
+// exactly as they were written.
+type caseRow struct {
+	ID           int64          `db:"id"`
+	Number       string         `db:"number"`
+	Status       string         `db:"status"`
+	RequestJSON  string         `db:"request_json"`
+	DecisionJSON sql.NullString `db:"decision_json"`
+	ReviewJSON   sql.NullString `db:"review_json"`
+	Produced     bool           `db:"produced"`
+	Assignee     string         `db:"assignee"`
+	CreatedBy    string         `db:"created_by"`
+	CreatedAt    time.Time      `db:"created_at"`
+	UpdatedAt    time.Time      `db:"updated_at"`
+	ClosedAt     sql.NullTime   `db:"closed_at"`
+}
+
+const caseColumns = "id, number, status, request_json, decision_json, review_json, produced, assignee, created_by, created_at, updated_at, closed_at"
+
+func (r *caseRow) toCase() (*cases.Case, error) {
+	c := &cases.Case{
+		ID: r.ID, Number: r.Number, Status: cases.Status(r.Status), Produced: r.Produced,
+		Assignee: r.Assignee, CreatedBy: r.CreatedBy,
+		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+	}
+	if r.ClosedAt.Valid {
+		t := r.ClosedAt.Time.UTC()
+		c.ClosedAt = &t
+	}
+	if err := json.Unmarshal([]byte(r.RequestJSON), &c.Request); err != nil {
+		return nil, fmt.Errorf("case %d: stored request: %w", r.ID, err)
+	}
+	if r.DecisionJSON.Valid {
+		c.Decision = &cases.Decision{}
+		if err := json.Unmarshal([]byte(r.DecisionJSON.String), c.Decision); err != nil {
+			return nil, fmt.Errorf("case %d: stored decision: %w", r.ID, err)
+		}
+	}
+	if r.ReviewJSON.Valid {
+		c.Review = &cases.Review{}
+		if err := json.Unmarshal([]byte(r.ReviewJSON.String), c.Review); err != nil {
+			return nil, fmt.Errorf("case %d: stored review: %w", r.ID, err)
+		}
+	}
+	return c, nil
+}
+
+// searchText is what free-text search looks in, lowercased once at write.
+func searchText(number string, req *cases.Request) string {
+	parts := []string{number, req.Process.Reference, req.Process.IssuingAuthority, req.Agency.Name,
+		req.Requester.Name, req.Requester.Email}
+	for _, t := range req.Targets {
+		parts = append(parts, t.Value)
+	}
+	return strings.ToLower(strings.Join(parts, "\n"))
+}
+
+// NewCase is what CreateCase stores: a validated request, the policy's
+// decision on it, and for imported history the state it had reached.
+type NewCase struct {
+	Request  *cases.Request
+	Decision *cases.Decision
+	Status   cases.Status // default received
+	Produced bool
+	ClosedAt *time.Time
+}
+
+// CreateCase logs a request with its decision as a new case, in one
+// transaction with its audit events, and returns the stored case.
+func (db *DB) CreateCase(ctx context.Context, actor string, nc NewCase) (*cases.Case, error) {
+	var c *cases.Case
+	err := db.Tx(ctx, func(tx *sqlx.Tx) error {
+		var err error
+		c, err = db.createCase(ctx, tx, actor, nc)
+		return err
+	})
+	return c, err
+}
+
+func (db *DB) createCase(ctx context.Context, tx *sqlx.Tx, actor string, nc NewCase) (*cases.Case, error) {
+	req := nc.Request
+	now := db.Now()
+	if req.ReceivedAt.IsZero() {
+		req.ReceivedAt = now
+	}
+	status := nc.Status
+	if status == "" {
+		status = cases.StatusReceived
+	}
+	agencyID, err := db.upsertAgency(ctx, tx, actor, &req.Agency)
+	if err != nil {
+		return nil, err
+	}
+	reqJSON, err := json.Marshal(req)
+	if err != nil {
+		return nil, err
+	}
+	var decJSON, outcome, version any = nil, "", ""
+	if nc.Decision != nil {
+		b, err := json.Marshal(nc.Decision)
+		if err != nil {
+			return nil, err
+		}
+		decJSON, outcome, version = string(b), string(nc.Decision.Outcome), nc.Decision.PolicyVersion
+	}
+	// The number derives from the ID, which exists only after the insert; a
+	// unique placeholder holds its place until then.
+	placeholder := "pending-" + randomHex(8)
+	var id int64
+	if err := tx.GetContext(ctx, &id, tx.Rebind(`INSERT INTO cases
+		(number, status, agency_id, agency_country, process_type, reference, received_at, due_at,
+		 target_count, request_json, decision_json, outcome, policy_version, produced,
+		 created_by, created_at, updated_at, closed_at, search)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '') RETURNING id`),
+		placeholder, status, agencyID, req.Agency.Country, req.Process.Type, req.Process.Reference,
+		req.ReceivedAt, req.DueAt, len(req.Targets), string(reqJSON), decJSON, outcome, version,
+		nc.Produced || status == cases.StatusProduced, actor, now, now, nc.ClosedAt); err != nil {
+		return nil, fmt.Errorf("insert case: %w", err)
+	}
+	number := cases.CaseNumber(req.ReceivedAt, id)
+	if _, err := tx.ExecContext(ctx, tx.Rebind("UPDATE cases SET number = ?, search = ? WHERE id = ?"),
+		number, searchText(number, req), id); err != nil {
+		return nil, fmt.Errorf("number case: %w", err)
+	}
+	for i, t := range req.Targets {
+		if _, err := tx.ExecContext(ctx, tx.Rebind("INSERT INTO case_targets (case_id, position, kind, value) VALUES (?, ?, ?, ?)"),
+			id, i, t.Kind, t.Value); err != nil {
+			return nil, fmt.Errorf("insert target: %w", err)
+		}
+	}
+	c, err := db.getCase(ctx, tx, id)
+	if err != nil {
+		return nil, err
+	}
+	action := "case.create"
+	if nc.Status != "" {
+		action = "case.import"
+	}
+	entity := strconv.FormatInt(id, 10)
+	if err := db.Audit(ctx, tx, actor, action, "case", entity, nil, c.Request); err != nil {
+		return nil, err
+	}
+	if nc.Decision != nil {
+		if err := db.Audit(ctx, tx, actor, "case.decide", "case", entity, nil, nc.Decision); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+func (db *DB) upsertAgency(ctx context.Context, tx *sqlx.Tx, actor string, a *cases.Agency) (int64, error) {
+	var id int64
+	err := tx.GetContext(ctx, &id, tx.Rebind("SELECT id FROM agencies WHERE name = ? AND country = ?"), a.Name, a.Country)
+	if err == nil {
+		return id, nil
+	} else if !errors.Is(err, sql.ErrNoRows) {
+		return 0, err
+	}
+	domains, _ := json.Marshal(nonNil(a.VerifiedDomains))
+	if err := tx.GetContext(ctx, &id, tx.Rebind("INSERT INTO agencies (name, country, verified_domains) VALUES (?, ?, ?) RETURNING id"),
+		a.Name, a.Country, string(domains)); err != nil {
+		return 0, fmt.Errorf("insert agency: %w", err)
+	}
+	return id, db.Audit(ctx, tx, actor, "agency.create", "agency", strconv.FormatInt(id, 10), nil, a)
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+// Case returns a case with its document summary and notes. ref is the
+// numeric ID or the case number (LR-2026-000123).
+func (db *DB) Case(ctx context.Context, ref string) (*cases.Case, error) {
+	id, err := db.resolveCase(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	c, err := db.getCase(ctx, db.r, id)
+	if err != nil {
+		return nil, err
+	}
+	if c.Document, err = db.documentInfo(ctx, id); err != nil {
+		return nil, err
+	}
+	if err := db.r.SelectContext(ctx, &c.Notes, db.r.Rebind(
+		"SELECT id, author, created_at AS at, body FROM case_notes WHERE case_id = ? ORDER BY id"), id); err != nil {
+		return nil, err
+	}
+	for i := range c.Notes {
+		c.Notes[i].At = c.Notes[i].At.UTC()
+	}
+	return c, nil
+}
+
+func (db *DB) resolveCase(ctx context.Context, ref string) (int64, error) {
+	ref = strings.TrimSpace(ref)
+	if id, err := strconv.ParseInt(ref, 10, 64); err == nil && id > 0 {
+		return id, nil
+	}
+	var id int64
+	err := db.r.GetContext(ctx, &id, db.r.Rebind("SELECT id FROM cases WHERE number = ?"), strings.ToUpper(ref))
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, cases.Errorf(cases.ENOTFOUND, "no case %q", ref)
+	}
+	return id, err
+}
+
+func (db *DB) getCase(ctx context.Context, q sqlx.QueryerContext, id int64) (*cases.Case, error) {
+	var row caseRow
+	err := sqlx.GetContext(ctx, q, &row, q.(interface{ Rebind(string) string }).Rebind(
+		"SELECT "+caseColumns+" FROM cases WHERE id = ?"), id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, cases.Errorf(cases.ENOTFOUND, "no case with id %d", id)
+	} else if err != nil {
+		return nil, err
+	}
+	return row.toCase()
+}
+
+// ListCases returns one page of cases matching f, newest first. Paging is by
+// keyset (id below the cursor), so page 20,000 costs what page 1 does.
+func (db *DB) ListCases(ctx context.Context, f cases.CaseFilter) (*cases.Page, error) {
+	var where []string
+	var args []any
+	add := func(cond string, arg any) { where = append(where, cond); args = append(args, arg) }
+	if f.Status != "" {
+		add("status = ?", f.Status)
+	}
+	if f.Country != "" {
+		add("agency_country = ?", strings.ToUpper(f.Country))
+	}
+	if f.Process != "" {
+		add("process_type = ?", f.Process)
+	}
+	if f.DueBefore != nil {
+		add("due_at < ?", *f.DueBefore)
+	}
+	if f.DueAfter != nil {
+		add("due_at >= ?", *f.DueAfter)
+	}
+	if f.Assignee != "" {
+		add("assignee = ?", f.Assignee)
+	}
+	if q := strings.ToLower(strings.TrimSpace(f.Query)); q != "" {
+		if strings.HasPrefix(q, "lr-") {
+			add("number = ?", strings.ToUpper(q))
+		} else {
+			add(`search LIKE ? ESCAPE '\'`, "%"+likeEscaper.Replace(q)+"%")
+		}
+	}
+	if f.After > 0 {
+		add("id < ?", f.After)
+	}
+	limit := f.Limit
+	if limit <= 0 || limit > 500 {
+		limit = 50
+	}
+	query := "SELECT " + caseColumns + " FROM cases"
+	if len(where) > 0 {
+		query += " WHERE " + strings.Join(where, " AND ")
+	}
+	query += " ORDER BY id DESC LIMIT " + strconv.Itoa(limit+1)
+	var rows []caseRow
+	if err := db.r.SelectContext(ctx, &rows, db.r.Rebind(query), args...); err != nil {
+		return nil, err
+	}
+	page := &cases.Page{Cases: []*cases.Case{}}
+	for i := range rows {
+		if i == limit {
+			page.Next = rows[i-1].ID
+			break
+		}
+		c, err := rows[i].toCase()
+		if err != nil {
+			return nil, err
+		}
+		page.Cases = append(page.Cases, c)
+	}
+	return page, nil
+}
+
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+
+// Review records a reviewer's verdict (approved or rejected) on a received
+// case. The status change is conditional on the case still being received,
+// so of two reviewers racing on one case exactly one wins.
+func (db *DB) Review(ctx context.Context, actor *cases.User, ref string, verdict cases.Status, note string) (*cases.Case, error) {
+	id, err := db.resolveCase(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	var c *cases.Case
+	err = db.Tx(ctx, func(tx *sqlx.Tx) error {
+		before, err := db.getCase(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if err := cases.CheckReview(actor, before, verdict, note); err != nil {
+			return err
+		}
+		review := cases.Review{Verdict: verdict, By: actor.Email, At: db.Now(), Note: strings.TrimSpace(note)}
+		b, _ := json.Marshal(review)
+		res, err := tx.ExecContext(ctx, tx.Rebind("UPDATE cases SET status = ?, review_json = ?, updated_at = ? WHERE id = ? AND status = ?"),
+			verdict, string(b), review.At, id, cases.StatusReceived)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return cases.Errorf(cases.ECONFLICT, "case %s was decided by someone else meanwhile", before.Number)
+		}
+		action := "case.approve"
+		if verdict == cases.StatusRejected {
+			action = "case.reject"
+		}
+		if err := db.Audit(ctx, tx, actor.Email, action, "case", strconv.FormatInt(id, 10),
+			map[string]any{"status": before.Status}, map[string]any{"status": verdict, "note": review.Note}); err != nil {
+			return err
+		}
+		for _, hook := range db.onApprove {
+			if verdict == cases.StatusApproved {
+				if err := hook(ctx, tx, actor.Email, before); err != nil {
+					return err
+				}
+			}
+		}
+		c, err = db.getCase(ctx, tx, id)
+		return err
+	})
+	return c, err
+}
+
+// ApproveHook runs inside the approval's transaction; prospective collection
+// uses it to open its windows atomically with the approval.
+type ApproveHook func(ctx context.Context, tx *sqlx.Tx, actor string, c *cases.Case) error
+
+// OnApprove registers a hook to run when a case is approved.
+func (db *DB) OnApprove(h ApproveHook) { db.onApprove = append(db.onApprove, h) }
+
+// SetStatus moves a case to produced or closed, audited.
+func (db *DB) SetStatus(ctx context.Context, tx *sqlx.Tx, actor string, c *cases.Case, status cases.Status) error {
+	now := db.Now()
+	var closedAt any
+	if status == cases.StatusClosed {
+		closedAt = now
+	}
+	if _, err := tx.ExecContext(ctx, tx.Rebind("UPDATE cases SET status = ?, produced = (produced OR ?), closed_at = COALESCE(closed_at, ?), updated_at = ? WHERE id = ?"),
+		status, status == cases.StatusProduced, closedAt, now, c.ID); err != nil {
+		return err
+	}
+	return db.Audit(ctx, tx, actor, "case.status", "case", strconv.FormatInt(c.ID, 10),
+		map[string]any{"status": c.Status}, map[string]any{"status": status})
+}
+
+// CloseCase closes a case (finished, or the order withdrawn), with a reason.
+func (db *DB) CloseCase(ctx context.Context, actor *cases.User, ref, reason string) (*cases.Case, error) {
+	if !actor.CanLog() {
+		return nil, cases.Errorf(cases.EFORBIDDEN, "your role cannot close cases")
+	}
+	id, err := db.resolveCase(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	var c *cases.Case
+	err = db.Tx(ctx, func(tx *sqlx.Tx) error {
+		before, err := db.getCase(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if before.Status == cases.StatusClosed {
+			return cases.Errorf(cases.ECONFLICT, "case %s is already closed", before.Number)
+		}
+		if err := db.SetStatus(ctx, tx, actor.Email, before, cases.StatusClosed); err != nil {
+			return err
+		}
+		if strings.TrimSpace(reason) != "" {
+			if err := db.addNote(ctx, tx, actor.Email, id, "Closed: "+reason); err != nil {
+				return err
+			}
+		}
+		c, err = db.getCase(ctx, tx, id)
+		return err
+	})
+	return c, err
+}
+
+// AddNote adds a note to a case.
+func (db *DB) AddNote(ctx context.Context, actor *cases.User, ref, body string) error {
+	if !actor.CanLog() {
+		return cases.Errorf(cases.EFORBIDDEN, "your role cannot add notes")
+	}
+	body = strings.TrimSpace(body)
+	if body == "" {
+		return cases.Invalid(map[string]string{"body": "is required"})
+	} else if len(body) > 20000 {
+		return cases.Invalid(map[string]string{"body": "is longer than 20000 characters"})
+	}
+	id, err := db.resolveCase(ctx, ref)
+	if err != nil {
+		return err
+	}
+	return db.Tx(ctx, func(tx *sqlx.Tx) error { return db.addNote(ctx, tx, actor.Email, id, body) })
+}
+
+func (db *DB) addNote(ctx context.Context, tx *sqlx.Tx, actor string, id int64, body string) error {
+	var noteID int64
+	if err := tx.GetContext(ctx, &noteID, tx.Rebind("INSERT INTO case_notes (case_id, author, body, created_at) VALUES (?, ?, ?, ?) RETURNING id"),
+		id, actor, body, db.Now()); err != nil {
+		return err
+	}
+	return db.Audit(ctx, tx, actor, "case.note", "case", strconv.FormatInt(id, 10), nil, map[string]any{"note": noteID, "body": body})
+}
+
+// Assign gives a case to a user (by email; "" unassigns).
+func (db *DB) Assign(ctx context.Context, actor *cases.User, ref, assignee string) error {
+	if !actor.CanLog() {
+		return cases.Errorf(cases.EFORBIDDEN, "your role cannot assign cases")
+	}
+	assignee = strings.ToLower(strings.TrimSpace(assignee))
+	if assignee != "" {
+		if _, err := db.UserByEmail(ctx, assignee); err != nil {
+			return cases.Invalid(map[string]string{"assignee": "no user " + assignee})
+		}
+	}
+	id, err := db.resolveCase(ctx, ref)
+	if err != nil {
+		return err
+	}
+	return db.Tx(ctx, func(tx *sqlx.Tx) error {
+		c, err := db.getCase(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, tx.Rebind("UPDATE cases SET assignee = ?, updated_at = ? WHERE id = ?"), assignee, db.Now(), id); err != nil {
+			return err
+		}
+		return db.Audit(ctx, tx, actor.Email, "case.assign", "case", strconv.FormatInt(id, 10),
+			map[string]any{"assignee": c.Assignee}, map[string]any{"assignee": assignee})
+	})
+}
+
+// AttachDocument stores the legal-process document of a case (PDF only),
+// replacing any earlier one; the audit event records both hashes.
+func (db *DB) AttachDocument(ctx context.Context, actor *cases.User, ref, filename string, content []byte) (*cases.Document, error) {
+	if !actor.CanLog() {
+		return nil, cases.Errorf(cases.EFORBIDDEN, "your role cannot upload documents")
+	}
+	if len(content) > cases.MaxDocumentSize {
+		return nil, &cases.Error{Code: cases.ETOOLARGE, Message: "document too large",
+			Fields: map[string]string{"document": fmt.Sprintf("is larger than %d MiB", cases.MaxDocumentSize>>20)}}
+	}
+	if !strings.HasPrefix(string(content[:min(len(content), 1024)]), "%PDF-") {
+		return nil, cases.Invalid(map[string]string{"document": "must be a PDF file"})
+	}
+	id, err := db.resolveCase(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(content)
+	doc := &cases.Document{Filename: cleanFilename(filename), Size: int64(len(content)),
+		SHA256: hex.EncodeToString(sum[:]), UploadedBy: actor.Email, UploadedAt: db.Now()}
+	err = db.Tx(ctx, func(tx *sqlx.Tx) error {
+		if _, err := db.getCase(ctx, tx, id); err != nil {
+			return err
+		}
+		old, err := db.documentInfoTx(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, tx.Rebind("DELETE FROM case_documents WHERE case_id = ?"), id); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO case_documents
+			(case_id, filename, size, sha256, content, uploaded_by, uploaded_at) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+			id, doc.Filename, doc.Size, doc.SHA256, content, doc.UploadedBy, doc.UploadedAt); err != nil {
+			return err
+		}
+		var before any
+		if old != nil {
+			before = old
+		}
+		return db.Audit(ctx, tx, actor.Email, "case.document", "case", strconv.FormatInt(id, 10), before, doc)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return doc, nil
+}
+
+// cleanFilename keeps only the base name of an uploaded file, so a name can
+// never point outside wherever it is later written.
+func cleanFilename(name string) string {
+	if i := strings.LastIndexAny(name, `/\`); i >= 0 {
+		name = name[i+1:]
+	}
+	name = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || r == '"' {
+			return -1
+		}
+		return r
+	}, name)
+	if name == "" || name == "." || name == ".." {
+		return "document.pdf"
+	}
+	return name
+}
+
+// Document returns the uploaded document of a case and its content.
+func (db *DB) Document(ctx context.Context, ref string) (*cases.Document, []byte, error) {
+	id, err := db.resolveCase(ctx, ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	var row struct {
+		cases.Document
+		Content []byte `db:"content"`
+	}
+	err = db.r.GetContext(ctx, &row, db.r.Rebind(`SELECT filename, size, sha256, uploaded_by, uploaded_at, content
+		FROM case_documents WHERE case_id = ?`), id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil, cases.Errorf(cases.ENOTFOUND, "case %s has no document", ref)
+	} else if err != nil {
+		return nil, nil, err
+	}
+	row.Document.UploadedAt = row.Document.UploadedAt.UTC()
+	return &row.Document, row.Content, nil
+}
+
+func (db *DB) documentInfo(ctx context.Context, id int64) (*cases.Document, error) {
+	return db.documentInfoTx(ctx, db.r, id)
+}
+
+func (db *DB) documentInfoTx(ctx context.Context, q sqlx.QueryerContext, id int64) (*cases.Document, error) {
+	var d cases.Document
+	err := sqlx.GetContext(ctx, q, &d, q.(interface{ Rebind(string) string }).Rebind(
+		"SELECT filename, size, sha256, uploaded_by, uploaded_at FROM case_documents WHERE case_id = ?"), id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	d.UploadedAt = d.UploadedAt.UTC()
+	return &d, nil
+}
+
+// EachCase calls fn for each case received in [from, to), oldest first, with
+// its request and stored decision; policy replay uses it.
+func (db *DB) EachCase(ctx context.Context, from, to *time.Time, fn func(c *cases.Case) error) error {
+	query := "SELECT " + caseColumns + " FROM cases WHERE 1=1"
+	var args []any
+	if from != nil {
+		query += " AND received_at >= ?"
+		args = append(args, *from)
+	}
+	if to != nil {
+		query += " AND received_at < ?"
+		args = append(args, *to)
+	}
+	rows, err := db.r.QueryxContext(ctx, db.r.Rebind(query+" ORDER BY id"), args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var row caseRow
+		if err := rows.StructScan(&row); err != nil {
+			return err
+		}
+		c, err := row.toCase()
+		if err != nil {
+			return err
+		}
+		if err := fn(c); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}

@@ -1,0 +1,209 @@
+// Package store keeps cases, users and the audit log in SQLite or PostgreSQL
+// through sqlx. The same code and the same test suite serve both engines; the
+// few differences (placeholders, locking, migrations) are kept here.
+package store
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+
+	// The two engines: pgx is the maintained PostgreSQL driver;
+	// go-sqlite3 embeds SQLite so a new user installs nothing.
+	_ "github.com/jackc/pgx/v5/stdlib"
+	_ "github.com/mattn/go-sqlite3"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// Dialect names a database engine.
+type Dialect string
+
+// Supported engines.
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// DB is an open database. SQLite allows one writer at a time, so writes go
+// through a pool of one connection (no "database is locked" between our own
+// writers) while reads use a separate pool; on PostgreSQL both are the same.
+type DB struct {
+	Dialect Dialect
+	DSN     string
+	w       *sqlx.DB
+	r       *sqlx.DB
+	// Now returns the current time; tests replace it.
+	Now func() time.Time
+
+	onApprove []ApproveHook
+}
+
+// IsPostgres reports whether dsn names a PostgreSQL database.
+func IsPostgres(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+// Open opens the database named by dsn (a SQLite file path or a postgres://
+// URL) and brings its schema up to date.
+func Open(ctx context.Context, dsn string) (*DB, error) {
+	db := &DB{DSN: dsn, Now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }}
+	var err error
+	if IsPostgres(dsn) {
+		db.Dialect = Postgres
+		if db.w, err = sqlx.Open("pgx", dsn); err != nil {
+			return nil, fmt.Errorf("open %s: %w", redact(dsn), err)
+		}
+		db.w.SetMaxOpenConns(20)
+		db.r = db.w
+	} else {
+		db.Dialect = SQLite
+		if err := os.MkdirAll(filepath.Dir(dsn), 0o750); err != nil {
+			return nil, fmt.Errorf("create the database folder: %w", err)
+		}
+		// FULL sync: an acknowledged write survives a power cut, not just a
+		// crash. immediate transactions take the write lock up front, so a
+		// transaction never fails half-way on lock upgrade.
+		opts := "_journal_mode=WAL&_foreign_keys=on&_busy_timeout=10000&_synchronous=FULL&_loc=UTC"
+		if db.w, err = sqlx.Open("sqlite3", "file:"+dsn+"?"+opts+"&_txlock=immediate"); err != nil {
+			return nil, fmt.Errorf("open %s: %w", dsn, err)
+		}
+		db.w.SetMaxOpenConns(1)
+		if db.r, err = sqlx.Open("sqlite3", "file:"+dsn+"?"+opts+"&_query_only=on"); err != nil {
+			return nil, fmt.Errorf("open %s: %w", dsn, err)
+		}
+		db.r.SetMaxOpenConns(8)
+	}
+	if err := db.w.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connect to %s: %w", redact(dsn), err)
+	}
+	if err := db.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// Close closes the connection pools.
+func (db *DB) Close() error {
+	if db.r != nil && db.r != db.w {
+		db.r.Close()
+	}
+	if db.w != nil {
+		return db.w.Close()
+	}
+	return nil
+}
+
+// Reader and Writer expose the pools to sibling packages (metadata, reports)
+// that keep their own tables in the same database.
+func (db *DB) Reader() *sqlx.DB { return db.r }
+
+// Writer returns the pool writes must go through.
+func (db *DB) Writer() *sqlx.DB { return db.w }
+
+func (db *DB) migrate(ctx context.Context) error {
+	dir := "migrations/sqlite"
+	dialect := goose.DialectSQLite3
+	var opts []goose.ProviderOption
+	if db.Dialect == Postgres {
+		dir, dialect = "migrations/postgres", goose.DialectPostgres
+		// Several servers may start at once against one PostgreSQL.
+		locker, err := lock.NewPostgresSessionLocker()
+		if err != nil {
+			return err
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
+	}
+	fsys, err := fs.Sub(migrations, dir)
+	if err != nil {
+		return err
+	}
+	p, err := goose.NewProvider(dialect, db.w.DB, fsys, opts...)
+	if err != nil {
+		return fmt.Errorf("load migrations: %w", err)
+	}
+	results, err := p.Up(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate the database: %w", err)
+	}
+	for _, r := range results {
+		slog.Info("applied migration", "version", r.Source.Version, "file", r.Source.Path, "duration", r.Duration)
+	}
+	return nil
+}
+
+// SchemaVersion returns the newest applied migration and the newest known one.
+func (db *DB) SchemaVersion(ctx context.Context) (current, latest int64, err error) {
+	dir := "migrations/sqlite"
+	dialect := goose.DialectSQLite3
+	if db.Dialect == Postgres {
+		dir, dialect = "migrations/postgres", goose.DialectPostgres
+	}
+	fsys, err := fs.Sub(migrations, dir)
+	if err != nil {
+		return 0, 0, err
+	}
+	p, err := goose.NewProvider(dialect, db.r.DB, fsys)
+	if err != nil {
+		return 0, 0, err
+	}
+	if current, err = p.GetDBVersion(ctx); err != nil {
+		return 0, 0, err
+	}
+	srcs := p.ListSources()
+	if len(srcs) > 0 {
+		latest = srcs[len(srcs)-1].Version
+	}
+	return current, latest, nil
+}
+
+// Tx runs fn in a write transaction: all of it is committed, or none of it.
+func (db *DB) Tx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+	tx, err := db.w.BeginTxx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// lockRow is the locking clause that makes a read-then-write safe against a
+// concurrent writer. SQLite needs none: its write transactions are serial.
+func (db *DB) lockRow() string {
+	if db.Dialect == Postgres {
+		return " FOR UPDATE"
+	}
+	return ""
+}
+
+// redact hides a password in a DSN so that it never reaches a log.
+func redact(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil || u.User == nil {
+		return dsn
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}
