@@ -36,6 +36,19 @@ func (e *Event) ComputeHash() string {
 	return hex.EncodeToString(sum[:])
 }
 
+// TamperError reports an audit log that was edited or cut: Seq is the first
+// event found wrong.
+type TamperError struct {
+	Seq     int64
+	Problem string
+}
+
+func (e *TamperError) Error() string { return e.Problem }
+
+func tampered(seq int64, format string, args ...any) error {
+	return &TamperError{Seq: seq, Problem: fmt.Sprintf(format, args...)}
+}
+
 // ChainVerifier checks events one at a time, in sequence order.
 type ChainVerifier struct {
 	prev string
@@ -49,11 +62,11 @@ func (v *ChainVerifier) Next(e *Event) error {
 	}
 	switch {
 	case e.Seq != v.seq+1:
-		return fmt.Errorf("audit event %d is missing (found %d next): a row was deleted", v.seq+1, e.Seq)
+		return tampered(v.seq+1, "audit event %d is missing (found %d next): a row was deleted", v.seq+1, e.Seq)
 	case e.PrevHash != v.prev:
-		return fmt.Errorf("audit event %d does not follow event %d: the chain was edited", e.Seq, v.seq)
+		return tampered(e.Seq, "audit event %d does not follow event %d: the chain was edited", e.Seq, v.seq)
 	case e.ComputeHash() != e.Hash:
-		return fmt.Errorf("audit event %d (%s %s %s) was altered: its hash does not match its content", e.Seq, e.Action, e.Entity, e.EntityID)
+		return tampered(e.Seq, "audit event %d (%s %s %s) was altered: its hash does not match its content", e.Seq, e.Action, e.Entity, e.EntityID)
 	}
 	v.prev, v.seq = e.Hash, e.Seq
 	return nil
@@ -63,7 +76,7 @@ func (v *ChainVerifier) Next(e *Event) error {
 // catches the deletion of the newest events.
 func (v *ChainVerifier) End(headSeq int64, headHash string) error {
 	if v.seq != headSeq || (headSeq > 0 && v.prev != headHash) {
-		return fmt.Errorf("audit log ends at event %d but %d were written: events were deleted from the end", v.seq, headSeq)
+		return tampered(v.seq+1, "audit log ends at event %d but %d were written: events were deleted from the end", v.seq, headSeq)
 	}
 	return nil
 }

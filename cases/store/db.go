@@ -49,6 +49,7 @@ type DB struct {
 	Now func() time.Time
 
 	onApprove []ApproveHook
+	onClose   []CloseHook
 }
 
 // IsPostgres reports whether dsn names a PostgreSQL database.

@@ -171,3 +171,36 @@ func randomToken(n int) string {
 	}
 	return base64.RawURLEncoding.EncodeToString(b)
 }
+
+// MinPasswordLength is the shortest password a user may choose.
+const MinPasswordLength = 12
+
+// SetPassword sets a user's password, and whether it must be changed at the
+// next sign-in.
+func (db *DB) SetPassword(ctx context.Context, actor, email, password string, mustChange bool) error {
+	if len(password) < MinPasswordLength {
+		return cases.Invalid(map[string]string{"password": fmt.Sprintf("must be at least %d characters", MinPasswordLength)})
+	}
+	u, err := db.UserByEmail(ctx, email)
+	if err != nil {
+		return err
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+	if err != nil {
+		return err
+	}
+	return db.Tx(ctx, func(tx *sqlx.Tx) error {
+		if _, err := tx.ExecContext(ctx, tx.Rebind("UPDATE users SET password_hash = ?, must_change_password = ? WHERE id = ?"),
+			string(hash), mustChange, u.ID); err != nil {
+			return err
+		}
+		return db.Audit(ctx, tx, actor, "user.password", "user", strconv.FormatInt(u.ID, 10), nil, map[string]any{"must_change_password": mustChange})
+	})
+}
+
+// CountCases returns how many cases there are.
+func (db *DB) CountCases(ctx context.Context) (int64, error) {
+	var n int64
+	err := db.r.GetContext(ctx, &n, "SELECT COUNT(*) FROM cases")
+	return n, err
+}

@@ -52,8 +52,7 @@ CREATE TABLE cases (
     created_by     TEXT NOT NULL,
     created_at     TIMESTAMPTZ NOT NULL,
     updated_at     TIMESTAMPTZ NOT NULL,
-    closed_at      TIMESTAMPTZ,
-    search         TEXT NOT NULL
+    closed_at      TIMESTAMPTZ
 );
 -- Lists page newest first by id within a filter (keyset pagination).
 CREATE INDEX cases_status_id   ON cases (status, id);
@@ -63,6 +62,14 @@ CREATE INDEX cases_due         ON cases (due_at);
 CREATE INDEX cases_received    ON cases (received_at, agency_country);
 CREATE INDEX cases_assignee_id ON cases (assignee, id);
 CREATE INDEX cases_reference   ON cases (reference);
+
+-- Free-text search looks terms up by prefix (case number, reference,
+-- targets, agency, requester), so it stays indexed at a million cases.
+CREATE TABLE case_terms (
+    term    TEXT COLLATE "C" NOT NULL,
+    case_id BIGINT NOT NULL REFERENCES cases(id),
+    PRIMARY KEY (term, case_id)
+);
 
 CREATE TABLE case_targets (
     case_id  BIGINT NOT NULL REFERENCES cases(id),
@@ -135,6 +142,7 @@ DROP TABLE audit_events;
 DROP TABLE case_notes;
 DROP TABLE case_documents;
 DROP TABLE case_targets;
+DROP TABLE case_terms;
 DROP TABLE cases;
 DROP TABLE agencies;
 DROP TABLE api_tokens;
