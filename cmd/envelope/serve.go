@@ -1,0 +1,74 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"envelope/web"
+)
+
+func init() {
+	register(&command{name: "serve", args: "[--db DSN] [--addr HOST:PORT] [--demo] [--policy FILE]",
+		summary: "migrate the database and run the portal and the API", run: serve})
+}
+
+// shutdownGrace is how long in-flight requests get to finish on SIGINT or
+// SIGTERM. Every write is committed before its response is sent, so an
+// acknowledged write is never lost; this only spares in-flight requests.
+const shutdownGrace = 30 * time.Second
+
+func serve(ctx context.Context, a *app, args []string) error {
+	fs := a.flags("serve")
+	db := a.dbFlag(fs)
+	defAddr := a.getenv("ENVELOPE_ADDR")
+	if defAddr == "" {
+		defAddr = "127.0.0.1:8080"
+	}
+	addr := fs.String("addr", defAddr, "listen address (env ENVELOPE_ADDR)")
+	demo := fs.Bool("demo", false, "load the demo data set into an empty database and print a demo login")
+	file := fs.String("policy", "", "a policy YAML file (default: the embedded default policy)")
+	if err := a.parse(fs, args, 0); err != nil {
+		return err
+	}
+	p, err := loadPolicy(*file)
+	if err != nil {
+		return err
+	}
+	s, err := a.openDB(ctx, *db)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	logger := slog.New(slog.NewTextHandler(a.stderr, nil))
+	if *demo {
+		if err := loadDemo(ctx, s, p, a.stdout); err != nil {
+			return fmt.Errorf("demo data: %w", err)
+		}
+	}
+	srv := web.New(s, p, logger)
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	fmt.Fprintf(a.stdout, "envelope: serving on http://%s (policy %s)\n", ln.Addr(), p.Version())
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down: finishing in-flight requests")
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
