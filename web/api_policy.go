@@ -9,6 +9,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"envelope/cases"
+	"envelope/cases/store"
 	"envelope/policy"
 )
 
@@ -80,6 +81,39 @@ func (s *Server) replayPolicy(c *gin.Context) {
 
 func (s *Server) eachCase(ctx context.Context, from, to *time.Time) func(func(*cases.Case) error) error {
 	return func(fn func(*cases.Case) error) error { return s.DB.EachCase(ctx, from, to, fn) }
+}
+
+// activatePolicy puts the policy file in the body in force, for this
+// server and after restarts. A file that does not load is refused and the
+// running policy stays in place.
+func (s *Server) activatePolicy(c *gin.Context) {
+	body, err := readBody(c, MaxBodySize)
+	if err != nil {
+		s.apiError(c, err)
+		return
+	}
+	p, err := policy.Load(body)
+	if err != nil {
+		s.apiError(c, cases.Invalid(map[string]string{"policy": err.Error()}))
+		return
+	}
+	old := s.Policy()
+	if err := s.DB.ActivatePolicy(c.Request.Context(), currentUser(c).Email, p.Version(), p.Source(), old.Version()); err != nil {
+		s.apiError(c, err)
+		return
+	}
+	s.SetPolicy(p)
+	c.JSON(http.StatusOK, gin.H{"version": p.Version(), "previous_version": old.Version()})
+}
+
+// ActivePolicy returns the policy a server should start with: the one
+// activated last through the API, or the embedded default.
+func ActivePolicy(ctx context.Context, db *store.DB) (*policy.Policy, error) {
+	src, ok, err := db.ActivePolicy(ctx)
+	if err != nil || !ok {
+		return policy.Default(), err
+	}
+	return policy.Load(src)
 }
 
 func (s *Server) verifyAudit(c *gin.Context) {

@@ -305,3 +305,46 @@ func TestAPIDocumentUpload(t *testing.T) {
 		t.Fatalf("download: %d", w.Code)
 	}
 }
+
+// A policy that does not load is refused and the running policy stays; one
+// that loads is in force at once and after a restart, and is audited.
+func TestAPIActivatePolicy(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		before := f.srv.Policy().Version()
+		var e struct{ Fields map[string]string }
+		broken := strings.Replace(string(policy.Default().Source()), "max: 25", "max: -1", 1)
+		if w := f.do(cases.RoleAdmin, "PUT", "/api/v1/policy", []byte(broken), &e); w.Code != 400 || e.Fields["policy"] == "" {
+			t.Fatalf("broken policy: %d %v", w.Code, e.Fields)
+		}
+		if f.srv.Policy().Version() != before {
+			t.Fatal("a refused policy replaced the running one")
+		}
+		stricter := strings.Replace(string(policy.Default().Source()), "max: 25", "max: 1", 1)
+		if w := f.do(cases.RoleReviewer, "PUT", "/api/v1/policy", []byte(stricter), nil); w.Code != 403 {
+			t.Fatalf("reviewer activating a policy: %d", w.Code)
+		}
+		// Replay first: the emergency fixture has two targets, so it would change.
+		f.create(cases.RoleIntake, "emergency.json")
+		var report policy.ReplayReport
+		if w := f.do(cases.RoleAdmin, "POST", "/api/v1/policy/replay", []byte(stricter), &report); w.Code != 200 || report.Cases != 1 || len(report.Changed) != 1 {
+			t.Fatalf("replay: %d %+v", w.Code, report)
+		}
+		var got struct{ Version string }
+		if w := f.do(cases.RoleAdmin, "PUT", "/api/v1/policy", []byte(stricter), &got); w.Code != 200 || got.Version == before {
+			t.Fatalf("activate: %d %+v", w.Code, got)
+		}
+		c := f.create(cases.RoleIntake, "emergency.json")
+		if c.Decision.PolicyVersion != got.Version || c.Decision.Outcome != cases.OutcomeReject {
+			t.Fatalf("new case decided under %s: %s", c.Decision.PolicyVersion, c.Decision.Outcome)
+		}
+		restarted, err := ActivePolicy(ctx, db)
+		if err != nil || restarted.Version() != got.Version {
+			t.Fatalf("after restart: %v %v", restarted, err)
+		}
+		evs, _ := db.Events(ctx, "policy", "1")
+		if len(evs) != 1 || evs[0].Action != "policy.activate" || evs[0].Actor != f.emails[cases.RoleAdmin] {
+			t.Fatalf("activation audit: %+v", evs)
+		}
+	})
+}

@@ -30,6 +30,7 @@ func (s *Server) routes() {
 	api.POST("/policy/check", s.bearer(anyReader), s.checkPolicy)
 	api.GET("/policy", s.bearer(anyReader), s.getPolicy)
 	api.POST("/policy/replay", s.bearer(admins), s.replayPolicy)
+	api.PUT("/policy", s.bearer(admins), s.activatePolicy)
 
 	api.GET("/audit/verify", s.bearer(auditors), s.verifyAudit)
 

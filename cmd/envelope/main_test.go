@@ -220,3 +220,32 @@ func TestServeDemo(t *testing.T) {
 		t.Fatalf("demo loaded twice: %d → %d", n1, n2)
 	}
 }
+
+func TestPolicyReplay(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "e.db")
+	if code, _, errOut := cli(t, db, "", "cases", "import", "../../testdata/import/legacy.ndjson"); code != 0 {
+		t.Fatal(errOut)
+	}
+	_, src, _ := cli(t, "", "", "policy", "show")
+	// Let subpoenas reach IP logs: the four imported subpoenas ask for them.
+	wider := strings.Replace(src, "allow: [basic_subscriber_info]", "allow: [basic_subscriber_info, ip_logs]", 1)
+	if wider == src {
+		t.Fatal("test edit did not apply")
+	}
+	file := filepath.Join(dir, "wider.yaml")
+	os.WriteFile(file, []byte(wider), 0o600)
+	code, out, errOut := cli(t, db, "", "policy", "replay", "--policy", file)
+	if code != 0 || !strings.Contains(out, "4 case(s) re-decided, 4 would change") || strings.Count(out, "ip_logs") != 4 ||
+		!strings.Contains(out, "partial") || !strings.Contains(out, "approve") {
+		t.Fatalf("replay: %d %q %q", code, out, errOut)
+	}
+	code, out, _ = cli(t, db, "", "policy", "replay", "--policy", file, "--from", "2027-01-01")
+	if code != 0 || !strings.Contains(out, "0 case(s) re-decided") {
+		t.Fatalf("replay outside the range: %d %q", code, out)
+	}
+	os.WriteFile(file, []byte(strings.Replace(src, "max: 25", "max: zero", 1)), 0o600)
+	if code, _, errOut := cli(t, db, "", "policy", "replay", "--policy", file); code != 1 || !strings.Contains(errOut, "line ") || strings.Count(errOut, "\n") != 1 {
+		t.Fatalf("broken policy: %d %q", code, errOut)
+	}
+}

@@ -35,15 +35,20 @@ func serve(ctx context.Context, a *app, args []string) error {
 	if err := a.parse(fs, args, 0); err != nil {
 		return err
 	}
-	p, err := loadPolicy(*file)
-	if err != nil {
-		return err
-	}
 	s, err := a.openDB(ctx, *db)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
+	// An explicit --policy wins; otherwise the policy last activated
+	// through the API, or the embedded default.
+	p, err := loadPolicy(*file)
+	if *file == "" && err == nil {
+		p, err = web.ActivePolicy(ctx, s)
+	}
+	if err != nil {
+		return err
+	}
 	logger := slog.New(slog.NewTextHandler(a.stderr, nil))
 	if *demo {
 		if err := loadDemo(ctx, s, p, a.stdout); err != nil {

@@ -1,0 +1,39 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strconv"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// ActivatePolicy records a policy (its canonical version and its source
+// file) as the one in force from now on, audited with the version it
+// replaces. The store does not parse policies: the caller has loaded and
+// checked it already.
+func (db *DB) ActivatePolicy(ctx context.Context, actor, version string, source []byte, previous string) error {
+	return db.Tx(ctx, func(tx *sqlx.Tx) error {
+		var id int64
+		if err := tx.GetContext(ctx, &id, tx.Rebind(`INSERT INTO policies (version, source, activated_by, activated_at)
+			VALUES (?, ?, ?, ?) RETURNING id`), version, string(source), actor, db.Now()); err != nil {
+			return err
+		}
+		return db.Audit(ctx, tx, actor, "policy.activate", "policy", strconv.FormatInt(id, 10),
+			map[string]string{"version": previous}, map[string]string{"version": version})
+	})
+}
+
+// ActivePolicy returns the source of the policy activated last, or ok false
+// if none ever was (the embedded default is then in force).
+func (db *DB) ActivePolicy(ctx context.Context) (source []byte, ok bool, err error) {
+	var s string
+	err = db.r.GetContext(ctx, &s, "SELECT source FROM policies ORDER BY id DESC LIMIT 1")
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, false, nil
+	} else if err != nil {
+		return nil, false, err
+	}
+	return []byte(s), true, nil
+}
