@@ -35,4 +35,5 @@ func (s *Server) routes() {
 	api.GET("/audit/verify", s.bearer(auditors), s.verifyAudit)
 
 	// feature routes
+	s.reportRoutes(api)
 }
