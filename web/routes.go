@@ -35,5 +35,6 @@ func (s *Server) routes() {
 	api.GET("/audit/verify", s.bearer(auditors), s.verifyAudit)
 
 	// feature routes
+	s.portalRoutes()
 	s.reportRoutes(api)
 }

@@ -1,0 +1,254 @@
+package web
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"envelope/cases"
+	"envelope/cases/store"
+	"envelope/cases/store/storetest"
+	"envelope/policy"
+)
+
+// chromiumPath finds the browser for the end-to-end tests. Without one the
+// tests skip locally but fail in CI, which installs Debian's chromium.
+func chromiumPath(t *testing.T) string {
+	t.Helper()
+	for _, p := range []string{os.Getenv("ENVELOPE_CHROMIUM"), "/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome"} {
+		if p == "" {
+			continue
+		}
+		if path, err := exec.LookPath(p); err == nil {
+			return path
+		}
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatal("chromium is not installed: CI must run the browser tests")
+	}
+	t.Skip("chromium not installed; skipping the browser test")
+	return ""
+}
+
+// browser starts a headless Chromium with a throw-away profile.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromiumPath(t)),
+		chromedp.Headless,
+		chromedp.NoSandbox, // the tests run as root in CI containers
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 900),
+	}
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancel)
+	bctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(cancel)
+	tctx, cancel := context.WithTimeout(bctx, 90*time.Second)
+	t.Cleanup(cancel)
+	if err := chromedp.Do(tctx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	return tctx
+}
+
+// screenshot saves a full-page PNG into docs/screenshots when
+// ENVELOPE_SCREENSHOTS=1; otherwise it does nothing.
+func screenshot(t *testing.T, name string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, tab *chromedp.Target) error {
+		if os.Getenv("ENVELOPE_SCREENSHOTS") != "1" {
+			return nil
+		}
+		buf, err := chromedp.FullScreenshot(100)(ctx, tab)
+		if err != nil {
+			return err
+		}
+		dir := filepath.Join("..", "docs", "screenshots")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+		t.Logf("screenshot %s", name)
+		return os.WriteFile(filepath.Join(dir, name+".png"), buf, 0o644)
+	})
+}
+
+// into runs an action that returns a value and keeps the value in dst.
+func into[T any](a chromedp.Action[T], dst *T) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, tab *chromedp.Target) error {
+		v, err := a(ctx, tab)
+		*dst = v
+		return err
+	})
+}
+
+func signIn(base, email string) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(
+		chromedp.Navigate(base+"/login"),
+		chromedp.WaitVisible(chromedp.ID(`email`)),
+		chromedp.SetValue(chromedp.ID(`email`), email),
+		chromedp.SetValue(chromedp.ID(`password`), portalPassword),
+		chromedp.Click(chromedp.CSS(`form[action="/login"] button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`form[action="/logout"]`)),
+	)
+}
+
+// TestE2EPortal drives the portal in a real browser: sign in as intake, log
+// a case with its PDF, see the decision, sign out; sign in as a reviewer,
+// approve it, and open the case.
+func TestE2EPortal(t *testing.T) {
+	ctx := browser(t)
+	db := storetest.SQLite(t)
+	p := policy.Default()
+	srv := New(db, p, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	users := map[cases.Role]string{}
+	for _, r := range []cases.Role{cases.RoleIntake, cases.RoleReviewer} {
+		email := string(r) + "@example.org"
+		if _, _, err := db.CreateUser(context.Background(), "test", email, r); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.SetPassword(context.Background(), "test", email, portalPassword, false); err != nil {
+			t.Fatal(err)
+		}
+		users[r] = email
+	}
+	// A few cases already on file, so the lists show something.
+	for _, name := range []string{"subpoena.json", "emergency.json", "pen_register.json"} {
+		req, err := cases.ParseRequest(fixtureJSON(t, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.CreateCase(context.Background(), users[cases.RoleIntake], store.NewCase{Request: req, Decision: p.Decide(req, req.ReceivedAt)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ts := httptest.NewServer(srv) // listens on 127.0.0.1:0
+	defer ts.Close()
+	base := ts.URL
+
+	pdf := filepath.Join(t.TempDir(), "order.pdf")
+	if err := os.WriteFile(pdf, []byte("%PDF-1.4\n% pen register order 3:26-mj-70412\n%%EOF\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	day := func(d int) string { return time.Now().UTC().AddDate(0, 0, d).Format("2006-01-02") }
+
+	var loginTitle, preview, caseURL, caseText string
+	err := chromedp.Do(ctx,
+		// Signed out, the portal sends the browser to the sign-in page.
+		chromedp.Navigate(base+"/cases/new"),
+		chromedp.WaitVisible(chromedp.ID(`email`)),
+		into(chromedp.Title(), &loginTitle),
+		screenshot(t, "login"),
+		signIn(base, users[cases.RoleIntake]),
+		screenshot(t, "dashboard"),
+		chromedp.Navigate(base+"/cases"),
+		chromedp.WaitVisible(chromedp.CSS(`table.list`)),
+		screenshot(t, "cases"),
+
+		// Log a pen register order, checking the decision first.
+		chromedp.Navigate(base+"/cases/new"),
+		chromedp.WaitVisible(chromedp.CSS(`#agency\.name`)),
+		chromedp.SetValue(chromedp.CSS(`#agency\.name`), "Federal Bureau of Investigation"),
+		chromedp.SetValue(chromedp.CSS(`#agency\.country`), "US"),
+		chromedp.SetValue(chromedp.CSS(`#agency\.verified_domains`), "fbi.gov"),
+		chromedp.SetValue(chromedp.CSS(`#requester\.name`), "Dana Reyes"),
+		chromedp.SetValue(chromedp.CSS(`#requester\.email`), "dreyes@fbi.gov"),
+		chromedp.SetValue(chromedp.CSS(`#process\.type`), "pen_register"),
+		chromedp.SetValue(chromedp.CSS(`#process\.issuing_authority`), "U.S. District Court for the Northern District of California"),
+		chromedp.SetValue(chromedp.CSS(`#process\.reference`), "3:26-mj-70412"),
+		chromedp.SetValue(chromedp.CSS(`#process\.issued_at`), day(-1)),
+		chromedp.SetValue(chromedp.CSS(`#process\.expires_at`), day(60)),
+		chromedp.SetValue(chromedp.ID(`target_value_0`), "+14155550123"),
+		chromedp.Click(chromedp.ID(`cat_message_pairs`)),
+		chromedp.Click(chromedp.ID(`cat_message_content`)),
+		chromedp.SetValue(chromedp.CSS(`#window\.from`), day(0)),
+		chromedp.SetValue(chromedp.CSS(`#window\.to`), day(90)),
+		chromedp.SetValue(chromedp.ID(`due_at`), day(7)),
+		chromedp.Click(chromedp.CSS(`button[value=check]`)),
+		chromedp.WaitVisible(chromedp.ID(`h-preview`)),
+		into(chromedp.Text(chromedp.CSS(`.decision-preview`)), &preview),
+		screenshot(t, "intake"),
+		chromedp.SetUploadFiles(chromedp.ID(`document`), []string{pdf}),
+		chromedp.Click(chromedp.CSS(`button[value=save]`)),
+		chromedp.WaitVisible(chromedp.ID(`h-decision`)),
+		into(chromedp.Location(), &caseURL),
+		into(chromedp.Text(chromedp.CSS(`main`)), &caseText),
+	)
+	if err != nil {
+		t.Fatalf("intake: %v", err)
+	}
+	if !strings.HasPrefix(loginTitle, "Sign in") {
+		t.Errorf("login title %q", loginTitle)
+	}
+	for _, want := range []string{"Partial", "US-PEN-REGISTER", "GLOBAL-CONTENT", "Message content"} {
+		if !strings.Contains(preview, want) {
+			t.Errorf("the decision shown before saving lacks %q:\n%s", want, preview)
+		}
+	}
+	for _, want := range []string{"Case logged.", "order.pdf", "SHA-256", "Partial", "US-PEN-REGISTER", "Awaiting a reviewer"} {
+		if !strings.Contains(caseText, want) {
+			t.Errorf("new case page lacks %q:\n%s", want, caseText)
+		}
+	}
+	caseURL = strings.TrimSuffix(caseURL, "?done=created")
+	if !regexp.MustCompile(`/cases/\d+$`).MatchString(caseURL) {
+		t.Fatalf("case URL %s", caseURL)
+	}
+
+	var afterLogout, reviewed, dashboard string
+	err = chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`form[action="/logout"] button`)),
+		chromedp.WaitVisible(chromedp.ID(`email`)),
+		into(chromedp.Text(chromedp.CSS(`main`)), &afterLogout),
+		signIn(base, users[cases.RoleReviewer]),
+		chromedp.Navigate(caseURL),
+		chromedp.WaitVisible(chromedp.ID(`note`)),
+		chromedp.SetValue(chromedp.ID(`note`), "Order checked against the court docket."),
+		chromedp.Click(chromedp.CSS(`button[value=approve]`)),
+		chromedp.WaitVisible(chromedp.CSS(`.flash`)),
+		chromedp.Navigate(caseURL),
+		chromedp.WaitVisible(chromedp.ID(`h-timeline`)),
+		into(chromedp.Text(chromedp.CSS(`main`)), &reviewed),
+		screenshot(t, "case"),
+		chromedp.EmulateViewport(390, 844),
+		screenshot(t, "case-narrow"),
+		chromedp.Navigate(base+"/dashboard"),
+		chromedp.WaitVisible(chromedp.ID(`h-emergency`)),
+		into(chromedp.Text(chromedp.CSS(`main`)), &dashboard),
+		screenshot(t, "dashboard-narrow"),
+	)
+	if err != nil {
+		t.Fatalf("review: %v", err)
+	}
+	if !strings.Contains(afterLogout, "You are signed out.") {
+		t.Errorf("after sign-out: %s", afterLogout)
+	}
+	for _, want := range []string{"Approved by " + users[cases.RoleReviewer], "Order checked against the court docket.", "Logged", "Policy decision", "Document uploaded"} {
+		if !strings.Contains(reviewed, want) {
+			t.Errorf("approved case page lacks %q:\n%s", want, reviewed)
+		}
+	}
+	if !strings.Contains(dashboard, "Emergencies (1)") {
+		t.Errorf("dashboard:\n%s", dashboard)
+	}
+	c, err := db.Case(context.Background(), caseURL[strings.LastIndex(caseURL, "/")+1:])
+	if err != nil || c.Status != cases.StatusApproved || c.Document == nil || c.CreatedBy != users[cases.RoleIntake] {
+		t.Fatalf("stored case: %+v %v", c, err)
+	}
+}

@@ -1,0 +1,446 @@
+package web
+
+import (
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"envelope/cases"
+)
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// templateFuncs are the helpers templates may call. None returns
+// template.HTML built from data: html/template escapes everything.
+var templateFuncs = template.FuncMap{
+	"date": func(t any) string {
+		switch v := t.(type) {
+		case time.Time:
+			if v.IsZero() {
+				return ""
+			}
+			return v.UTC().Format("2006-01-02")
+		case *time.Time:
+			if v == nil {
+				return ""
+			}
+			return v.UTC().Format("2006-01-02")
+		}
+		return ""
+	},
+	"datetime": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
+	"iso":      func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"label":    label,
+	"rule":     func(id string) string { return ruleText[id] },
+	"due":      dueClass,
+	"dueText":  dueText,
+	"has": func(list []cases.Category, c cases.Category) bool {
+		return slices.Contains(list, c)
+	},
+	"field": func(f map[string]string, key string) string { return f[key] },
+	"join":  func(list []string) string { return strings.Join(list, ", ") },
+	"add":   func(a, b int) int { return a + b },
+	"dict":  func(now time.Time, cs []*cases.Case) map[string]any { return map[string]any{"Now": now, "Cases": cs} },
+	"canReview": func(u *cases.User) bool {
+		return u != nil && (u.Role == cases.RoleReviewer || u.Role == cases.RoleSupervisor)
+	},
+	"canLog":       func(u *cases.User) bool { return u.CanLog() },
+	"processTypes": func() []cases.ProcessType { return cases.ProcessTypes },
+	"categories":   func() []cases.Category { return cases.Categories },
+	"statuses":     func() []cases.Status { return cases.Statuses },
+	"targetKinds":  func() []cases.TargetKind { return cases.TargetKinds },
+	"vias":         func() []cases.Via { return cases.Vias },
+	"str":          func(v any) string { return fmt.Sprint(v) },
+	"shortHash": func(h string) string {
+		if len(h) > 16 {
+			return h[:16] + "…"
+		}
+		return h
+	},
+}
+
+// labels are the words the portal shows for the API's identifiers.
+var labels = map[string]string{
+	"subpoena": "Subpoena", "court_order_2703d": "Court order 2703(d)", "search_warrant": "Search warrant",
+	"pen_register": "Pen register", "title_iii": "Title III wiretap", "emergency": "Emergency",
+	"preservation": "Preservation", "nsl": "National security letter", "fisa": "FISA",
+	"foreign_court_order": "Foreign court order", "foreign_police_request": "Foreign police request",
+	"mlat": "MLAT", "cloud_act": "CLOUD Act",
+	"basic_subscriber_info": "Basic subscriber info", "ip_logs": "IP logs", "device_info": "Device info",
+	"profile": "Profile", "group_info": "Group info", "linked_accounts": "Linked accounts",
+	"enforcement_history": "Enforcement history", "contacts": "Contacts", "message_pairs": "Message pairs",
+	"message_content": "Message content",
+	"received":        "Received", "approved": "Approved", "rejected": "Rejected", "produced": "Produced", "closed": "Closed",
+	"approve": "Approve", "partial": "Partial", "reject": "Reject", "needs_review": "Needs review",
+	"notify": "Notify the user before disclosure", "delayed": "Notice delayed (nondisclosure)", "none": "No user notice",
+	"phone": "Phone", "account_id": "Account ID", "username": "Username",
+	"info": "Info", "review": "Review", "block": "Block",
+	"case.create": "Logged", "case.import": "Imported", "case.decide": "Policy decision",
+	"case.approve": "Approved", "case.reject": "Rejected", "case.note": "Note", "case.assign": "Assigned",
+	"case.document": "Document uploaded", "case.status": "Status changed",
+	"collection.open": "Collection window opened", "collection.close": "Collection window closed",
+}
+
+func label(v any) string {
+	s := fmt.Sprint(v)
+	if l, ok := labels[s]; ok {
+		return l
+	}
+	if s == "" {
+		return "Direct"
+	}
+	return s
+}
+
+// ruleText explains each rule of the default policy (shared/domain.md) in a
+// sentence, so a decision reads without the policy file at hand.
+var ruleText = map[string]string{
+	"GLOBAL-CONTENT":       "Message content is never disclosed: it is end-to-end encrypted and out of scope.",
+	"GLOBAL-TARGETS":       "Each target must be one specific account (no wildcards), at most 25 targets.",
+	"GLOBAL-PROCESS-VALID": "Legal process needs an issuing authority, a reference and an issue date, and must not have expired.",
+	"GLOBAL-REQUESTER":     "The requester's email domain is not one of the agency's verified domains: a person must check the request is genuine.",
+	"JURIS-PROCESS":        "US process types are valid only from US agencies; foreign orders only from agencies outside the US.",
+	"US-SUBPOENA":          "A subpoena compels basic subscriber records only (18 U.S.C. 2703(c)(2)).",
+	"US-NSL":               "A national security letter compels name, address, length of service and toll records only.",
+	"US-2703D":             "A 2703(d) order compels subscriber records and other non-content records.",
+	"US-WARRANT":           "A search warrant compels the 2703(d) categories plus contacts.",
+	"US-PEN-REGISTER":      "A pen register order compels prospective message pairs and IP logs, never content, for at most 60 days.",
+	"US-TITLE-III":         "A wiretap order asks for content, which envelope cannot provide.",
+	"PR-WINDOW":            "Prospective collection is limited to the order's effective date plus 60 days, and its expiry.",
+	"FOREIGN-PMP":          "Court orders from GB, BR and IN may receive subscriber info, message pairs and IP logs.",
+	"FOREIGN-CLOUD-ACT":    "UK orders under the US-UK CLOUD Act agreement may also receive the 2703(d) categories.",
+	"FOREIGN-BASIC":        "Other foreign requests receive basic subscriber information only.",
+	"EMERGENCY":            "Emergency requests may receive limited records once a supervisor signs off; imminent harm must be asserted.",
+	"PRESERVATION":         "Nothing is disclosed; the records are preserved for 90 days.",
+	"FISA":                 "FISA process is handled by the restricted team; a person decides.",
+}
+
+// dueClass grades a deadline for highlighting: overdue, today, soon (within
+// three days) or "".
+func dueClass(due *time.Time, now time.Time, status cases.Status) string {
+	if due == nil || (status != cases.StatusReceived && status != cases.StatusApproved) {
+		return ""
+	}
+	switch {
+	case due.Before(now):
+		return "overdue"
+	case due.Before(endOfDay(now)):
+		return "today"
+	case due.Before(now.Add(72 * time.Hour)):
+		return "soon"
+	}
+	return ""
+}
+
+func dueText(class string) string {
+	return map[string]string{"overdue": "overdue", "today": "due today", "soon": "due soon"}[class]
+}
+
+func endOfDay(t time.Time) time.Time {
+	y, m, d := t.UTC().Date()
+	return time.Date(y, m, d+1, 0, 0, 0, 0, time.UTC)
+}
+
+// dashboardData holds the lists of the dashboard, most urgent first.
+type dashboardData struct {
+	Emergencies, Overdue, DueToday, Mine, Awaiting []*cases.Case
+}
+
+// openCases lists open cases (received or approved, i.e. not yet answered)
+// matching f, soonest due first.
+func (s *Server) openCases(c *gin.Context, f cases.CaseFilter) ([]*cases.Case, error) {
+	var out []*cases.Case
+	for _, st := range []cases.Status{cases.StatusReceived, cases.StatusApproved} {
+		f.Status = st
+		page, err := s.DB.ListCases(c.Request.Context(), f)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page.Cases...)
+	}
+	slices.SortStableFunc(out, func(a, b *cases.Case) int {
+		switch {
+		case a.DueAt == nil && b.DueAt == nil:
+			return 0
+		case a.DueAt == nil:
+			return 1
+		case b.DueAt == nil:
+			return -1
+		}
+		return a.DueAt.Compare(*b.DueAt)
+	})
+	return out, nil
+}
+
+func (s *Server) dashboard(c *gin.Context) {
+	now := s.Now()
+	eod := endOfDay(now)
+	var d dashboardData
+	var err error
+	if d.Emergencies, err = s.openCases(c, cases.CaseFilter{Process: cases.Emergency, Limit: 20}); err != nil {
+		s.portalFail(c, err)
+		return
+	}
+	if d.Overdue, err = s.openCases(c, cases.CaseFilter{DueBefore: &now, Limit: 25}); err != nil {
+		s.portalFail(c, err)
+		return
+	}
+	if d.DueToday, err = s.openCases(c, cases.CaseFilter{DueAfter: &now, DueBefore: &eod, Limit: 25}); err != nil {
+		s.portalFail(c, err)
+		return
+	}
+	if d.Mine, err = s.openCases(c, cases.CaseFilter{Assignee: currentUser(c).Email, Limit: 25}); err != nil {
+		s.portalFail(c, err)
+		return
+	}
+	page, err := s.DB.ListCases(c.Request.Context(), cases.CaseFilter{Status: cases.StatusReceived, Limit: 15})
+	if err != nil {
+		s.portalFail(c, err)
+		return
+	}
+	d.Awaiting = page.Cases
+	s.render(c, http.StatusOK, "dashboard", "Dashboard", d)
+}
+
+// listData is the case list page.
+type listData struct {
+	Status, Country, Process, Q, Due string
+	Fields                           map[string]string
+	Cases                            []*cases.Case
+	NextURL                          string
+	First                            bool
+}
+
+func (d listData) ErrorText() string {
+	if len(d.Fields) > 0 {
+		return "Some filters are not valid."
+	}
+	return ""
+}
+
+// casesPage lists cases with the API's filters plus a "due" shortcut, newest
+// first, a page at a time by keyset cursor.
+func (s *Server) casesPage(c *gin.Context) {
+	d := listData{Status: c.Query("status"), Country: c.Query("country"), Process: c.Query("process"),
+		Q: c.Query("q"), Due: c.Query("due"), First: c.Query("after") == ""}
+	f, err := parseFilter(c)
+	if err != nil {
+		d.Fields = cases.ErrorFields(err)
+		s.render(c, http.StatusBadRequest, "cases", "Cases", d)
+		return
+	}
+	now := s.Now()
+	eod, week := endOfDay(now), now.Add(7*24*time.Hour)
+	switch d.Due {
+	case "":
+	case "overdue":
+		f.DueBefore = &now
+	case "today":
+		f.DueAfter, f.DueBefore = &now, &eod
+	case "week":
+		f.DueAfter, f.DueBefore = &now, &week
+	default:
+		d.Fields = map[string]string{"due": "choose overdue, today or week"}
+		s.render(c, http.StatusBadRequest, "cases", "Cases", d)
+		return
+	}
+	if f.Limit == 0 {
+		f.Limit = 50
+	}
+	page, err := s.DB.ListCases(c.Request.Context(), f)
+	if err != nil {
+		s.portalFail(c, err)
+		return
+	}
+	d.Cases = page.Cases
+	if page.Next > 0 {
+		q := c.Request.URL.Query()
+		q.Set("after", itoa(page.Next))
+		d.NextURL = "/cases?" + q.Encode()
+	}
+	s.render(c, http.StatusOK, "cases", "Cases", d)
+}
+
+// caseData is the case page.
+type caseData struct {
+	Case     *cases.Case
+	Events   []timelineEntry
+	Fields   map[string]string
+	Message  string
+	Note     string
+	Mine     bool
+	Document *cases.Document
+}
+
+func (d caseData) ErrorText() string { return d.Message }
+
+type timelineEntry struct {
+	*cases.Event
+	Detail string
+}
+
+func (s *Server) loadCase(c *gin.Context) (*caseData, error) {
+	kase, err := s.DB.Case(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		return nil, err
+	}
+	evs, err := s.DB.Events(c.Request.Context(), "case", itoa(kase.ID))
+	if err != nil {
+		return nil, err
+	}
+	d := &caseData{Case: kase, Mine: strings.EqualFold(kase.CreatedBy, currentUser(c).Email)}
+	for _, e := range evs {
+		d.Events = append(d.Events, timelineEntry{Event: e, Detail: eventDetail(e)})
+	}
+	return d, nil
+}
+
+// eventDetail summarises an audit event in a line.
+func eventDetail(e *cases.Event) string {
+	var after map[string]any
+	json.Unmarshal(e.After, &after)
+	switch e.Action {
+	case "case.decide":
+		return fmt.Sprintf("outcome %v", label(after["outcome"]))
+	case "case.approve", "case.reject", "case.status":
+		if n, _ := after["note"].(string); n != "" {
+			return fmt.Sprintf("%v: %s", label(after["status"]), n)
+		}
+		return label(after["status"])
+	case "case.note":
+		b, _ := after["body"].(string)
+		if len(b) > 120 {
+			b = b[:120] + "…"
+		}
+		return b
+	case "case.document":
+		return fmt.Sprintf("%v (SHA-256 %v)", after["filename"], after["sha256"])
+	case "case.assign":
+		return fmt.Sprintf("to %v", after["assignee"])
+	}
+	return ""
+}
+
+func (s *Server) casePage(c *gin.Context) {
+	d, err := s.loadCase(c)
+	if err != nil {
+		s.portalFail(c, err)
+		return
+	}
+	s.render(c, http.StatusOK, "case", d.Case.Number, d)
+}
+
+// caseFormError re-renders the case page with an error from one of its
+// forms, at the error's status: the four-eyes refusal reads as a sentence
+// on the page, not as a bare 403.
+func (s *Server) caseFormError(c *gin.Context, err error, note string) {
+	code := cases.ErrorCode(err)
+	if code == cases.EINTERNAL || code == cases.ENOTFOUND {
+		s.portalFail(c, err)
+		return
+	}
+	d, lerr := s.loadCase(c)
+	if lerr != nil {
+		s.portalFail(c, lerr)
+		return
+	}
+	d.Message, d.Fields, d.Note = cases.ErrorMessage(err), cases.ErrorFields(err), note
+	if code == cases.EINVALID && len(d.Fields) > 0 {
+		d.Message = "Please correct the form below."
+	}
+	s.render(c, statusOf(code), "case", d.Case.Number, d)
+}
+
+func (s *Server) reviewSubmit(c *gin.Context) {
+	note := c.PostForm("note")
+	var verdict cases.Status
+	switch c.PostForm("verdict") {
+	case "approve":
+		verdict = cases.StatusApproved
+	case "reject":
+		verdict = cases.StatusRejected
+	default:
+		s.caseFormError(c, cases.Invalid(map[string]string{"verdict": "choose approve or reject"}), note)
+		return
+	}
+	kase, err := s.DB.Review(c.Request.Context(), currentUser(c), c.Param("id"), verdict, note)
+	if err != nil {
+		s.caseFormError(c, err, note)
+		return
+	}
+	c.Redirect(http.StatusSeeOther, "/cases/"+itoa(kase.ID)+"?done="+string(verdict))
+}
+
+func (s *Server) noteSubmit(c *gin.Context) {
+	body := c.PostForm("body")
+	if err := s.DB.AddNote(c.Request.Context(), currentUser(c), c.Param("id"), body); err != nil {
+		s.caseFormError(c, err, "")
+		return
+	}
+	c.Redirect(http.StatusSeeOther, "/cases/"+url.PathEscape(c.Param("id"))+"?done=note#notes")
+}
+
+// formFile reads an optional uploaded file from a multipart form, bounded.
+// It returns nil content when no file was chosen.
+func formFile(c *gin.Context, name string) (string, []byte, error) {
+	fh, err := c.FormFile(name)
+	if err == http.ErrMissingFile {
+		return "", nil, nil
+	} else if err != nil {
+		return "", nil, tooLargeOr(err, cases.Invalid(map[string]string{name: "could not be read"}))
+	}
+	if fh.Size == 0 && fh.Filename == "" {
+		return "", nil, nil
+	}
+	if fh.Size > cases.MaxDocumentSize {
+		return "", nil, &cases.Error{Code: cases.ETOOLARGE, Message: "document too large", Fields: map[string]string{name: "is larger than 20 MiB"}}
+	}
+	f, err := fh.Open()
+	if err != nil {
+		return "", nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(f)
+	return fh.Filename, b, err
+}
+
+// limitUpload bounds a form post that may carry a document.
+func limitUpload(c *gin.Context) {
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, cases.MaxDocumentSize+1<<20)
+}
+
+func (s *Server) documentSubmit(c *gin.Context) {
+	limitUpload(c)
+	name, content, err := formFile(c, "document")
+	if err == nil && content == nil {
+		err = cases.Invalid(map[string]string{"document": "choose a PDF file"})
+	}
+	if err == nil {
+		_, err = s.DB.AttachDocument(c.Request.Context(), currentUser(c), c.Param("id"), name, content)
+	}
+	if err != nil {
+		s.caseFormError(c, err, "")
+		return
+	}
+	c.Redirect(http.StatusSeeOther, "/cases/"+url.PathEscape(c.Param("id"))+"?done=document")
+}
+
+func (s *Server) documentDownload(c *gin.Context) {
+	doc, content, err := s.DB.Document(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		s.portalFail(c, err)
+		return
+	}
+	c.Header("Content-Disposition", fmt.Sprintf("attachment; filename=%q", doc.Filename))
+	c.Header("X-Content-SHA256", doc.SHA256)
+	c.Data(http.StatusOK, "application/pdf", content)
+}
