@@ -35,6 +35,7 @@ func (s *Server) routes() {
 	api.GET("/audit/verify", s.bearer(auditors), s.verifyAudit)
 
 	// feature routes
+	s.collectRoutes(api)
 	s.portalRoutes()
 	s.reportRoutes(api)
 }
