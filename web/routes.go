@@ -38,4 +38,5 @@ func (s *Server) routes() {
 	s.collectRoutes(api)
 	s.portalRoutes()
 	s.reportRoutes(api)
+	s.exportRoutes(api)
 }

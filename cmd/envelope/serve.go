@@ -13,7 +13,7 @@ import (
 )
 
 func init() {
-	register(&command{name: "serve", args: "[--db DSN] [--addr HOST:PORT] [--demo] [--policy FILE]",
+	register(&command{name: "serve", args: "[--db DSN] [--addr HOST:PORT] [--demo] [--policy FILE] [--keys DIR] [--packages DIR]",
 		summary: "migrate the database and run the portal and the API", run: serve})
 }
 
@@ -32,6 +32,7 @@ func serve(ctx context.Context, a *app, args []string) error {
 	addr := fs.String("addr", defAddr, "listen address (env ENVELOPE_ADDR)")
 	demo := fs.Bool("demo", false, "load the demo data set into an empty database and print a demo login")
 	file := fs.String("policy", "", "a policy YAML file (default: the embedded default policy)")
+	keys, pkgs := a.keysFlag(fs), a.packagesFlag(fs)
 	if err := a.parse(fs, args, 0); err != nil {
 		return err
 	}
@@ -56,6 +57,9 @@ func serve(ctx context.Context, a *app, args []string) error {
 		}
 	}
 	srv := web.New(s, p, logger)
+	if err := srv.SetExportDirs(*keys, *pkgs); err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err

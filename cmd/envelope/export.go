@@ -1,0 +1,166 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"envelope/cases/metadata"
+	"envelope/cases/store"
+	"envelope/exporter"
+)
+
+func init() {
+	register(&command{name: "export", args: "[--db DSN] [--keys DIR] [--packages DIR] [--out FILE] CASE",
+		summary: "build the next disclosure package of an approved case; prints its SHA-256 and path", run: exportCase})
+	register(&command{name: "verify", args: "[--key PEM] [--keys DIR] PACKAGE.zip",
+		summary: "check a disclosure package's hashes and signature; exit 0 only if intact", run: verifyPackage})
+	register(&command{name: "signing-key", args: "[--keys DIR]",
+		summary: "print the public key disclosure packages are signed with (PEM)", run: signingKey})
+}
+
+// keysFlag adds --keys, defaulting to $ENVELOPE_KEYS or ./envelope-keys.
+func (a *app) keysFlag(fs *flag.FlagSet) *string {
+	return fs.String("keys", a.envOr("ENVELOPE_KEYS", exporter.DefaultKeyDir),
+		"directory of the package signing key, outside the database (env ENVELOPE_KEYS)")
+}
+
+// packagesFlag adds --packages, defaulting to $ENVELOPE_PACKAGES or
+// ./envelope-packages.
+func (a *app) packagesFlag(fs *flag.FlagSet) *string {
+	return fs.String("packages", a.envOr("ENVELOPE_PACKAGES", exporter.DefaultPackageDir),
+		"directory disclosure packages are stored in (env ENVELOPE_PACKAGES)")
+}
+
+func (a *app) envOr(name, def string) string {
+	if v := a.getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func exportCase(ctx context.Context, a *app, args []string) error {
+	fs := a.flags("export")
+	db := a.dbFlag(fs)
+	keys := a.keysFlag(fs)
+	pkgs := a.packagesFlag(fs)
+	out := fs.String("out", "", "also copy the package to FILE")
+	if err := a.parse(fs, args, 1); err != nil {
+		return err
+	}
+	return a.withDB(ctx, *db, func(s *store.DB) error {
+		exp, err := exporter.New(s, metadata.New(s), *keys, *pkgs)
+		if err != nil {
+			return err
+		}
+		pkg, err := exp.Export(ctx, a.actor(), fs.Arg(0))
+		if err != nil {
+			return err
+		}
+		path := exp.Path(pkg)
+		if *out != "" {
+			if err := copyTo(path, *out); err != nil {
+				return fmt.Errorf("package %s was produced, but copying it to %s failed: %w", path, *out, err)
+			}
+			path = *out
+		}
+		// sha256sum's format, so the line itself can be checked.
+		fmt.Fprintf(a.stdout, "%s  %s\n", pkg.SHA256, path)
+		return nil
+	})
+}
+
+// copyTo copies a package to a new file; an existing file is not replaced.
+func copyTo(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		os.Remove(dst)
+		return err
+	}
+	return out.Close()
+}
+
+func verifyPackage(ctx context.Context, a *app, args []string) error {
+	fs := a.flags("verify")
+	keyFile := fs.String("key", "", "the signer's public key (PEM); default: the key directory's, else signing-key.pem next to the package")
+	keys := a.keysFlag(fs)
+	if err := a.parse(fs, args, 1); err != nil {
+		return err
+	}
+	path := fs.Arg(0)
+	pub, keyPath, err := findPublicKey(*keyFile, *keys, path)
+	if err != nil {
+		return err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	probs := exporter.Verify(f, st.Size(), pub)
+	for _, p := range probs {
+		fmt.Fprintf(a.stdout, "FAILED %s\n", p)
+	}
+	if len(probs) > 0 {
+		return fmt.Errorf("%s is NOT intact: %d problem(s)", path, len(probs))
+	}
+	fmt.Fprintf(a.stdout, "OK %s: every file matches SHA256SUMS, signed by key %s (%s)\n", path, exporter.Fingerprint(pub), keyPath)
+	return nil
+}
+
+// findPublicKey loads the key to verify with: --key, else the key
+// directory's public key, else signing-key.pem beside the package (where a
+// recipient saves the key served by the platform).
+func findPublicKey(keyFile, keyDir, pkgPath string) (ed25519.PublicKey, string, error) {
+	candidates := []string{keyFile}
+	if keyFile == "" {
+		candidates = []string{filepath.Join(keyDir, exporter.PublicKeyFile), filepath.Join(filepath.Dir(pkgPath), exporter.PublicKeyFile)}
+	}
+	for _, c := range candidates {
+		b, err := os.ReadFile(c)
+		if errors.Is(err, fs.ErrNotExist) && keyFile == "" {
+			continue
+		} else if err != nil {
+			return nil, "", err
+		}
+		pub, err := exporter.ParsePublicKeyPEM(b)
+		if err != nil {
+			return nil, "", fmt.Errorf("%s: %w", c, err)
+		}
+		return pub, c, nil
+	}
+	return nil, "", usageError{fmt.Sprintf("no public key: pass --key PEM (none in %s or beside the package)", keyDir)}
+}
+
+func signingKey(ctx context.Context, a *app, args []string) error {
+	fs := a.flags("signing-key")
+	keys := a.keysFlag(fs)
+	if err := a.parse(fs, args, 0); err != nil {
+		return err
+	}
+	s, err := exporter.LoadOrCreateKey(*keys)
+	if err != nil {
+		return err
+	}
+	_, err = a.stdout.Write(s.PublicPEM())
+	return err
+}

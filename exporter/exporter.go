@@ -1,0 +1,292 @@
+package exporter
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"envelope/cases"
+	"envelope/cases/metadata"
+	"envelope/cases/store"
+)
+
+// Exporter produces, stores, lists and serves the packages of cases.
+type Exporter struct {
+	DB      *store.DB
+	Builder *Builder
+	// Dir is the packages directory, outside the database.
+	Dir string
+}
+
+// New returns an exporter that signs with the key in keyDir (generated on
+// first use) and stores packages in packageDir. meta must be the process's
+// one metadata store.
+func New(db *store.DB, meta *metadata.Store, keyDir, packageDir string) (*Exporter, error) {
+	signer, err := LoadOrCreateKey(keyDir)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(packageDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create the packages directory: %w", err)
+	}
+	return &Exporter{DB: db, Dir: packageDir, Builder: &Builder{Meta: meta, Signer: signer, TempDir: packageDir}}, nil
+}
+
+// Package is a produced package as the packages table records it.
+type Package struct {
+	ID           int64     `json:"id" db:"id"`
+	CaseID       int64     `json:"case_id" db:"case_id"`
+	Seq          int       `json:"sequence" db:"seq"`
+	FileName     string    `json:"package" db:"file_name"`
+	SHA256       string    `json:"sha256" db:"sha256"`
+	Size         int64     `json:"size" db:"size"`
+	Records      int64     `json:"records" db:"records"`
+	LastPairID   int64     `json:"last_pair_id" db:"last_pair_id"`
+	CoveredUntil time.Time `json:"covered_until" db:"covered_until"`
+	CreatedBy    string    `json:"created_by" db:"created_by"`
+	CreatedAt    time.Time `json:"created_at" db:"created_at"`
+}
+
+const packageColumns = "id, case_id, seq, file_name, sha256, size, records, last_pair_id, covered_until, created_by, created_at"
+
+// Path returns where a package's file is.
+func (e *Exporter) Path(p *Package) string { return filepath.Join(e.Dir, p.FileName) }
+
+// Exportable checks that a case can be produced now, and returns why not
+// as an ECONFLICT error. prev is the case's newest package, if any.
+func Exportable(c *cases.Case, prev *Package) error {
+	switch {
+	case c.Status != cases.StatusApproved && c.Status != cases.StatusProduced:
+		return cases.Errorf(cases.ECONFLICT, "case %s is %s: only an approved case can be produced", c.Number, c.Status)
+	case c.Decision == nil:
+		return cases.Errorf(cases.ECONFLICT, "case %s has no decision", c.Number)
+	case c.Process.Type == cases.Preservation:
+		return cases.Errorf(cases.ECONFLICT, "case %s is a preservation request: records are preserved, never produced", c.Number)
+	case !disclosesAnything(c.Decision):
+		return cases.Errorf(cases.ECONFLICT, "case %s: the decision allows no category to be produced", c.Number)
+	case prev != nil && !prospective(c.Decision):
+		return cases.Errorf(cases.ECONFLICT, "case %s was produced in %s; only prospective orders are produced again", c.Number, prev.FileName)
+	}
+	return nil
+}
+
+func disclosesAnything(d *cases.Decision) bool {
+	for _, a := range d.Allowed {
+		if a.Category.Valid() && a.Category != cases.MessageContent {
+			return true
+		}
+	}
+	return false
+}
+
+func prospective(d *cases.Decision) bool {
+	for _, a := range d.Allowed {
+		if a.Prospective {
+			return true
+		}
+	}
+	return false
+}
+
+// Export produces the next package of the case ref (an ID or a number) as
+// actor: it builds the package into a temporary file, moves it into the
+// packages directory, and then, in one transaction, records it, audits
+// the production (case.export: who, when, hash) and moves the case to
+// produced. If the transaction fails the file is removed, so the table
+// and the directory agree.
+func (e *Exporter) Export(ctx context.Context, actor, ref string) (*Package, error) {
+	c, err := e.DB.Case(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	prev, err := e.latest(ctx, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	if err := Exportable(c, prev); err != nil {
+		return nil, err
+	}
+	p := &Production{Case: c, Seq: 1, At: e.DB.Now(), By: actor}
+	if prev != nil {
+		p.Seq, p.AfterPairID, p.Since = prev.Seq+1, prev.LastPairID, prev.CoveredUntil
+		if p.At.Before(p.Since) {
+			p.At = p.Since // a clock step backwards must not re-cover a period
+		}
+	}
+	if p.LastPairID, err = e.Builder.Meta.LastPairID(ctx, c.ID); err != nil {
+		return nil, err
+	}
+	p.LastPairID = max(p.LastPairID, p.AfterPairID)
+
+	pkg, err := e.build(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.record(ctx, c, pkg); err != nil {
+		os.Remove(e.Path(pkg))
+		return nil, err
+	}
+	return pkg, nil
+}
+
+// build writes the package to a temporary file in the packages directory
+// (the same file system, so the final move is atomic) and links it under
+// its final name.
+func (e *Exporter) build(ctx context.Context, p *Production) (*Package, error) {
+	tmp, err := os.CreateTemp(e.Dir, ".building-*.zip")
+	if err != nil {
+		return nil, fmt.Errorf("create the package file: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	defer tmp.Close()
+	h := sha256.New()
+	cw := &countWriter{w: io.MultiWriter(tmp, h)}
+	bw := bufio.NewWriterSize(cw, 256<<10)
+	res, err := e.Builder.Build(ctx, p, bw)
+	if err != nil {
+		return nil, err
+	}
+	if err := bw.Flush(); err != nil {
+		return nil, fmt.Errorf("write the package: %w", err)
+	}
+	// Evidence must survive a power cut once it is recorded as produced.
+	if err := tmp.Sync(); err != nil {
+		return nil, fmt.Errorf("write the package: %w", err)
+	}
+	if err := tmp.Chmod(0o400); err != nil {
+		return nil, err
+	}
+	sum := hex.EncodeToString(h.Sum(nil))
+	pkg := &Package{
+		CaseID: p.Case.ID, Seq: p.Seq, FileName: FileName(p.Case, p.Seq, sum), SHA256: sum, Size: cw.n,
+		Records: res.Records, LastPairID: p.LastPairID, CoveredUntil: p.At, CreatedBy: p.By, CreatedAt: p.At,
+	}
+	if err := os.Link(tmp.Name(), e.Path(pkg)); err != nil {
+		return nil, fmt.Errorf("store the package: %w", err)
+	}
+	return pkg, nil
+}
+
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// record writes the package's row, its audit event and the case's new
+// status in one transaction.
+func (e *Exporter) record(ctx context.Context, c *cases.Case, pkg *Package) error {
+	db := e.DB
+	return db.Tx(ctx, func(tx *sqlx.Tx) error {
+		lock := ""
+		if db.Dialect == store.Postgres {
+			lock = " FOR UPDATE"
+		}
+		// The case may have been closed while its package was built.
+		var status cases.Status
+		if err := tx.GetContext(ctx, &status, tx.Rebind("SELECT status FROM cases WHERE id = ?"+lock), c.ID); err != nil {
+			return fmt.Errorf("read case status: %w", err)
+		}
+		if status != cases.StatusApproved && status != cases.StatusProduced {
+			return cases.Errorf(cases.ECONFLICT, "case %s became %s while its package was built", c.Number, status)
+		}
+		err := tx.GetContext(ctx, &pkg.ID, tx.Rebind(`INSERT INTO packages
+			(case_id, seq, file_name, sha256, size, records, last_pair_id, covered_until, created_by, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+			pkg.CaseID, pkg.Seq, pkg.FileName, pkg.SHA256, pkg.Size, pkg.Records, pkg.LastPairID,
+			pkg.CoveredUntil, pkg.CreatedBy, pkg.CreatedAt)
+		if err != nil {
+			if isUniqueViolation(err) {
+				return cases.Errorf(cases.ECONFLICT, "case %s: package %d was produced by someone else meanwhile; export again for the next one", c.Number, pkg.Seq)
+			}
+			return fmt.Errorf("record the package: %w", err)
+		}
+		if err := db.Audit(ctx, tx, pkg.CreatedBy, "case.export", "case", strconv.FormatInt(c.ID, 10), nil, map[string]any{
+			"package": pkg.FileName, "sequence": pkg.Seq, "sha256": pkg.SHA256, "size": pkg.Size,
+			"records": pkg.Records, "last_pair_id": pkg.LastPairID, "at": pkg.CreatedAt,
+		}); err != nil {
+			return err
+		}
+		if status != cases.StatusProduced {
+			c.Status = status
+			return db.SetStatus(ctx, tx, pkg.CreatedBy, c, cases.StatusProduced)
+		}
+		return nil
+	})
+}
+
+func isUniqueViolation(err error) bool {
+	s := err.Error()
+	return strings.Contains(s, "UNIQUE constraint failed") || strings.Contains(s, "SQLSTATE 23505")
+}
+
+// Packages lists the packages of the case ref, oldest first.
+func (e *Exporter) Packages(ctx context.Context, ref string) ([]*Package, error) {
+	c, err := e.DB.Case(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	r := e.DB.Reader()
+	var out []*Package
+	if err := r.SelectContext(ctx, &out, r.Rebind("SELECT "+packageColumns+" FROM packages WHERE case_id = ? ORDER BY seq"), c.ID); err != nil {
+		return nil, fmt.Errorf("list packages: %w", err)
+	}
+	for _, p := range out {
+		p.utc()
+	}
+	return out, nil
+}
+
+func (p *Package) utc() { p.CoveredUntil, p.CreatedAt = p.CoveredUntil.UTC(), p.CreatedAt.UTC() }
+
+func (e *Exporter) latest(ctx context.Context, caseID int64) (*Package, error) {
+	r := e.DB.Reader()
+	var p Package
+	err := r.GetContext(ctx, &p, r.Rebind("SELECT "+packageColumns+" FROM packages WHERE case_id = ? ORDER BY seq DESC LIMIT 1"), caseID)
+	if errors.Is(err, sqlErrNoRows) {
+		return nil, nil
+	} else if err != nil {
+		return nil, fmt.Errorf("read the last package: %w", err)
+	}
+	p.utc()
+	return &p, nil
+}
+
+// Open returns a package of the case ref by its file name, and its file.
+// Only names recorded in the packages table are served, so a name can
+// never reach outside the packages directory.
+func (e *Exporter) Open(ctx context.Context, ref, name string) (*Package, *os.File, error) {
+	if !validName(name) {
+		return nil, nil, cases.Errorf(cases.ENOTFOUND, "no package %q", name)
+	}
+	pkgs, err := e.Packages(ctx, ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, p := range pkgs {
+		if p.FileName == name {
+			f, err := os.Open(e.Path(p))
+			if err != nil {
+				return nil, nil, fmt.Errorf("open package %s: %w", name, err)
+			}
+			return p, f, nil
+		}
+	}
+	return nil, nil, cases.Errorf(cases.ENOTFOUND, "case %s has no package %q", ref, name)
+}

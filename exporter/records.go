@@ -1,0 +1,401 @@
+package exporter
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/csv"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+	"unicode/utf8"
+
+	"envelope/cases"
+	"envelope/cases/metadata"
+)
+
+// pairColumns are the columns of message_pairs: the collection event's
+// fields. Stored message records are exported in the same shape, so a
+// category has one layout whatever its source.
+var pairColumns = []string{"at", "from", "to", "kind"}
+
+// columnsOf returns the CSV header of a category.
+func columnsOf(c cases.Category) []string {
+	if c == cases.MessagePairs {
+		return pairColumns
+	}
+	k, _ := metadata.KindOf(c)
+	return metadata.Columns(k)
+}
+
+// fileSum is a written file's size and SHA-256.
+type fileSum struct {
+	Path   string `json:"path"`
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256"`
+}
+
+// hashedFile writes a file of the package's work directory through a
+// buffer, hashing and counting what it writes, so no file is read twice.
+type hashedFile struct {
+	f    *os.File
+	buf  *bufio.Writer
+	h    hash.Hash
+	size int64
+	path string // its path inside the package
+}
+
+func createHashed(dir, path string) (*hashedFile, error) {
+	full := filepath.Join(dir, filepath.FromSlash(path))
+	if err := os.MkdirAll(filepath.Dir(full), 0o700); err != nil {
+		return nil, err
+	}
+	f, err := os.Create(full)
+	if err != nil {
+		return nil, err
+	}
+	hf := &hashedFile{f: f, h: sha256.New(), path: path}
+	hf.buf = bufio.NewWriterSize(hf, 256<<10)
+	return hf, nil
+}
+
+// Write is the buffer's sink: the file and the hash.
+func (hf *hashedFile) Write(p []byte) (int, error) {
+	hf.h.Write(p)
+	hf.size += int64(len(p))
+	return hf.f.Write(p)
+}
+
+// close flushes and closes the file and returns its sum.
+func (hf *hashedFile) close() (fileSum, error) {
+	err := hf.buf.Flush()
+	if cerr := hf.f.Close(); err == nil {
+		err = cerr
+	}
+	return fileSum{Path: hf.path, Size: hf.size, SHA256: hex.EncodeToString(hf.h.Sum(nil))}, err
+}
+
+// abort closes the file after a failure; the work directory is removed
+// by the caller.
+func (hf *hashedFile) abort() { hf.f.Close() }
+
+// categoryWriter writes one category's records/<category>.csv and .json in
+// one pass over its records, and keeps the first rows for the PDF.
+type categoryWriter struct {
+	cat      cases.Category
+	csvFile  *hashedFile
+	jsonFile *hashedFile
+	csv      *csv.Writer
+	count    int64
+	preview  [][]string
+	maxRows  int
+	row      []string // reused between rows
+	jbuf     []byte   // reused between rows
+}
+
+func newCategoryWriter(dir string, cat cases.Category, previewRows int) (*categoryWriter, error) {
+	cw := &categoryWriter{cat: cat, maxRows: previewRows}
+	var err error
+	if cw.csvFile, err = createHashed(dir, "records/"+string(cat)+".csv"); err != nil {
+		return nil, err
+	}
+	if cw.jsonFile, err = createHashed(dir, "records/"+string(cat)+".json"); err != nil {
+		cw.csvFile.abort()
+		return nil, err
+	}
+	cw.csv = csv.NewWriter(cw.csvFile.buf)
+	cw.csv.Write(columnsOf(cat))
+	cw.jsonFile.buf.WriteString("[")
+	return cw, nil
+}
+
+// add writes one row: its CSV values and its JSON object (already
+// encoded, without a trailing newline).
+func (cw *categoryWriter) add(values []string, obj []byte) error {
+	if err := cw.csv.Write(values); err != nil {
+		return err
+	}
+	// One object a line: the file is a JSON array that line tools can
+	// still split.
+	if cw.count > 0 {
+		cw.jsonFile.buf.WriteString(",")
+	}
+	cw.jsonFile.buf.WriteString("\n")
+	cw.jsonFile.buf.Write(obj)
+	cw.count++
+	if len(cw.preview) < cw.maxRows {
+		cw.preview = append(cw.preview, slices.Clone(values))
+	}
+	return nil
+}
+
+// close finishes both files and returns their sums, CSV first.
+func (cw *categoryWriter) close() ([]fileSum, error) {
+	cw.csv.Flush()
+	if err := cw.csv.Error(); err != nil {
+		cw.abort()
+		return nil, err
+	}
+	if cw.count > 0 {
+		cw.jsonFile.buf.WriteString("\n")
+	}
+	cw.jsonFile.buf.WriteString("]\n")
+	c, err := cw.csvFile.close()
+	if err != nil {
+		cw.jsonFile.abort()
+		return nil, err
+	}
+	j, err := cw.jsonFile.close()
+	if err != nil {
+		return nil, err
+	}
+	return []fileSum{c, j}, nil
+}
+
+func (cw *categoryWriter) abort() {
+	cw.csvFile.abort()
+	cw.jsonFile.abort()
+}
+
+// addRecord writes a stored record: the CSV values of its kind, and the
+// record's JSON, which is the platform metadata record format of
+// shared/spec/interfaces.md. Stored messages take the pair shape.
+func (cw *categoryWriter) addRecord(r metadata.Record) error {
+	if m, ok := r.(*metadata.Message); ok {
+		return cw.addPair(m.At, m.From, m.To, m.MessageKind)
+	}
+	cw.row = metadata.AppendValues(cw.row[:0], r)
+	b, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("encode a %s record: %w", metadata.HeaderOf(r).Kind, err)
+	}
+	return cw.add(cw.row, b)
+}
+
+// addPair writes one message pair. It is the hot path of a pen register
+// export (millions of rows), so its JSON is appended by hand, reusing one
+// buffer, instead of going through reflection.
+func (cw *categoryWriter) addPair(at time.Time, from, to, kind string) error {
+	ts := metadata.FormatTime(at)
+	cw.row = append(cw.row[:0], ts, from, to, kind)
+	b := append(cw.jbuf[:0], `{"at":`...)
+	b = appendJSONString(b, ts)
+	b = append(b, `,"from":`...)
+	b = appendJSONString(b, from)
+	b = append(b, `,"to":`...)
+	b = appendJSONString(b, to)
+	b = append(b, `,"kind":`...)
+	b = appendJSONString(b, kind)
+	b = append(b, '}')
+	cw.jbuf = b
+	return cw.add(cw.row, b)
+}
+
+// appendJSONString appends s as a JSON string, escaped as encoding/json
+// does (including <, > and & and the line separators), so the hand-written
+// and the reflected encodings agree.
+func appendJSONString(b []byte, s string) []byte {
+	const hexDigits = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+// scope is what one category of one production may hold: the case's
+// targets, inside the allowed window (further narrowed, for a follow-up
+// production of a prospective order, to what is new).
+type scope struct {
+	targets map[string]bool
+	window  *cases.Window
+}
+
+// inWindow reports whether t is inside the scope's window (or there is
+// none).
+func (s *scope) inWindow(t time.Time) bool { return s.window == nil || s.window.Contains(t) }
+
+// admits checks a stored record against the scope once more after the
+// query selected it. The query already filters; this second, independent
+// check is what makes a bug in a query unable to leak another account's
+// records or records outside the window into evidence.
+func (s *scope) admits(r metadata.Record) bool {
+	h := metadata.HeaderOf(r)
+	ok := s.targets[h.Account]
+	switch v := r.(type) {
+	case *metadata.Contact:
+		// The catalogue's contacts include the address books that
+		// hold a target.
+		ok = ok || s.targets[v.Contact]
+	case *metadata.Message:
+		ok = s.targets[v.From] || s.targets[v.To]
+	}
+	if at, timed := metadata.RecordTime(r); timed && !s.inWindow(at) {
+		return false
+	}
+	return ok
+}
+
+// admitsPair is admits for a collected pair.
+func (s *scope) admitsPair(p *metadata.Pair) bool {
+	return (s.targets[p.From] || s.targets[p.To]) && s.inWindow(p.At)
+}
+
+// writeCategory streams one category from the metadata store into its
+// files. Collected pairs come from the case's own collection, between the
+// production's pair cursors; everything else from the stored records.
+func (b *Builder) writeCategory(ctx context.Context, cw *categoryWriter, p *Production, a cases.Allowed, sc *scope) error {
+	var skipped int64
+	if a.Category == cases.MessagePairs && a.Prospective {
+		var err error
+		if skipped, err = b.writePairs(ctx, cw, p, sc); err != nil {
+			return err
+		}
+	} else {
+		q := metadata.Query{Category: a.Category, Accounts: targetValues(p.Case), Window: sc.window}
+		err := b.Meta.EachRecord(ctx, q, func(r metadata.Record) error {
+			if !sc.admits(r) {
+				skipped++
+				return nil
+			}
+			return cw.addRecord(r)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if skipped > 0 {
+		// A record the query selected but the scope refused means the
+		// query and the scope disagree: a bug, reported, never exported.
+		b.logf("export %s: %d %s records outside the decision's scope were left out", p.Case.Number, skipped, a.Category)
+	}
+	return nil
+}
+
+func targetValues(c *cases.Case) []string {
+	out := make([]string, 0, len(c.Targets))
+	for _, t := range c.Targets {
+		out = append(out, t.Value)
+	}
+	return out
+}
+
+// copyFile copies a work file into the zip.
+func copyFile(w io.Writer, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = io.Copy(w, f)
+	return err
+}
+
+// pairBatch is how many pairs travel together from the database reader to
+// the file writer.
+const pairBatch = 1024
+
+// writePairs streams the production's collected pairs into cw. Reading
+// (mostly the database driver) and writing (CSV, JSON, hashing) run on two
+// goroutines joined by a short queue of reused batches: a million-pair
+// export takes the longer of the two instead of their sum, and memory
+// stays bounded by the queue. It returns how many pairs the scope refused.
+func (b *Builder) writePairs(ctx context.Context, cw *categoryWriter, p *Production, sc *scope) (int64, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	full := make(chan []metadata.Pair, 4)
+	free := make(chan []metadata.Pair, 5)
+	for range cap(free) {
+		free <- make([]metadata.Pair, 0, pairBatch)
+	}
+	readErr := make(chan error, 1)
+	go func() {
+		defer close(full)
+		batch := <-free
+		err := b.Meta.EachPair(ctx, p.Case.ID, p.AfterPairID, p.LastPairID, func(pr *metadata.Pair) error {
+			if batch = append(batch, *pr); len(batch) < pairBatch {
+				return nil
+			}
+			select {
+			case full <- batch:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			batch = (<-free)[:0]
+			return nil
+		})
+		if err == nil && len(batch) > 0 {
+			full <- batch
+		}
+		readErr <- err
+	}()
+	var skipped int64
+	var writeErr error
+	for batch := range full {
+		for i := range batch {
+			pr := &batch[i]
+			if writeErr != nil {
+				break
+			}
+			if !sc.admitsPair(pr) {
+				skipped++
+				continue
+			}
+			writeErr = cw.addPair(pr.At, pr.From, pr.To, pr.Kind)
+		}
+		if writeErr != nil {
+			cancel() // the reader stops at its next batch
+		}
+		free <- batch[:0]
+	}
+	if err := <-readErr; writeErr == nil && err != nil {
+		return skipped, err
+	}
+	return skipped, writeErr
+}
