@@ -249,3 +249,36 @@ func TestPolicyReplay(t *testing.T) {
 		t.Fatalf("broken policy: %d %q", code, errOut)
 	}
 }
+
+// Demo approvals of prospective orders open collection windows: serve
+// registers the metadata hooks before loading the demo set.
+func TestDemoOpensCollectionWindows(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "e.db")
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan int, 1)
+	go func() {
+		a := &app{stdin: strings.NewReader(""), stdout: pw, stderr: io.Discard, getenv: func(string) string { return "" }}
+		done <- run(ctx, []string{"serve", "--demo", "--db", db, "--addr", "127.0.0.1:0",
+			"--keys", filepath.Join(t.TempDir(), "k"), "--packages", filepath.Join(t.TempDir(), "p")}, a)
+		pw.Close()
+	}()
+	sc := bufio.NewScanner(pr)
+	for sc.Scan() && !strings.Contains(sc.Text(), "serving on") {
+	}
+	go io.Copy(io.Discard, pr)
+	cancel()
+	<-done
+	s, err := store.Open(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var windows int
+	if err := s.Reader().Get(&windows, "SELECT COUNT(*) FROM collection_windows"); err != nil {
+		t.Fatal(err)
+	}
+	if windows == 0 {
+		t.Fatal("demo approvals of pen registers opened no collection windows")
+	}
+}

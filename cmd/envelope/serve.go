@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"envelope/cases/metadata"
 	"envelope/web"
 )
 
@@ -51,6 +52,11 @@ func serve(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(a.stderr, nil))
+	// The metadata store registers the approval and close hooks that open
+	// and end collection windows and freeze preservations; it must exist
+	// before anything is approved, the demo data included.
+	md := metadata.New(s)
+	go md.RunPurger(ctx, time.Hour)
 	if *demo {
 		if err := loadDemo(ctx, s, p, a.stdout); err != nil {
 			return fmt.Errorf("demo data: %w", err)
