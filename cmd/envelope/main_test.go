@@ -157,7 +157,8 @@ func TestServeDemo(t *testing.T) {
 	done := make(chan int, 1)
 	go func() {
 		a := &app{stdin: strings.NewReader(""), stdout: pw, stderr: &errb, getenv: func(string) string { return "" }}
-		done <- run(ctx, []string{"serve", "--demo", "--db", db, "--addr", "127.0.0.1:0"}, a)
+		done <- run(ctx, []string{"serve", "--demo", "--db", db, "--addr", "127.0.0.1:0",
+			"--keys", filepath.Join(t.TempDir(), "k"), "--packages", filepath.Join(t.TempDir(), "p")}, a)
 		pw.Close()
 	}()
 	sc := bufio.NewScanner(pr)
