@@ -71,7 +71,7 @@ func (s *Server) replayPolicy(c *gin.Context) {
 		s.apiError(c, cases.Invalid(bad))
 		return
 	}
-	report, err := policy.Replay(p, s.eachCase(c.Request.Context(), from, to))
+	report, err := s.replayPolicyOn(c.Request.Context(), p, from, to)
 	if err != nil {
 		s.apiError(c, err)
 		return
@@ -81,6 +81,26 @@ func (s *Server) replayPolicy(c *gin.Context) {
 
 func (s *Server) eachCase(ctx context.Context, from, to *time.Time) func(func(*cases.Case) error) error {
 	return func(fn func(*cases.Case) error) error { return s.DB.EachCase(ctx, from, to, fn) }
+}
+
+// replayPolicyOn re-decides the stored cases received in [from, to) (nil:
+// unbounded) under p and reports what would change; it changes nothing.
+// The API's replay and the portal's policy page share it.
+func (s *Server) replayPolicyOn(ctx context.Context, p *policy.Policy, from, to *time.Time) (*policy.ReplayReport, error) {
+	return policy.Replay(p, s.eachCase(ctx, from, to))
+}
+
+// putPolicyInForce makes a loaded policy the one in force: recorded and
+// audited in the database (so it survives restarts), then swapped in for
+// new requests. It returns the version it replaced. The API's PUT and the
+// portal's "Activate" share it.
+func (s *Server) putPolicyInForce(ctx context.Context, actor string, p *policy.Policy) (previous string, err error) {
+	old := s.Policy()
+	if err := s.DB.ActivatePolicy(ctx, actor, p.Version(), p.Source(), old.Version()); err != nil {
+		return "", err
+	}
+	s.SetPolicy(p)
+	return old.Version(), nil
 }
 
 // activatePolicy puts the policy file in the body in force, for this
@@ -97,13 +117,12 @@ func (s *Server) activatePolicy(c *gin.Context) {
 		s.apiError(c, cases.Invalid(map[string]string{"policy": err.Error()}))
 		return
 	}
-	old := s.Policy()
-	if err := s.DB.ActivatePolicy(c.Request.Context(), currentUser(c).Email, p.Version(), p.Source(), old.Version()); err != nil {
+	previous, err := s.putPolicyInForce(c.Request.Context(), currentUser(c).Email, p)
+	if err != nil {
 		s.apiError(c, err)
 		return
 	}
-	s.SetPolicy(p)
-	c.JSON(http.StatusOK, gin.H{"version": p.Version(), "previous_version": old.Version()})
+	c.JSON(http.StatusOK, gin.H{"version": p.Version(), "previous_version": previous})
 }
 
 // ActivePolicy returns the policy a server should start with: the one

@@ -252,3 +252,134 @@ func TestE2EPortal(t *testing.T) {
 		t.Fatalf("stored case: %+v %v", c, err)
 	}
 }
+
+// TestE2EReportAndAdmin opens the transparency report and picks a period,
+// then, as an admin, uploads a policy, reads its replay diff and activates
+// it, and opens the users and agency pages.
+func TestE2EReportAndAdmin(t *testing.T) {
+	ctx := browser(t)
+	db := storetest.SQLite(t)
+	p := policy.Default()
+	srv := New(db, p, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	admin := "admin@example.org"
+	if _, _, err := db.CreateUser(context.Background(), "test", admin, cases.RoleAdmin); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SetPassword(context.Background(), "test", admin, portalPassword, false); err != nil {
+		t.Fatal(err)
+	}
+	// Requests from several countries over the last two years, so the
+	// charts have something to draw.
+	now := time.Now().UTC()
+	last := lastCompleteQuarter(now)
+	countries := []string{"US", "US", "US", "GB", "GB", "DE", "FR", "BR", "IN", "US", "AU", "CA"}
+	for i := range 40 {
+		name := []string{"subpoena.json", "pen_register.json", "emergency.json"}[i%3]
+		var req *cases.Request
+		req, err := cases.ParseRequest(fixtureJSON(t, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Agency.Country = countries[(i*7)%len(countries)]
+		q := last
+		for range i % 8 {
+			q = q.Prev()
+		}
+		if i < 14 {
+			q = last
+		}
+		req.ReceivedAt = q.Start().Add(time.Duration(i) * 37 * time.Hour)
+		if _, err := db.CreateCase(context.Background(), "seed@example.org", store.NewCase{Request: req, Decision: p.Decide(req, req.ReceivedAt)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.CreateAgency(context.Background(), admin, cases.Agency{Name: "Bundeskriminalamt", Country: "DE", VerifiedDomains: []string{"bka.bund.de"}}); err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	base := ts.URL
+
+	wider := filepath.Join(t.TempDir(), "wider.yaml")
+	src := strings.Replace(string(p.Source()), "allow: [basic_subscriber_info]\n    explain: >-\n      a subpoena",
+		"allow: [basic_subscriber_info, ip_logs]\n    explain: >-\n      a subpoena", 1)
+	if err := os.WriteFile(wider, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	broken := filepath.Join(t.TempDir(), "broken.yaml")
+	if err := os.WriteFile(broken, []byte("us_process:\n  subpoena:\n    allow: [everything]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	var reportTitle, reportText, older, refused, replay, activated string
+	err := chromedp.Do(ctx,
+		signIn(base, admin),
+		chromedp.Navigate(base+"/reports"),
+		chromedp.WaitVisible(chromedp.ID(`h-countries`)),
+		into(chromedp.Title(), &reportTitle),
+		into(chromedp.Text(chromedp.CSS(`main`)), &reportText),
+		screenshot(t, "report"),
+		chromedp.SetValue(chromedp.ID(`period`), last.Prev().String()),
+		chromedp.Click(chromedp.CSS(`form.period-picker button`)),
+		// The new page is the one whose picker has the period selected.
+		chromedp.WaitReady(chromedp.CSS(`option[value="`+last.Prev().String()+`"][selected]`)),
+		chromedp.WaitVisible(chromedp.ID(`h-countries`)),
+		into(chromedp.Text(chromedp.CSS(`h1`)), &older),
+
+		chromedp.Navigate(base+"/admin/policy"),
+		chromedp.WaitVisible(chromedp.ID(`policy-file`)),
+		chromedp.SetUploadFiles(chromedp.ID(`policy-file`), []string{broken}),
+		chromedp.Click(chromedp.CSS(`form[action="/admin/policy/replay"] button`)),
+		chromedp.WaitVisible(chromedp.ID(`h-problems`)),
+		into(chromedp.Text(chromedp.CSS(`main`)), &refused),
+		chromedp.SetUploadFiles(chromedp.ID(`policy-file`), []string{wider}),
+		chromedp.Click(chromedp.CSS(`form[action="/admin/policy/replay"] button`)),
+		chromedp.WaitVisible(chromedp.ID(`h-replay`)),
+		into(chromedp.Text(chromedp.CSS(`.replay`)), &replay),
+		screenshot(t, "policy-replay"),
+		chromedp.Click(chromedp.CSS(`form[action="/admin/policy/activate"] button`)),
+		chromedp.WaitVisible(chromedp.CSS(`.flash`)),
+		into(chromedp.Text(chromedp.CSS(`main`)), &activated),
+
+		chromedp.Navigate(base+"/admin/users"),
+		chromedp.WaitVisible(chromedp.ID(`email`)),
+		chromedp.SetValue(chromedp.ID(`email`), "new.auditor@example.org"),
+		chromedp.SetValue(chromedp.ID(`role`), "auditor"),
+		chromedp.Click(chromedp.CSS(`form[action="/admin/users"] button`)),
+		chromedp.WaitVisible(chromedp.ID(`one-time-password`)),
+		screenshot(t, "users"),
+		chromedp.Navigate(base+"/admin/agencies"),
+		chromedp.WaitVisible(chromedp.ID(`h-agencies`)),
+		screenshot(t, "agencies"),
+		chromedp.Navigate(base+"/reports"),
+		chromedp.WaitVisible(chromedp.ID(`h-countries`)),
+		chromedp.EmulateViewport(390, 844),
+		screenshot(t, "report-narrow"),
+	)
+	if err != nil {
+		t.Fatalf("report and admin: %v", err)
+	}
+	if !strings.HasPrefix(reportTitle, "Transparency report "+last.String()) {
+		t.Errorf("report title %q", reportTitle)
+	}
+	for _, want := range []string{"By country", "National security (US)", "Requests by country", "Changes from " + last.Prev().String(), "CSV (country table)"} {
+		if !strings.Contains(reportText, want) {
+			t.Errorf("report page lacks %q", want)
+		}
+	}
+	if !strings.Contains(older, last.Prev().String()) {
+		t.Errorf("period picker: %q", older)
+	}
+	if !strings.Contains(refused, "does not load") || !strings.Contains(refused, "everything") {
+		t.Errorf("refused policy:\n%s", refused)
+	}
+	if !strings.Contains(replay, "+ IP logs") || !strings.Contains(replay, "would change") {
+		t.Errorf("replay:\n%s", replay)
+	}
+	if !strings.Contains(activated, "The new policy is in force.") || srv.Policy().Version() == p.Version() {
+		t.Errorf("activation:\n%s", activated)
+	}
+	if u, err := db.UserByEmail(context.Background(), "new.auditor@example.org"); err != nil || u.Role != cases.RoleAuditor {
+		t.Errorf("user added in the browser: %+v %v", u, err)
+	}
+}

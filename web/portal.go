@@ -80,6 +80,10 @@ func (s *Server) portalRoutes() {
 	p.POST("/cases/:id/notes", s.signedIn(caseLogger), s.noteSubmit)
 	p.POST("/cases/:id/document", s.signedIn(caseLogger), s.documentSubmit)
 	p.GET("/cases/:id/document", s.signedIn(anyReader), s.documentDownload)
+
+	p.GET("/reports", s.signedIn(anyReader), s.reportPage)
+	p.GET("/reports/:period/:format", s.signedIn(anyReader), s.reportDownload)
+	s.adminRoutes(p)
 }
 
 // anyPortalUser may manage their own password (and sign out); everything
@@ -171,13 +175,17 @@ func (s *Server) render(c *gin.Context, status int, name, title string, data any
 // flashes are the confirmations a redirect can ask for (?done=...): a fixed
 // set, so no one can make the portal display text of their choosing.
 var flashes = map[string]string{
-	"created":  "Case logged.",
-	"approved": "Case approved.",
-	"rejected": "Case rejected.",
-	"note":     "Note added.",
-	"document": "Document uploaded.",
-	"password": "Password changed.",
-	"logout":   "You are signed out.",
+	"created":      "Case logged.",
+	"approved":     "Case approved.",
+	"rejected":     "Case rejected.",
+	"note":         "Note added.",
+	"document":     "Document uploaded.",
+	"password":     "Password changed.",
+	"logout":       "You are signed out.",
+	"tokens":       "API tokens revoked.",
+	"agency-added": "Agency added.",
+	"agency-saved": "Agency saved.",
+	"policy":       "The new policy is in force.",
 }
 
 type messageData struct{ Message string }

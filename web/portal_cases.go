@@ -15,6 +15,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"envelope/cases"
+	"envelope/cases/store"
 )
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
@@ -54,12 +55,30 @@ var templateFuncs = template.FuncMap{
 		return u != nil && (u.Role == cases.RoleReviewer || u.Role == cases.RoleSupervisor)
 	},
 	"canLog":       func(u *cases.User) bool { return u.CanLog() },
+	"isAdmin":      func(u *cases.User) bool { return u != nil && admins(u) },
+	"canAudit":     func(u *cases.User) bool { return u != nil && auditors(u) },
 	"processTypes": func() []cases.ProcessType { return cases.ProcessTypes },
 	"categories":   func() []cases.Category { return cases.Categories },
 	"statuses":     func() []cases.Status { return cases.Statuses },
 	"targetKinds":  func() []cases.TargetKind { return cases.TargetKinds },
 	"vias":         func() []cases.Via { return cases.Vias },
 	"str":          func(v any) string { return fmt.Sprint(v) },
+	"chart": func(id string, c *barChart, labelAnchor, valueAnchor, tickAnchor string) map[string]any {
+		return map[string]any{"ID": id, "C": c, "Width": c.Width, "Height": c.Height,
+			"LabelAnchor": labelAnchor, "ValueAnchor": valueAnchor, "TickAnchor": tickAnchor}
+	},
+	"seq":   func(n int) []int { return make([]int, n) },
+	"roles": func() []cases.Role { return cases.Roles },
+	"sorthead": func(d listData, key, text string) map[string]any {
+		return map[string]any{"D": d, "Key": key, "Text": text}
+	},
+	"optDate": func(t *time.Time) string {
+		if t == nil {
+			return "none"
+		}
+		return t.UTC().Format("2006-01-02")
+	},
+	"measure": measureText,
 	"shortHash": func(h string) string {
 		if len(h) > 16 {
 			return h[:16] + "…"
@@ -153,17 +172,29 @@ func endOfDay(t time.Time) time.Time {
 // dashboardData holds the lists of the dashboard, most urgent first.
 type dashboardData struct {
 	Emergencies, Overdue, DueToday, Mine, Awaiting []*cases.Case
+	// More says which panels show only the first of their cases.
+	More map[string]bool
 }
 
-// openCases lists open cases (received or approved, i.e. not yet answered)
-// matching f, soonest due first.
-func (s *Server) openCases(c *gin.Context, f cases.CaseFilter) ([]*cases.Case, error) {
+// openCases lists at most f.Limit open cases (received or approved, i.e. not
+// yet answered) matching f, soonest due first, and whether there are more.
+// byDue picks the soonest due of each status (the deadline panels: a range
+// scan of the (status, due_at) index); otherwise the newest of each.
+func (s *Server) openCases(c *gin.Context, f cases.CaseFilter, byDue bool) ([]*cases.Case, bool, error) {
 	var out []*cases.Case
 	for _, st := range []cases.Status{cases.StatusReceived, cases.StatusApproved} {
 		f.Status = st
+		if byDue {
+			page, err := s.DB.ListCasesSorted(c.Request.Context(), f, "due", false, "")
+			if err != nil {
+				return nil, false, err
+			}
+			out = append(out, page.Cases...)
+			continue
+		}
 		page, err := s.DB.ListCases(c.Request.Context(), f)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		out = append(out, page.Cases...)
 	}
@@ -178,31 +209,42 @@ func (s *Server) openCases(c *gin.Context, f cases.CaseFilter) ([]*cases.Case, e
 		}
 		return a.DueAt.Compare(*b.DueAt)
 	})
-	return out, nil
+	if len(out) > f.Limit {
+		return out[:f.Limit], true, nil
+	}
+	return out, false, nil
 }
+
+// Dashboard panel sizes: the most urgent few, each with a link to the full
+// list. A page of a few dozen rows renders in a few milliseconds.
+const (
+	panelRows   = 10
+	panelRowsXL = 15 // due today and my queue
+)
 
 func (s *Server) dashboard(c *gin.Context) {
 	now := s.Now()
 	eod := endOfDay(now)
-	var d dashboardData
-	var err error
-	if d.Emergencies, err = s.openCases(c, cases.CaseFilter{Process: cases.Emergency, Limit: 20}); err != nil {
-		s.portalFail(c, err)
-		return
+	d := dashboardData{More: map[string]bool{}}
+	for _, p := range []struct {
+		name  string
+		dst   *[]*cases.Case
+		f     cases.CaseFilter
+		byDue bool
+	}{
+		{"emergency", &d.Emergencies, cases.CaseFilter{Process: cases.Emergency, Limit: panelRows}, false},
+		{"overdue", &d.Overdue, cases.CaseFilter{DueBefore: &now, Limit: panelRows}, true},
+		{"today", &d.DueToday, cases.CaseFilter{DueAfter: &now, DueBefore: &eod, Limit: panelRowsXL}, true},
+		{"mine", &d.Mine, cases.CaseFilter{Assignee: currentUser(c).Email, Limit: panelRowsXL}, false},
+	} {
+		list, more, err := s.openCases(c, p.f, p.byDue)
+		if err != nil {
+			s.portalFail(c, err)
+			return
+		}
+		*p.dst, d.More[p.name] = list, more
 	}
-	if d.Overdue, err = s.openCases(c, cases.CaseFilter{DueBefore: &now, Limit: 25}); err != nil {
-		s.portalFail(c, err)
-		return
-	}
-	if d.DueToday, err = s.openCases(c, cases.CaseFilter{DueAfter: &now, DueBefore: &eod, Limit: 25}); err != nil {
-		s.portalFail(c, err)
-		return
-	}
-	if d.Mine, err = s.openCases(c, cases.CaseFilter{Assignee: currentUser(c).Email, Limit: 25}); err != nil {
-		s.portalFail(c, err)
-		return
-	}
-	page, err := s.DB.ListCases(c.Request.Context(), cases.CaseFilter{Status: cases.StatusReceived, Limit: 15})
+	page, err := s.DB.ListCases(c.Request.Context(), cases.CaseFilter{Status: cases.StatusReceived, Limit: panelRows})
 	if err != nil {
 		s.portalFail(c, err)
 		return
@@ -217,7 +259,44 @@ type listData struct {
 	Fields                           map[string]string
 	Cases                            []*cases.Case
 	NextURL                          string
+	FirstURL                         string
 	First                            bool
+	// Sort is the sorted column ("" for newest first), Desc its direction;
+	// SortURLs link each sortable column's header to the list sorted by it
+	// (or, when it is the sorted one, the other way).
+	Sort     string
+	Desc     bool
+	SortURLs map[string]string
+}
+
+// SortName describes the order of the list, for its caption.
+func (d listData) SortName() string {
+	switch {
+	case d.Sort == "":
+		return "Newest first"
+	case d.Sort == "due" && d.Desc:
+		return "Latest due date first (no due date last)"
+	case d.Sort == "due":
+		return "Soonest due first (no due date last)"
+	case d.Sort == "received" && d.Desc:
+		return "Most recently received first"
+	case d.Sort == "received":
+		return "Oldest received first"
+	case d.Desc:
+		return "By case number, descending"
+	}
+	return "By case number, ascending"
+}
+
+// AriaSort is the aria-sort value of a column header.
+func (d listData) AriaSort(key string) string {
+	if d.Sort != key {
+		return ""
+	}
+	if d.Desc {
+		return "descending"
+	}
+	return "ascending"
 }
 
 func (d listData) ErrorText() string {
@@ -227,17 +306,47 @@ func (d listData) ErrorText() string {
 	return ""
 }
 
+// defaultDesc is the direction a column sorts in when first chosen: the
+// newest received and the highest number first, the soonest due first.
+var defaultDesc = map[string]bool{"received": true, "number": true, "due": false}
+
 // casesPage lists cases with the API's filters plus a "due" shortcut, newest
-// first, a page at a time by keyset cursor.
+// first or sorted by a column (sort=received|due|number, dir=asc|desc), a
+// page at a time by keyset cursor: after= (an id) newest first, cursor=
+// (the last row's value and id) when sorted.
 func (s *Server) casesPage(c *gin.Context) {
 	d := listData{Status: c.Query("status"), Country: c.Query("country"), Process: c.Query("process"),
-		Q: c.Query("q"), Due: c.Query("due"), First: c.Query("after") == ""}
+		Q: c.Query("q"), Due: c.Query("due"), First: c.Query("after") == "" && c.Query("cursor") == "",
+		Sort: c.Query("sort")}
 	f, err := parseFilter(c)
 	if err != nil {
 		d.Fields = cases.ErrorFields(err)
 		s.render(c, http.StatusBadRequest, "cases", "Cases", d)
 		return
 	}
+	// A deadline filter lists by deadline, soonest first, unless another
+	// order is asked for: the useful order, and an index range scan where
+	// newest first would skip every newer case outside the range.
+	if d.Sort == "" && d.Due != "" && c.Query("after") == "" {
+		d.Sort = "due"
+	}
+	if d.Sort != "" && !slices.Contains(store.SortKeys, d.Sort) {
+		d.Fields = map[string]string{"sort": "choose received, due or number"}
+		d.Sort = ""
+		s.render(c, http.StatusBadRequest, "cases", "Cases", d)
+		return
+	}
+	switch c.Query("dir") {
+	case "":
+		d.Desc = defaultDesc[d.Sort]
+	case "asc", "desc":
+		d.Desc = c.Query("dir") == "desc"
+	default:
+		d.Fields = map[string]string{"dir": "choose asc or desc"}
+		s.render(c, http.StatusBadRequest, "cases", "Cases", d)
+		return
+	}
+	d.sortLinks(c)
 	now := s.Now()
 	eod, week := endOfDay(now), now.Add(7*24*time.Hour)
 	switch d.Due {
@@ -256,6 +365,29 @@ func (s *Server) casesPage(c *gin.Context) {
 	if f.Limit == 0 {
 		f.Limit = 50
 	}
+	q := c.Request.URL.Query()
+	q.Del("after")
+	q.Del("cursor")
+	d.FirstURL = "/cases?" + q.Encode()
+	if d.Sort != "" {
+		page, err := s.DB.ListCasesSorted(c.Request.Context(), f, d.Sort, d.Desc, c.Query("cursor"))
+		if err != nil {
+			if cases.ErrorCode(err) == cases.EINVALID {
+				d.Fields = cases.ErrorFields(err)
+				s.render(c, http.StatusBadRequest, "cases", "Cases", d)
+				return
+			}
+			s.portalFail(c, err)
+			return
+		}
+		d.Cases = page.Cases
+		if page.Next != "" {
+			q.Set("cursor", page.Next)
+			d.NextURL = "/cases?" + q.Encode()
+		}
+		s.render(c, http.StatusOK, "cases", "Cases", d)
+		return
+	}
 	page, err := s.DB.ListCases(c.Request.Context(), f)
 	if err != nil {
 		s.portalFail(c, err)
@@ -263,11 +395,28 @@ func (s *Server) casesPage(c *gin.Context) {
 	}
 	d.Cases = page.Cases
 	if page.Next > 0 {
-		q := c.Request.URL.Query()
 		q.Set("after", itoa(page.Next))
 		d.NextURL = "/cases?" + q.Encode()
 	}
 	s.render(c, http.StatusOK, "cases", "Cases", d)
+}
+
+// sortLinks sets the column headers' links: the current filters, sorted by
+// the column, from the first page.
+func (d *listData) sortLinks(c *gin.Context) {
+	d.SortURLs = map[string]string{}
+	for _, key := range store.SortKeys {
+		q := c.Request.URL.Query()
+		q.Del("after")
+		q.Del("cursor")
+		q.Set("sort", key)
+		desc := defaultDesc[key]
+		if d.Sort == key {
+			desc = !d.Desc
+		}
+		q.Set("dir", map[bool]string{true: "desc", false: "asc"}[desc])
+		d.SortURLs[key] = "/cases?" + q.Encode()
+	}
 }
 
 // caseData is the case page.
