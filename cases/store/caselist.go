@@ -52,7 +52,7 @@ func (db *DB) ListCasesSorted(ctx context.Context, f cases.CaseFilter, key strin
 	if limit <= 0 || limit > 500 {
 		limit = 50
 	}
-	where, args := db.sortedFilter(f, key)
+	where, args := db.filterClause(f, key)
 	cmp, dir := ">", "ASC"
 	if desc {
 		cmp, dir = "<", "DESC"
@@ -150,10 +150,12 @@ func (db *DB) ListCasesSorted(ctx context.Context, f cases.CaseFilter, key strin
 	return page, nil
 }
 
-// sortedFilter is ListCases's WHERE clause for f (without its id cursor).
-// Sorting by due date, the due-date bounds may use the (status, due_at)
-// index; otherwise they are kept off it as ListCases does.
-func (db *DB) sortedFilter(f cases.CaseFilter, key string) ([]string, []any) {
+// filterClause is the WHERE clause of f, without any cursor, shared by
+// every case list. Sorting by due date, the due-date bounds may use the
+// (status, due_at) index; otherwise, on SQLite, the unary plus keeps the
+// planner from walking that index and sorting: walking the sort order finds
+// a page sooner.
+func (db *DB) filterClause(f cases.CaseFilter, key string) ([]string, []any) {
 	var where []string
 	var args []any
 	add := func(cond string, arg any) { where = append(where, cond); args = append(args, arg) }

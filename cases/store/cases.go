@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/jmoiron/sqlx"
 
@@ -285,40 +284,9 @@ func (db *DB) getCase(ctx context.Context, q sqlx.QueryerContext, id int64) (*ca
 // ListCases returns one page of cases matching f, newest first. Paging is by
 // keyset (id below the cursor), so page 20,000 costs what page 1 does.
 func (db *DB) ListCases(ctx context.Context, f cases.CaseFilter) (*cases.Page, error) {
-	var where []string
-	var args []any
-	add := func(cond string, arg any) { where = append(where, cond); args = append(args, arg) }
-	if f.Status != "" {
-		add("status = ?", f.Status)
-	}
-	if f.Country != "" {
-		add("agency_country = ?", strings.ToUpper(f.Country))
-	}
-	if f.Process != "" {
-		add("process_type = ?", f.Process)
-	}
-	// On SQLite the unary plus keeps the planner from walking the due-date
-	// index and sorting: walking ids newest first finds a page sooner.
-	due := "due_at"
-	if db.Dialect == SQLite {
-		due = "+due_at"
-	}
-	if f.DueBefore != nil {
-		add(due+" < ?", *f.DueBefore)
-	}
-	if f.DueAfter != nil {
-		add(due+" >= ?", *f.DueAfter)
-	}
-	if f.Assignee != "" {
-		add("assignee = ?", f.Assignee)
-	}
-	// Each word of the query must start one of the case's search terms.
-	for _, w := range strings.Fields(strings.ToLower(f.Query)) {
-		where = append(where, "id IN (SELECT case_id FROM case_terms WHERE term >= ? AND term < ?)")
-		args = append(args, w, w+string(utf8.MaxRune))
-	}
+	where, args := db.filterClause(f, "")
 	if f.After > 0 {
-		add("id < ?", f.After)
+		where, args = append(where, "id < ?"), append(args, f.After)
 	}
 	limit := f.Limit
 	if limit <= 0 || limit > 500 {
