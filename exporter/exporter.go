@@ -106,6 +106,14 @@ func prospective(d *cases.Decision) bool {
 // produced. If the transaction fails the file is removed, so the table
 // and the directory agree.
 func (e *Exporter) Export(ctx context.Context, actor, ref string) (*Package, error) {
+	return e.export(ctx, actor, ref, false)
+}
+
+// export is Export; with onlyNew (a scheduled production) it produces
+// nothing, and returns a nil package, unless the case has a previous
+// package, a prospective decision and pairs collected since: the
+// schedule never makes a first or an empty package.
+func (e *Exporter) export(ctx context.Context, actor, ref string, onlyNew bool) (*Package, error) {
 	c, err := e.DB.Case(ctx, ref)
 	if err != nil {
 		return nil, err
@@ -113,6 +121,9 @@ func (e *Exporter) Export(ctx context.Context, actor, ref string) (*Package, err
 	prev, err := e.latest(ctx, c.ID)
 	if err != nil {
 		return nil, err
+	}
+	if onlyNew && (prev == nil || c.Decision == nil || !prospective(c.Decision)) {
+		return nil, nil
 	}
 	if err := Exportable(c, prev); err != nil {
 		return nil, err
@@ -128,6 +139,9 @@ func (e *Exporter) Export(ctx context.Context, actor, ref string) (*Package, err
 		return nil, err
 	}
 	p.LastPairID = max(p.LastPairID, p.AfterPairID)
+	if onlyNew && (prev == nil || p.LastPairID == p.AfterPairID) {
+		return nil, nil
+	}
 
 	pkg, err := e.build(ctx, p)
 	if err != nil {

@@ -97,6 +97,7 @@ type categoryWriter struct {
 	maxRows  int
 	row      []string // reused between rows
 	jbuf     []byte   // reused between rows
+	tbuf     []byte   // reused between rows
 }
 
 func newCategoryWriter(dir string, cat cases.Category, previewRows int) (*categoryWriter, error) {
@@ -282,9 +283,10 @@ func (s *scope) admits(r metadata.Record) bool {
 	return ok
 }
 
-// admitsPair is admits for a collected pair.
-func (s *scope) admitsPair(p *metadata.Pair) bool {
-	return (s.targets[p.From] || s.targets[p.To]) && s.inWindow(p.At)
+// admitsPair is admits for a collected pair read as bytes (string(b) in a
+// map index does not allocate).
+func (s *scope) admitsPair(at time.Time, from, to []byte) bool {
+	return (s.targets[string(from)] || s.targets[string(to)]) && s.inWindow(at)
 }
 
 // writeCategory streams one category from the metadata store into its
@@ -341,6 +343,32 @@ func copyFile(w io.Writer, path string) error {
 // the file writer.
 const pairBatch = 1024
 
+// pairRows is a batch of pairs: their bytes in one arena, each row's
+// fields as offsets into it, so a batch is reused without allocating.
+type pairRows struct {
+	arena []byte
+	rows  []pairRow
+}
+
+type pairRow struct {
+	start, atEnd, fromEnd, toEnd, kindEnd int32
+}
+
+func (b *pairRows) add(p *metadata.PairBytes) {
+	r := pairRow{start: int32(len(b.arena))}
+	b.arena = append(b.arena, p.At...)
+	r.atEnd = int32(len(b.arena))
+	b.arena = append(b.arena, p.From...)
+	r.fromEnd = int32(len(b.arena))
+	b.arena = append(b.arena, p.To...)
+	r.toEnd = int32(len(b.arena))
+	b.arena = append(b.arena, p.Kind...)
+	r.kindEnd = int32(len(b.arena))
+	b.rows = append(b.rows, r)
+}
+
+func (b *pairRows) reset() { b.arena, b.rows = b.arena[:0], b.rows[:0] }
+
 // writePairs streams the production's collected pairs into cw. Reading
 // (mostly the database driver) and writing (CSV, JSON, hashing) run on two
 // goroutines joined by a short queue of reused batches: a million-pair
@@ -349,17 +377,17 @@ const pairBatch = 1024
 func (b *Builder) writePairs(ctx context.Context, cw *categoryWriter, p *Production, sc *scope) (int64, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	full := make(chan []metadata.Pair, 4)
-	free := make(chan []metadata.Pair, 5)
+	full := make(chan *pairRows, 4)
+	free := make(chan *pairRows, 5)
 	for range cap(free) {
-		free <- make([]metadata.Pair, 0, pairBatch)
+		free <- &pairRows{arena: make([]byte, 0, 64*pairBatch), rows: make([]pairRow, 0, pairBatch)}
 	}
 	readErr := make(chan error, 1)
 	go func() {
 		defer close(full)
 		batch := <-free
-		err := b.Meta.EachPair(ctx, p.Case.ID, p.AfterPairID, p.LastPairID, func(pr *metadata.Pair) error {
-			if batch = append(batch, *pr); len(batch) < pairBatch {
+		err := b.Meta.EachPairBytes(ctx, p.Case.ID, p.AfterPairID, p.LastPairID, func(pr *metadata.PairBytes) error {
+			if batch.add(pr); len(batch.rows) < pairBatch {
 				return nil
 			}
 			select {
@@ -367,10 +395,11 @@ func (b *Builder) writePairs(ctx context.Context, cw *categoryWriter, p *Product
 			case <-ctx.Done():
 				return ctx.Err()
 			}
-			batch = (<-free)[:0]
+			batch = <-free
+			batch.reset()
 			return nil
 		})
-		if err == nil && len(batch) > 0 {
+		if err == nil && len(batch.rows) > 0 {
 			full <- batch
 		}
 		readErr <- err
@@ -378,24 +407,99 @@ func (b *Builder) writePairs(ctx context.Context, cw *categoryWriter, p *Product
 	var skipped int64
 	var writeErr error
 	for batch := range full {
-		for i := range batch {
-			pr := &batch[i]
+		a := batch.arena
+		for i := range batch.rows {
 			if writeErr != nil {
 				break
 			}
-			if !sc.admitsPair(pr) {
+			r := &batch.rows[i]
+			from, to, kind := a[r.atEnd:r.fromEnd], a[r.fromEnd:r.toEnd], a[r.toEnd:r.kindEnd]
+			at, err := metadata.PairTime(a[r.start:r.atEnd])
+			if err != nil {
+				writeErr = err
+				break
+			}
+			if !sc.admitsPair(at, from, to) {
 				skipped++
 				continue
 			}
-			writeErr = cw.addPair(pr.At, pr.From, pr.To, pr.Kind)
+			writeErr = cw.addPairBytes(at, from, to, kind)
 		}
 		if writeErr != nil {
 			cancel() // the reader stops at its next batch
 		}
-		free <- batch[:0]
+		free <- batch
 	}
 	if err := <-readErr; writeErr == nil && err != nil {
 		return skipped, err
 	}
 	return skipped, writeErr
+}
+
+// addPairBytes is addPair for a pair read as bytes, without allocating:
+// its CSV line and JSON object are appended straight to the files'
+// buffers. A field that encoding/csv would quote, or that JSON must
+// escape, takes the general path (addPair's encoders), so the bytes are
+// the same either way.
+func (cw *categoryWriter) addPairBytes(at time.Time, from, to, kind []byte) error {
+	ts := at.UTC().AppendFormat(cw.tbuf[:0], time.RFC3339Nano)
+	cw.tbuf = ts
+	if !plain(from) || !plain(to) || !plain(kind) {
+		return cw.addPair(at, string(from), string(to), string(kind))
+	}
+	w := cw.csvFile.buf
+	w.Write(ts)
+	w.WriteByte(',')
+	w.Write(from)
+	w.WriteByte(',')
+	w.Write(to)
+	w.WriteByte(',')
+	w.Write(kind)
+	w.WriteByte('\n')
+
+	j := cw.jsonFile.buf
+	if cw.count > 0 {
+		j.WriteByte(',')
+	}
+	j.WriteString("\n{\"at\":\"")
+	j.Write(ts)
+	j.WriteString("\",\"from\":\"")
+	j.Write(from)
+	j.WriteString("\",\"to\":\"")
+	j.Write(to)
+	j.WriteString("\",\"kind\":\"")
+	j.Write(kind)
+	j.WriteString("\"}")
+	cw.count++
+	if len(cw.preview) < cw.maxRows {
+		cw.preview = append(cw.preview, []string{string(ts), string(from), string(to), string(kind)})
+	}
+	return nil
+}
+
+// plainByte marks the bytes a field may hold to be written as it is in
+// both files: printable ASCII without a space, and without what CSV quotes
+// (, ") or JSON escapes (" \ < > &). Control bytes, newlines and
+// non-ASCII bytes (which might start a Unicode space, which encoding/csv
+// quotes) are not plain.
+var plainByte = func() (t [256]bool) {
+	for c := 0x21; c < 0x7f; c++ {
+		t[c] = true
+	}
+	for _, c := range `,"\<>&` {
+		t[c] = false
+	}
+	return t
+}()
+
+// plain reports whether b is written unchanged by both encoding/csv
+// (fieldNeedsQuotes is false: no comma, quote, CR or LF, not \., no
+// leading space) and appendJSONString (nothing to escape).
+func plain(b []byte) bool {
+	for _, c := range b {
+		if !plainByte[c] {
+			return false
+		}
+	}
+	return true
 }

@@ -17,8 +17,8 @@ import (
 )
 
 func init() {
-	register(&command{name: "export", args: "[--db DSN] [--keys DIR] [--packages DIR] [--out FILE] CASE",
-		summary: "build the next disclosure package of an approved case; prints its SHA-256 and path", run: exportCase})
+	register(&command{name: "export", args: "[--db DSN] [--keys DIR] [--packages DIR] [--out FILE] CASE | --due",
+		summary: "build the next disclosure package of an approved case (--due: of every prospective order with new pairs); prints SHA-256 and path", run: exportCase})
 	register(&command{name: "verify", args: "[--key PEM] [--keys DIR] PACKAGE.zip",
 		summary: "check a disclosure package's hashes and signature; exit 0 only if intact", run: verifyPackage})
 	register(&command{name: "signing-key", args: "[--keys DIR]",
@@ -51,12 +51,37 @@ func exportCase(ctx context.Context, a *app, args []string) error {
 	keys := a.keysFlag(fs)
 	pkgs := a.packagesFlag(fs)
 	out := fs.String("out", "", "also copy the package to FILE")
-	if err := a.parse(fs, args, 1); err != nil {
+	due := fs.Bool("due", false, "instead of one CASE, run one scheduled pass: produce again every prospective order with pairs collected since its last package (what serve --produce-every does)")
+	// A first, silent parse tells whether --due was given, and so how
+	// many arguments to expect; a.parse then parses again and reports.
+	w, usage := fs.Output(), fs.Usage
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	fs.Parse(args)
+	fs.SetOutput(w)
+	fs.Usage = usage
+	nargs := 1
+	if *due {
+		nargs = 0
+	}
+	if err := a.parse(fs, args, nargs); err != nil {
 		return err
+	}
+	if *due && *out != "" {
+		return usageError{"--out copies one package: it cannot be used with --due"}
 	}
 	return a.withDB(ctx, *db, func(s *store.DB) error {
 		exp, err := exporter.New(s, metadata.New(s), *keys, *pkgs)
 		if err != nil {
+			return err
+		}
+		if *due {
+			// Every package produced is printed, even if another case
+			// failed; the failures are the error (exit 1).
+			produced, err := exp.ProduceDue(ctx, a.actor())
+			for _, pkg := range produced {
+				fmt.Fprintf(a.stdout, "%s  %s\n", pkg.SHA256, exp.Path(pkg))
+			}
 			return err
 		}
 		pkg, err := exp.Export(ctx, a.actor(), fs.Arg(0))

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"envelope/cases"
+	"envelope/cases/metadata"
 	"envelope/cases/store"
 	"envelope/exporter"
 )
@@ -141,5 +142,68 @@ func alter(t *testing.T, src, dst string, names ...string) {
 	}
 	if err := zw.Close(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// export --due produces again the pen register with new pairs, printing
+// its package, and nothing when nothing is new.
+func TestExportDue(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "e.db")
+	keys, pkgs := filepath.Join(dir, "keys"), filepath.Join(dir, "packages")
+	s, err := store.Open(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	md := metadata.New(s) // before approval: it opens the collection window
+	intake, _, _ := s.CreateUser(ctx, "test", "ivy@example.org", cases.RoleIntake)
+	rev, _, _ := s.CreateUser(ctx, "test", "rex@example.org", cases.RoleReviewer)
+	now := time.Now().UTC().Truncate(time.Second)
+	req := &cases.Request{
+		ReceivedAt: now.Add(-time.Hour),
+		Agency:     cases.Agency{Name: "Federal Bureau of Investigation", Country: "US"},
+		Requester:  cases.Requester{Name: "Dana Reyes", Email: "dreyes@fbi.gov"},
+		Process:    cases.Process{Type: cases.PenRegister, IssuingAuthority: "N.D. Cal.", Reference: "3:26-pr-1", IssuedAt: &now},
+		Targets:    []cases.Target{{Kind: cases.TargetPhone, Value: "+14155550123"}},
+		Categories: []cases.Category{cases.MessagePairs},
+	}
+	win := &cases.Window{From: now.Add(-24 * time.Hour), To: now.Add(30 * 24 * time.Hour)}
+	dec := &cases.Decision{Outcome: cases.OutcomeApprove, PolicyVersion: "sha256:test", DecidedAt: req.ReceivedAt,
+		Allowed:    []cases.Allowed{{Category: cases.MessagePairs, Rule: "US-PEN-REGISTER", Window: win, Prospective: true}},
+		UserNotice: cases.NoticeDelayed}
+	c, err := s.CreateCase(ctx, intake.Email, store.NewCase{Request: req, Decision: dec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Review(ctx, rev, c.Number, cases.StatusApproved, ""); err != nil {
+		t.Fatal(err)
+	}
+	collect := func(to string) {
+		t.Helper()
+		ev := `{"from":"+14155550123","to":"` + to + `","at":"` + time.Now().UTC().Add(time.Millisecond).Format(time.RFC3339Nano) + `","kind":"text"}`
+		if res, err := md.Collect(ctx, strings.NewReader(ev), metadata.CollectOptions{}); err != nil || res.Kept != 1 {
+			t.Fatalf("collect: %+v %v", res, err)
+		}
+	}
+	collect("+14155550188")
+	if code, _, errOut := cli(t, db, "", "export", "--keys", keys, "--packages", pkgs, c.Number); code != 0 {
+		t.Fatalf("export: %d %s", code, errOut)
+	}
+	if code, stdout, errOut := cli(t, db, "", "export", "--keys", keys, "--packages", pkgs, "--due"); code != 0 || stdout != "" {
+		t.Fatalf("export --due with nothing new: %d %q %q", code, stdout, errOut)
+	}
+	collect("+14155550199")
+	code, stdout, errOut := cli(t, db, "", "export", "--keys", keys, "--packages", pkgs, "--due")
+	fields := strings.Fields(stdout)
+	if code != 0 || len(fields) != 2 || !strings.Contains(fields[1], c.Number+"-002-") {
+		t.Fatalf("export --due: %d %q %q", code, stdout, errOut)
+	}
+	if code, _, _ := cli(t, db, "", "export", "--keys", keys, "--packages", pkgs, "--due", c.Number); code != 2 {
+		t.Errorf("--due with a case: %d", code)
+	}
+	if code, _, _ := cli(t, db, "", "export", "--keys", keys, "--packages", pkgs, "--due", "--out", filepath.Join(dir, "x.zip")); code != 2 {
+		t.Errorf("--due with --out: %d", code)
 	}
 }

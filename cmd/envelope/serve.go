@@ -10,11 +10,12 @@ import (
 	"time"
 
 	"envelope/cases/metadata"
+	"envelope/exporter"
 	"envelope/web"
 )
 
 func init() {
-	register(&command{name: "serve", args: "[--db DSN] [--addr HOST:PORT] [--demo] [--policy FILE] [--keys DIR] [--packages DIR]",
+	register(&command{name: "serve", args: "[--db DSN] [--addr HOST:PORT] [--demo] [--policy FILE] [--keys DIR] [--packages DIR] [--produce-every DURATION]",
 		summary: "migrate the database and run the portal and the API", run: serve})
 }
 
@@ -34,6 +35,7 @@ func serve(ctx context.Context, a *app, args []string) error {
 	demo := fs.Bool("demo", false, "load the demo data set into an empty database and print a demo login")
 	file := fs.String("policy", "", "a policy YAML file (default: the embedded default policy)")
 	keys, pkgs := a.keysFlag(fs), a.packagesFlag(fs)
+	produceEvery := fs.Duration("produce-every", 0, "produce again, this often, every prospective order with pairs collected since its last package (audited as "+exporter.SchedulerActor+"); 0: only on demand")
 	if err := a.parse(fs, args, 0); err != nil {
 		return err
 	}
@@ -65,6 +67,19 @@ func serve(ctx context.Context, a *app, args []string) error {
 	srv := web.New(s, p, logger)
 	if err := srv.SetExportDirs(*keys, *pkgs); err != nil {
 		return err
+	}
+	if *produceEvery > 0 {
+		exp, err := exporter.New(s, md, *keys, *pkgs)
+		if err != nil {
+			return err
+		}
+		exp.Builder.Logger = logger
+		// Stopped, and waited for, before the database is closed.
+		pctx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { exp.RunProducer(pctx, *produceEvery); close(done) }()
+		defer func() { stop(); <-done }()
+		logger.Info("scheduled production of prospective orders", "every", produceEvery.String())
 	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
