@@ -292,6 +292,12 @@ func (s *Server) downloadDocument(c *gin.Context) {
 		s.apiError(c, err)
 		return
 	}
+	sendDocument(c, doc, content)
+}
+
+// sendDocument answers with a case's legal-process PDF as a download, its
+// SHA-256 in a header so the receiver can check it.
+func sendDocument(c *gin.Context, doc *cases.Document, content []byte) {
 	c.Header("Content-Disposition", fmt.Sprintf("attachment; filename=%q", doc.Filename))
 	c.Header("X-Content-SHA256", doc.SHA256)
 	c.Data(http.StatusOK, "application/pdf", content)

@@ -42,18 +42,27 @@ func (s *Server) getPolicy(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"version": p.Version(), "source": string(p.Source())})
 }
 
+// readPolicy loads the policy file in the body; one that does not load is
+// an input error naming "policy" with the loader's message.
+func readPolicy(c *gin.Context) (*policy.Policy, error) {
+	body, err := readBody(c, MaxBodySize)
+	if err != nil {
+		return nil, err
+	}
+	p, err := policy.Load(body)
+	if err != nil {
+		return nil, cases.Invalid(map[string]string{"policy": err.Error()})
+	}
+	return p, nil
+}
+
 // replayPolicy re-decides stored cases under the policy file in the body and
 // answers what would change, so a policy change is reviewed before it ships.
 // It changes nothing.
 func (s *Server) replayPolicy(c *gin.Context) {
-	body, err := readBody(c, MaxBodySize)
+	p, err := readPolicy(c)
 	if err != nil {
 		s.apiError(c, err)
-		return
-	}
-	p, err := policy.Load(body)
-	if err != nil {
-		s.apiError(c, cases.Invalid(map[string]string{"policy": err.Error()}))
 		return
 	}
 	var from, to *time.Time
@@ -107,14 +116,9 @@ func (s *Server) putPolicyInForce(ctx context.Context, actor string, p *policy.P
 // server and after restarts. A file that does not load is refused and the
 // running policy stays in place.
 func (s *Server) activatePolicy(c *gin.Context) {
-	body, err := readBody(c, MaxBodySize)
+	p, err := readPolicy(c)
 	if err != nil {
 		s.apiError(c, err)
-		return
-	}
-	p, err := policy.Load(body)
-	if err != nil {
-		s.apiError(c, cases.Invalid(map[string]string{"policy": err.Error()}))
 		return
 	}
 	previous, err := s.putPolicyInForce(c.Request.Context(), currentUser(c).Email, p)

@@ -589,7 +589,5 @@ func (s *Server) documentDownload(c *gin.Context) {
 		s.portalFail(c, err)
 		return
 	}
-	c.Header("Content-Disposition", fmt.Sprintf("attachment; filename=%q", doc.Filename))
-	c.Header("X-Content-SHA256", doc.SHA256)
-	c.Data(http.StatusOK, "application/pdf", content)
+	sendDocument(c, doc, content)
 }
