@@ -197,8 +197,6 @@ func TestPortalCaseListSort(t *testing.T) {
 func TestPortalNewPagesAreAccessible(t *testing.T) {
 	p := newPortal(t, storetest.SQLite(t))
 	p.create(cases.RoleIntake, "pen_register.json")
-	idRe := regexp.MustCompile(`<(?:input|select|textarea)[^>]*\bid="([^"]+)"`)
-	inputRe := regexp.MustCompile(`<(?:input|select|textarea)\b[^>]*>`)
 	for _, path := range []string{"/reports", "/admin/users", "/admin/agencies", "/admin/agencies/1", "/admin/policy", "/cases?sort=due"} {
 		w := p.page(cases.RoleAdmin, "GET", path, nil)
 		body := w.Body.String()
@@ -206,17 +204,6 @@ func TestPortalNewPagesAreAccessible(t *testing.T) {
 			t.Errorf("%s: %d", path, w.Code)
 			continue
 		}
-		if !regexp.MustCompile(`<title>[^<]+ · envelope</title>`).MatchString(body) {
-			t.Errorf("%s has no title", path)
-		}
-		for _, in := range inputRe.FindAllString(body, -1) {
-			if strings.Contains(in, `type="hidden"`) {
-				continue
-			}
-			m := idRe.FindStringSubmatch(in)
-			if m == nil || !strings.Contains(body, `<label for="`+m[1]+`"`) {
-				t.Errorf("%s: input without a label: %s", path, in)
-			}
-		}
+		checkTitleAndLabels(t, path, body)
 	}
 }

@@ -532,13 +532,35 @@ func TestPortalListFiltersAndPaging(t *testing.T) {
 	}
 }
 
+var (
+	titleRe = regexp.MustCompile(`<title>[^<]+ · envelope</title>`)
+	inputRe = regexp.MustCompile(`<(?:input|select|textarea)\b[^>]*>`)
+	idRe    = regexp.MustCompile(`<(?:input|select|textarea)[^>]*\bid="([^"]+)"`)
+)
+
+// checkTitleAndLabels reports a page without a title, or with a visible
+// input that no <label for> names.
+func checkTitleAndLabels(t *testing.T, path, body string) {
+	t.Helper()
+	if !titleRe.MatchString(body) {
+		t.Errorf("%s has no title", path)
+	}
+	for _, in := range inputRe.FindAllString(body, -1) {
+		if strings.Contains(in, `type="hidden"`) {
+			continue
+		}
+		m := idRe.FindStringSubmatch(in)
+		if m == nil || !strings.Contains(body, `<label for="`+m[1]+`"`) {
+			t.Errorf("%s: input without a label: %s", path, in)
+		}
+	}
+}
+
 func TestPortalPagesAreAccessible(t *testing.T) {
 	p := newPortal(t, storetest.SQLite(t))
 	c := p.create(cases.RoleIntake, "pen_register.json")
 	pages := map[string]cases.Role{"/login": "", "/dashboard": cases.RoleReviewer, "/cases": cases.RoleReviewer,
 		"/cases/new": cases.RoleIntake, "/cases/" + itoa(c.ID): cases.RoleReviewer, "/password": cases.RoleIntake}
-	idRe := regexp.MustCompile(`<(?:input|select|textarea)[^>]*\bid="([^"]+)"`)
-	inputRe := regexp.MustCompile(`<(?:input|select|textarea)\b[^>]*>`)
 	for path, role := range pages {
 		w := p.page(role, "GET", path, nil)
 		body := w.Body.String()
@@ -546,18 +568,7 @@ func TestPortalPagesAreAccessible(t *testing.T) {
 			t.Errorf("%s: %d", path, w.Code)
 			continue
 		}
-		if !regexp.MustCompile(`<title>[^<]+ · envelope</title>`).MatchString(body) {
-			t.Errorf("%s has no title", path)
-		}
-		for _, in := range inputRe.FindAllString(body, -1) {
-			if strings.Contains(in, `type="hidden"`) {
-				continue
-			}
-			m := idRe.FindStringSubmatch(in)
-			if m == nil || !strings.Contains(body, `<label for="`+m[1]+`"`) {
-				t.Errorf("%s: input without a label: %s", path, in)
-			}
-		}
+		checkTitleAndLabels(t, path, body)
 		if w.Header().Get("Cache-Control") != "no-store" || !strings.Contains(w.Header().Get("Content-Security-Policy"), "frame-ancestors 'none'") {
 			t.Errorf("%s: security headers missing", path)
 		}
