@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -81,21 +82,17 @@ func parseFilter(c *gin.Context) (cases.CaseFilter, error) {
 			*p.dst = &t
 		}
 	}
-	for _, p := range []struct {
-		name string
-		dst  *int64
-	}{{"after", &f.After}, {"limit", new(int64)}} {
-		if v := c.Query(p.name); v != "" {
+	var limit int64
+	for name, dst := range map[string]*int64{"after": &f.After, "limit": &limit} {
+		if v := c.Query(name); v != "" {
 			n, err := strconv.ParseInt(v, 10, 64)
 			if err != nil || n < 0 {
-				bad[p.name] = "must be a whole number"
+				bad[name] = "must be a whole number"
 			}
-			*p.dst = n
-			if p.name == "limit" {
-				f.Limit = int(n)
-			}
+			*dst = n
 		}
 	}
+	f.Limit = int(limit)
 	if len(bad) > 0 {
 		return f, cases.Invalid(bad)
 	}
@@ -279,8 +276,11 @@ func (s *Server) uploadDocument(c *gin.Context) {
 	c.JSON(http.StatusCreated, doc)
 }
 
+// tooLargeOr reports a read that hit http.MaxBytesReader's limit as an
+// upload too large, and any other failure as otherwise.
 func tooLargeOr(err error, otherwise error) error {
-	if strings.Contains(err.Error(), "request body too large") {
+	var maxErr *http.MaxBytesError
+	if errors.As(err, &maxErr) {
 		return &cases.Error{Code: cases.ETOOLARGE, Message: "upload too large", Fields: map[string]string{"document": "is larger than 20 MiB"}}
 	}
 	return otherwise

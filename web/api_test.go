@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -347,4 +348,24 @@ func TestAPIActivatePolicy(t *testing.T) {
 			t.Fatalf("activation audit: %+v", evs)
 		}
 	})
+}
+
+// An oversized upload sent as a form is refused with 413 naming the
+// document, like a raw one: the limit is recognised by its error type.
+func TestAPIDocumentUploadFormTooLarge(t *testing.T) {
+	f := newFixture(t, storetest.SQLite(t))
+	c := f.create(cases.RoleIntake, "subpoena.json")
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	part, _ := mw.CreateFormFile("document", "order.pdf")
+	part.Write(append([]byte("%PDF-1.7\n"), make([]byte, cases.MaxDocumentSize+2<<20)...))
+	mw.Close()
+	req := httptest.NewRequest("PUT", "/api/v1/cases/"+c.Number+"/document", &body)
+	req.Header.Set("Authorization", "Bearer "+f.tokens[cases.RoleIntake])
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	w := httptest.NewRecorder()
+	f.srv.ServeHTTP(w, req)
+	if w.Code != http.StatusRequestEntityTooLarge || !strings.Contains(w.Body.String(), "document") {
+		t.Fatalf("oversized form upload: %d %s", w.Code, w.Body)
+	}
 }

@@ -100,10 +100,7 @@ func (f *intakeForm) json() []byte {
 		}
 		return &s
 	}
-	domains := []string{}
-	for _, d := range strings.FieldsFunc(f.AgencyDomains, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\r' }) {
-		domains = append(domains, d)
-	}
+	domains := append([]string{}, strings.FieldsFunc(f.AgencyDomains, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\r' })...)
 	targets := []map[string]string{}
 	for _, t := range f.Targets {
 		targets = append(targets, map[string]string{"kind": t.Kind, "value": t.Value})

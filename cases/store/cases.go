@@ -271,7 +271,7 @@ func (db *DB) resolveCase(ctx context.Context, ref string) (int64, error) {
 
 func (db *DB) getCase(ctx context.Context, q sqlx.QueryerContext, id int64) (*cases.Case, error) {
 	var row caseRow
-	err := sqlx.GetContext(ctx, q, &row, q.(interface{ Rebind(string) string }).Rebind(
+	err := sqlx.GetContext(ctx, q, &row, db.r.Rebind(
 		"SELECT "+caseColumns+" FROM cases WHERE id = ?"), id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, cases.Errorf(cases.ENOTFOUND, "no case with id %d", id)
@@ -351,8 +351,8 @@ func (db *DB) Review(ctx context.Context, actor *cases.User, ref string, verdict
 			map[string]any{"status": before.Status}, map[string]any{"status": verdict, "note": review.Note}); err != nil {
 			return err
 		}
-		for _, hook := range db.onApprove {
-			if verdict == cases.StatusApproved {
+		if verdict == cases.StatusApproved {
+			for _, hook := range db.onApprove {
 				if err := hook(ctx, tx, actor.Email, before); err != nil {
 					return err
 				}
@@ -586,7 +586,7 @@ func (db *DB) documentInfo(ctx context.Context, id int64) (*cases.Document, erro
 
 func (db *DB) documentInfoTx(ctx context.Context, q sqlx.QueryerContext, id int64) (*cases.Document, error) {
 	var d cases.Document
-	err := sqlx.GetContext(ctx, q, &d, q.(interface{ Rebind(string) string }).Rebind(
+	err := sqlx.GetContext(ctx, q, &d, db.r.Rebind(
 		"SELECT filename, size, sha256, uploaded_by, uploaded_at FROM case_documents WHERE case_id = ?"), id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil

@@ -147,31 +147,6 @@ func (db *DB) migrate(ctx context.Context) error {
 	return nil
 }
 
-// SchemaVersion returns the newest applied migration and the newest known one.
-func (db *DB) SchemaVersion(ctx context.Context) (current, latest int64, err error) {
-	dir := "migrations/sqlite"
-	dialect := goose.DialectSQLite3
-	if db.Dialect == Postgres {
-		dir, dialect = "migrations/postgres", goose.DialectPostgres
-	}
-	fsys, err := fs.Sub(migrations, dir)
-	if err != nil {
-		return 0, 0, err
-	}
-	p, err := goose.NewProvider(dialect, db.r.DB, fsys)
-	if err != nil {
-		return 0, 0, err
-	}
-	if current, err = p.GetDBVersion(ctx); err != nil {
-		return 0, 0, err
-	}
-	srcs := p.ListSources()
-	if len(srcs) > 0 {
-		latest = srcs[len(srcs)-1].Version
-	}
-	return current, latest, nil
-}
-
 // Tx runs fn in a write transaction: all of it is committed, or none of it.
 func (db *DB) Tx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 	tx, err := db.w.BeginTxx(ctx, nil)
