@@ -61,6 +61,23 @@ type Note struct {
 	Body   string    `json:"body" db:"body"`
 }
 
+// Summary is a case as a list shows it: the columns a list row needs, read
+// without decoding the stored request and decision, so a page of a busy
+// list costs a query and not fifty JSON documents.
+type Summary struct {
+	ID         int64       `json:"id"`
+	Number     string      `json:"number"`
+	Status     Status      `json:"status"`
+	AgencyName string      `json:"agency_name"`
+	Country    string      `json:"country"`
+	Process    ProcessType `json:"process_type"`
+	ReceivedAt time.Time   `json:"received_at"`
+	DueAt      *time.Time  `json:"due_at"`
+	Targets    int         `json:"targets"`
+	Outcome    Outcome     `json:"outcome"` // "" before a decision
+	Assignee   string      `json:"assignee"`
+}
+
 // CaseFilter selects cases for a list. Zero fields do not filter.
 type CaseFilter struct {
 	Status    Status

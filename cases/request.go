@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/nyaruka/phonenumbers"
 	"golang.org/x/text/language"
@@ -182,7 +183,12 @@ func jsonKind(k string) string {
 func ParseTime(s string) (time.Time, error) {
 	s = strings.TrimSpace(s)
 	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		return t.UTC().Truncate(time.Microsecond), nil
+		// An offset can carry 9999-12-31 into the year 10000 (or 0000-01-01
+		// before year 0) in UTC, which RFC 3339 cannot write back.
+		if t = t.UTC(); t.Year() < 0 || t.Year() > 9999 {
+			return time.Time{}, fmt.Errorf("%q is outside the years 0000 to 9999 in UTC", s)
+		}
+		return t.Truncate(time.Microsecond), nil
 	}
 	if t, err := time.Parse(time.DateOnly, s); err == nil {
 		return t.UTC(), nil
@@ -201,6 +207,20 @@ func optTime(f fieldErrors, field string, s *string) *time.Time {
 		return nil
 	}
 	return &t
+}
+
+// TextProblem says why s cannot be stored as text, or "" if it can:
+// PostgreSQL refuses a NUL character and bytes that are not UTF-8 (SQLite
+// would keep them, and the two engines must agree), so either is an input
+// error naming its field, never a failed write.
+func TextProblem(s string) string {
+	switch {
+	case !utf8.ValidString(s):
+		return "is not valid UTF-8"
+	case strings.IndexByte(s, 0) >= 0:
+		return "must not contain a NUL character"
+	}
+	return ""
 }
 
 var e164 = regexp.MustCompile(`^\+[1-9][0-9]{1,14}$`)
@@ -338,6 +358,8 @@ func (raw *rawRequest) validate() (*Request, error) {
 			f.add(field+".value", "is longer than %d characters", maxTargetLen)
 		case strings.ContainsAny(t.Value, " \t\r\n"):
 			f.add(field+".value", "must not contain white space")
+		case TextProblem(t.Value) != "":
+			f.add(field+".value", "%s", TextProblem(t.Value))
 		case t.Kind == TargetPhone && !HasWildcard(t.Value):
 			if msg := ValidPhone(t.Value); msg != "" {
 				f.add(field+".value", "%s", msg)
@@ -381,6 +403,8 @@ func (raw *rawRequest) validate() (*Request, error) {
 	} {
 		if len(s) > maxText {
 			f.add(field, "is longer than %d characters", maxText)
+		} else if msg := TextProblem(s); msg != "" {
+			f.add(field, "%s", msg)
 		}
 	}
 	if req.Emergency != nil && len(req.Emergency.Description) > 10*maxText {

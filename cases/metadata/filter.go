@@ -32,7 +32,7 @@ const refreshEvery = time.Second
 // readers never lock.
 type Filter struct {
 	idx atomic.Pointer[index]
-	mu  sync.Mutex // one reload at a time
+	mu  sync.Mutex // one swap at a time, never held across a read
 }
 
 type index struct {
@@ -127,9 +127,15 @@ func (s *Store) index(ctx context.Context) (*index, error) {
 // keep events unless the loaded index is that version and fresh. v is read
 // before the windows, so a change racing the read is caught by the next
 // version check rather than lost.
+//
+// No lock is held while the windows are read: a collector reloads inside
+// its transaction, holding a connection and the collection state, and a
+// reload that held the lock while it waited for a connection could wait for
+// ever behind the writers queued on that very collector (on PostgreSQL,
+// where reads and writes share one pool; found by the soak test of
+// cmd/envelope). Two reloads at once cost a second read; the newer index
+// is kept.
 func (s *Store) reload(ctx context.Context, q queryer, v int64) (*index, error) {
-	s.filter.mu.Lock()
-	defer s.filter.mu.Unlock()
 	now := s.db.Now()
 	if ix := s.filter.idx.Load(); ix != nil && ix.version == v && now.Sub(ix.loadedAt) < time.Minute {
 		return ix, nil
@@ -140,7 +146,11 @@ func (s *Store) reload(ctx context.Context, q queryer, v int64) (*index, error) 
 		return nil, err
 	}
 	ix := newIndex(v, now, ws)
-	s.filter.idx.Store(ix)
+	s.filter.mu.Lock()
+	if cur := s.filter.idx.Load(); cur == nil || cur.version < v || (cur.version == v && cur.loadedAt.Before(now)) {
+		s.filter.idx.Store(ix)
+	}
+	s.filter.mu.Unlock()
 	return ix, nil
 }
 

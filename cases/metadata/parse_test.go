@@ -62,8 +62,8 @@ func FuzzScanner(f *testing.F) {
 		for sc.reset([]byte(line)); sc.next(); {
 			sc.str()
 		}
-		var v map[string]any
-		jsonOK := json.Unmarshal([]byte(line), &v) == nil && strings.HasPrefix(strings.TrimLeft(line, " \t\r\n"), "{")
+		// json.Valid, not Unmarshal: 1e999 is valid JSON that no float64 holds.
+		jsonOK := json.Valid([]byte(line)) && strings.HasPrefix(strings.TrimLeft(line, " \t\r\n"), "{")
 		if jsonOK && sc.err != nil && !errors.Is(sc.err, errDepth) {
 			t.Fatalf("%q: valid JSON rejected: %v", line, sc.err)
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"envelope/cases"
+	"envelope/cases/store"
 )
 
 // PreservationExtension is how long the one extension of a preservation
@@ -195,13 +196,18 @@ func (s *Store) Extend(ctx context.Context, actor *cases.User, caseID int64) (*P
 	return p, err
 }
 
+// notUnderLegalHold keeps a purge off a preservation whose case is under a
+// legal hold (cases/retention): the copies stay until the hold is released.
+const notUnderLegalHold = " AND NOT EXISTS (SELECT 1 FROM legal_holds lh WHERE lh.case_id = preservations.case_id AND lh.released_at IS NULL)"
+
 // Purge deletes the frozen copies of every hold that ended at or before
 // now, each in its own audited transaction, and returns how many holds it
 // purged. The hold's row stays, marked purged, as the record that it was.
+// A case under a legal hold keeps its copies.
 func (s *Store) Purge(ctx context.Context, now time.Time) (int, error) {
 	var due []int64
 	if err := s.db.Reader().SelectContext(ctx, &due, s.db.Reader().Rebind(
-		"SELECT id FROM preservations WHERE purged_at IS NULL AND preserve_until <= ? ORDER BY id"), now.UTC()); err != nil {
+		"SELECT id FROM preservations WHERE purged_at IS NULL AND preserve_until <= ?"+notUnderLegalHold+" ORDER BY id"), now.UTC()); err != nil {
 		return 0, fmt.Errorf("find expired preservations: %w", err)
 	}
 	purged := 0
@@ -220,10 +226,17 @@ func (s *Store) Purge(ctx context.Context, now time.Time) (int, error) {
 func (s *Store) purgeOne(ctx context.Context, id int64, now time.Time) (bool, error) {
 	done := false
 	err := s.db.Tx(ctx, func(tx *sqlx.Tx) error {
-		// Conditional on the hold still being due: an extension that
-		// committed after the listing wins.
+		// Placing a legal hold locks the case's row; taking it first
+		// means a hold placed meanwhile is seen below, not missed.
+		if s.db.Dialect == store.Postgres {
+			if _, err := tx.ExecContext(ctx, "SELECT id FROM cases WHERE id = (SELECT case_id FROM preservations WHERE id = $1) FOR UPDATE", id); err != nil {
+				return fmt.Errorf("lock case: %w", err)
+			}
+		}
+		// Conditional on the hold still being due and the case not held:
+		// an extension or a legal hold that committed after the listing wins.
 		res, err := tx.ExecContext(ctx, tx.Rebind(
-			"UPDATE preservations SET purged_at = ? WHERE id = ? AND purged_at IS NULL AND preserve_until <= ?"), now, id, now)
+			"UPDATE preservations SET purged_at = ? WHERE id = ? AND purged_at IS NULL AND preserve_until <= ?"+notUnderLegalHold), now, id, now)
 		if err != nil {
 			return fmt.Errorf("purge preservation: %w", err)
 		}

@@ -444,6 +444,11 @@ func (f *field) set(sc *scanner, d *Decoder) error {
 			return &FieldError{f.name, "is not valid UTF-8"}
 		}
 		s := strings.TrimSpace(string(sc.str()))
+		if msg := cases.TextProblem(s); msg != "" {
+			// PostgreSQL cannot store it: refused here, it is one bad
+			// line, not a failed batch.
+			return &FieldError{f.name, msg}
+		}
 		if max := f.maxLen(); len(s) > max {
 			return &FieldError{f.name, fmt.Sprintf("is longer than %d bytes", max)}
 		}

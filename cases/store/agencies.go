@@ -99,6 +99,8 @@ func CleanAgency(a cases.Agency) (cases.Agency, error) {
 		f["name"] = fmt.Sprintf("is longer than %d characters", MaxAgencyName)
 	case strings.ContainsFunc(a.Name, func(r rune) bool { return r < 0x20 || r == 0x7f }):
 		f["name"] = "must not contain control characters"
+	case cases.TextProblem(a.Name) != "":
+		f["name"] = cases.TextProblem(a.Name)
 	}
 	if msg := cases.ValidCountry(a.Country); msg != "" {
 		f["country"] = msg
@@ -203,4 +205,39 @@ func (db *DB) agencyUnique(ctx context.Context, tx *sqlx.Tx, a cases.Agency, id 
 			Fields: map[string]string{"name": fmt.Sprintf("%s (%s) is already in the directory", a.Name, a.Country)}}
 	}
 	return nil
+}
+
+// Trust replaces the verified domains a request claims for its agency with
+// the directory's, when the directory knows the agency (same country, same
+// name ignoring case and spacing). GLOBAL-REQUESTER checks the requester's
+// email against these domains, and a forged request can claim any domain it
+// likes: only the directory, kept by admins, is trusted. An agency the
+// directory does not know keeps the request's domains (and is added to the
+// directory with them when the case is logged); it reports known false so
+// callers can say so.
+func (db *DB) Trust(ctx context.Context, req *cases.Request) (known bool, err error) {
+	e, err := db.findAgency(ctx, db.r, req.Agency.Name, req.Agency.Country)
+	if err != nil || e == nil {
+		return false, err
+	}
+	req.Agency.VerifiedDomains = e.VerifiedDomains
+	return true, nil
+}
+
+// findAgency returns the directory's entry for an agency name and country,
+// matching the name without regard to case or spacing, or nil. The match is
+// done here rather than in SQL so both engines fold case the same way.
+func (db *DB) findAgency(ctx context.Context, q sqlx.QueryerContext, name, country string) (*AgencyEntry, error) {
+	var rows []agencyRow
+	if err := sqlx.SelectContext(ctx, q, &rows, db.r.Rebind("SELECT id, name, country, verified_domains FROM agencies WHERE country = ? ORDER BY id"),
+		strings.ToUpper(strings.TrimSpace(country))); err != nil {
+		return nil, err
+	}
+	name = strings.Join(strings.Fields(name), " ")
+	for _, r := range rows {
+		if strings.EqualFold(strings.Join(strings.Fields(r.Name), " "), name) {
+			return r.entry()
+		}
+	}
+	return nil, nil
 }

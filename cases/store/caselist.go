@@ -28,11 +28,42 @@ type SortedPage struct {
 	Next  string
 }
 
-// sortedRow is a case row with the value it is sorted by.
-type sortedRow struct {
+// SummaryPage is one page of case summaries. Next is the cursor of the next
+// page, "" on the last: an id newest first, else as SortedPage's.
+type SummaryPage struct {
+	Cases []*cases.Summary
+	Next  string
+}
+
+// listRow is a case row as any list reads it: the full case's columns
+// (caseColumns) or a summary's (summaryColumns), and the value it is sorted
+// by. sqlx fills the fields of the columns selected.
+type listRow struct {
 	caseRow
-	Received time.Time    `db:"sort_received"`
-	Due      sql.NullTime `db:"sort_due"`
+	AgencyName string       `db:"agency_name"`
+	Country    string       `db:"agency_country"`
+	Process    string       `db:"process_type"`
+	Targets    int          `db:"target_count"`
+	Outcome    string       `db:"outcome"`
+	Received   time.Time    `db:"sort_received"`
+	Due        sql.NullTime `db:"sort_due"`
+}
+
+// summaryColumns are what a list row shows; the agency's name is looked up
+// by primary key rather than joined, so the list's filters and cursor need
+// no table prefixes.
+const summaryColumns = "id, number, status, assignee, agency_country, process_type, target_count, outcome, " +
+	"(SELECT name FROM agencies WHERE agencies.id = cases.agency_id) AS agency_name"
+
+func (r *listRow) summary() *cases.Summary {
+	s := &cases.Summary{ID: r.ID, Number: r.Number, Status: cases.Status(r.Status), AgencyName: r.AgencyName,
+		Country: r.Country, Process: cases.ProcessType(r.Process), ReceivedAt: r.Received.UTC(),
+		Targets: r.Targets, Outcome: cases.Outcome(r.Outcome), Assignee: r.Assignee}
+	if r.Due.Valid {
+		t := r.Due.Time.UTC()
+		s.DueAt = &t
+	}
+	return s
 }
 
 // nullPhase marks a due-date cursor that has reached the cases without a
@@ -44,15 +75,95 @@ const nullPhase = "null"
 // direction. Cases without a due date come last when sorting by due. f.After
 // is ignored: cursor (from the previous page's Next) is the position.
 func (db *DB) ListCasesSorted(ctx context.Context, f cases.CaseFilter, key string, desc bool, cursor string) (*SortedPage, error) {
-	col, ok := sortColumns[key]
-	if !ok {
+	if _, ok := sortColumns[key]; !ok {
 		return nil, cases.Invalid(map[string]string{"sort": "choose received, due or number"})
 	}
-	limit := f.Limit
-	if limit <= 0 || limit > 500 {
-		limit = 50
+	rows, next, err := db.listRows(ctx, f, key, desc, cursor, caseColumns)
+	if err != nil {
+		return nil, err
 	}
+	list, err := fullCases(rows)
+	if err != nil {
+		return nil, err
+	}
+	return &SortedPage{Cases: list, Next: next}, nil
+}
+
+// fullCases decodes rows read with caseColumns.
+func fullCases(rows []listRow) ([]*cases.Case, error) {
+	list := make([]*cases.Case, len(rows))
+	for i := range rows {
+		c, err := rows[i].toCase()
+		if err != nil {
+			return nil, err
+		}
+		list[i] = c
+	}
+	return list, nil
+}
+
+// ListSummaries is the portal's case list: the page ListCases (key "", by
+// f.After) or ListCasesSorted (key one of SortKeys, by cursor) would return,
+// as summaries, which cost a fraction of full cases to read.
+func (db *DB) ListSummaries(ctx context.Context, f cases.CaseFilter, key string, desc bool, cursor string) (*SummaryPage, error) {
+	if _, ok := sortColumns[key]; !ok && key != "" {
+		return nil, cases.Invalid(map[string]string{"sort": "choose received, due or number"})
+	}
+	rows, next, err := db.listRows(ctx, f, key, desc, cursor, summaryColumns)
+	if err != nil {
+		return nil, err
+	}
+	page := &SummaryPage{Cases: make([]*cases.Summary, len(rows)), Next: next}
+	for i := range rows {
+		page.Cases[i] = rows[i].summary()
+	}
+	return page, nil
+}
+
+func listLimit(f cases.CaseFilter) int {
+	if f.Limit <= 0 || f.Limit > 500 {
+		return 50
+	}
+	return f.Limit
+}
+
+// listRows reads one page of the list of f, selecting cols: ordered by key's
+// column (key "" is newest first by id, paged by f.After, always
+// descending) and then id, starting after cursor. It returns at most
+// listLimit(f) rows and the next page's cursor, "" on the last page.
+func (db *DB) listRows(ctx context.Context, f cases.CaseFilter, key string, desc bool, cursor string, cols string) ([]listRow, string, error) {
+	limit := listLimit(f)
 	where, args := db.filterClause(f, key)
+	var rows []listRow
+	query := func(conds []string, cargs []any, order string, n int) error {
+		all := append(append([]string{}, where...), conds...)
+		q := "SELECT " + cols + ", received_at AS sort_received, due_at AS sort_due FROM cases"
+		if len(all) > 0 {
+			q += " WHERE " + strings.Join(all, " AND ")
+		}
+		q += " ORDER BY " + order + " LIMIT " + strconv.Itoa(n)
+		var got []listRow
+		if err := db.r.SelectContext(ctx, &got, db.r.Rebind(q), append(append([]any{}, args...), cargs...)...); err != nil {
+			return err
+		}
+		rows = append(rows, got...)
+		return nil
+	}
+	if key == "" {
+		var conds []string
+		var cargs []any
+		if f.After > 0 {
+			conds, cargs = []string{"id < ?"}, []any{f.After}
+		}
+		if err := query(conds, cargs, "id DESC", limit+1); err != nil {
+			return nil, "", err
+		}
+		if len(rows) > limit {
+			return rows[:limit], strconv.FormatInt(rows[limit-1].ID, 10), nil
+		}
+		return rows, "", nil
+	}
+	col := sortColumns[key]
 	cmp, dir := ">", "ASC"
 	if desc {
 		cmp, dir = "<", "DESC"
@@ -68,24 +179,8 @@ func (db *DB) ListCasesSorted(ctx context.Context, f cases.CaseFilter, key strin
 			curID, err = strconv.ParseInt(cursor[i+1:], 10, 64)
 		}
 		if i <= 0 || err != nil || curID <= 0 {
-			return nil, cases.Invalid(map[string]string{"cursor": "is not a cursor of this list"})
+			return nil, "", cases.Invalid(map[string]string{"cursor": "is not a cursor of this list"})
 		}
-	}
-	page := &SortedPage{Cases: []*cases.Case{}}
-	var rows []sortedRow
-	query := func(conds []string, cargs []any, order string, n int) error {
-		all := append(append([]string{}, where...), conds...)
-		q := "SELECT " + caseColumns + ", received_at AS sort_received, due_at AS sort_due FROM cases"
-		if len(all) > 0 {
-			q += " WHERE " + strings.Join(all, " AND ")
-		}
-		q += " ORDER BY " + order + " LIMIT " + strconv.Itoa(n)
-		var got []sortedRow
-		if err := db.r.SelectContext(ctx, &got, db.r.Rebind(q), append(append([]any{}, args...), cargs...)...); err != nil {
-			return err
-		}
-		rows = append(rows, got...)
-		return nil
 	}
 	order := col + " " + dir + ", id " + dir
 	inNulls := key == "due" && curVal == nullPhase
@@ -100,7 +195,7 @@ func (db *DB) ListCasesSorted(ctx context.Context, f cases.CaseFilter, key strin
 			if key != "number" {
 				t, err := time.Parse(time.RFC3339Nano, curVal)
 				if err != nil {
-					return nil, cases.Invalid(map[string]string{"cursor": "is not a cursor of this list"})
+					return nil, "", cases.Invalid(map[string]string{"cursor": "is not a cursor of this list"})
 				}
 				v = t
 			}
@@ -110,7 +205,7 @@ func (db *DB) ListCasesSorted(ctx context.Context, f cases.CaseFilter, key strin
 			cargs = append(cargs, v, v, curID)
 		}
 		if err := query(conds, cargs, order, limit+1); err != nil {
-			return nil, err
+			return nil, "", err
 		}
 	}
 	// Sorting by due date, the undated cases follow once the dated ones run
@@ -123,31 +218,25 @@ func (db *DB) ListCasesSorted(ctx context.Context, f cases.CaseFilter, key strin
 			cargs = append(cargs, curID)
 		}
 		if err := query(conds, cargs, "id "+dir, limit+1-len(rows)); err != nil {
-			return nil, err
+			return nil, "", err
 		}
 	}
-	for i := range rows {
-		if i == limit {
-			last := rows[i-1]
-			switch {
-			case key == "number":
-				page.Next = last.Number + "_" + strconv.FormatInt(last.ID, 10)
-			case key == "due" && !last.Due.Valid:
-				page.Next = nullPhase + "_" + strconv.FormatInt(last.ID, 10)
-			case key == "due":
-				page.Next = last.Due.Time.UTC().Format(time.RFC3339Nano) + "_" + strconv.FormatInt(last.ID, 10)
-			default:
-				page.Next = last.Received.UTC().Format(time.RFC3339Nano) + "_" + strconv.FormatInt(last.ID, 10)
-			}
-			break
-		}
-		c, err := rows[i].toCase()
-		if err != nil {
-			return nil, err
-		}
-		page.Cases = append(page.Cases, c)
+	if len(rows) <= limit {
+		return rows, "", nil
 	}
-	return page, nil
+	last := rows[limit-1]
+	var next string
+	switch {
+	case key == "number":
+		next = last.Number
+	case key == "due" && !last.Due.Valid:
+		next = nullPhase
+	case key == "due":
+		next = last.Due.Time.UTC().Format(time.RFC3339Nano)
+	default:
+		next = last.Received.UTC().Format(time.RFC3339Nano)
+	}
+	return rows[:limit], next + "_" + strconv.FormatInt(last.ID, 10), nil
 }
 
 // filterClause is the WHERE clause of f, without any cursor, shared by

@@ -2,6 +2,8 @@ package store_test
 
 import (
 	"cmp"
+	"reflect"
+	"strconv"
 	"slices"
 	"testing"
 	"time"
@@ -85,6 +87,7 @@ func TestListCasesSorted(t *testing.T) {
 						if err != nil {
 							t.Fatalf("%s by %s: %v", fname, key, err)
 						}
+						sameSummaries(t, db, f, key, desc, cursor, p.Cases, p.Next)
 						for _, c := range p.Cases {
 							got = append(got, c.ID)
 						}
@@ -103,6 +106,30 @@ func TestListCasesSorted(t *testing.T) {
 				}
 			}
 		}
+		// Newest first, ListSummaries pages by id as ListCases does.
+		for fname, f := range filters {
+			f.Limit = 4
+			for pages := 0; pages < 20; pages++ {
+				p, err := db.ListCases(ctx, f)
+				if err != nil {
+					t.Fatalf("%s: %v", fname, err)
+				}
+				next := ""
+				if p.Next > 0 {
+					next = strconv.FormatInt(p.Next, 10)
+				}
+				sameSummaries(t, db, f, "", true, "", p.Cases, next)
+				if p.Next == 0 {
+					break
+				}
+				f.After = p.Next
+			}
+		}
+		for _, key := range []string{"agency", "id"} {
+			if _, err := db.ListSummaries(ctx, cases.CaseFilter{}, key, false, ""); cases.ErrorCode(err) != cases.EINVALID {
+				t.Errorf("ListSummaries, unknown sort key %q: %v", key, err)
+			}
+		}
 		if _, err := db.ListCasesSorted(ctx, cases.CaseFilter{}, "agency", false, ""); cases.ErrorCode(err) != cases.EINVALID {
 			t.Errorf("unknown sort key: %v", err)
 		}
@@ -112,4 +139,29 @@ func TestListCasesSorted(t *testing.T) {
 			}
 		}
 	})
+}
+
+// sameSummaries checks that ListSummaries returns the page of full cases
+// it was given, summarised: the same cases in the same order, the same next
+// cursor, and each summary's fields those of its case.
+func sameSummaries(t *testing.T, db *store.DB, f cases.CaseFilter, key string, desc bool, cursor string, full []*cases.Case, next string) {
+	t.Helper()
+	got, err := db.ListSummaries(ctx, f, key, desc, cursor)
+	if err != nil {
+		t.Fatalf("ListSummaries %+v by %q: %v", f, key, err)
+	}
+	if got.Next != next || len(got.Cases) != len(full) {
+		t.Fatalf("ListSummaries %+v by %q: %d cases, next %q; want %d, %q", f, key, len(got.Cases), got.Next, len(full), next)
+	}
+	for i, c := range full {
+		want := cases.Summary{ID: c.ID, Number: c.Number, Status: c.Status, AgencyName: c.Agency.Name,
+			Country: c.Agency.Country, Process: c.Process.Type, ReceivedAt: c.ReceivedAt, DueAt: c.DueAt,
+			Targets: len(c.Targets), Assignee: c.Assignee}
+		if c.Decision != nil {
+			want.Outcome = c.Decision.Outcome
+		}
+		if s := got.Cases[i]; !reflect.DeepEqual(*s, want) {
+			t.Errorf("summary %d:\n got %+v\nwant %+v", i, *s, want)
+		}
+	}
 }

@@ -210,16 +210,25 @@ func (db *DB) createCase(ctx context.Context, tx *sqlx.Tx, actor string, nc NewC
 }
 
 func (db *DB) upsertAgency(ctx context.Context, tx *sqlx.Tx, actor string, a *cases.Agency) (int64, error) {
-	var id int64
-	err := tx.GetContext(ctx, &id, tx.Rebind("SELECT id FROM agencies WHERE name = ? AND country = ?"), a.Name, a.Country)
-	if err == nil {
-		return id, nil
-	} else if !errors.Is(err, sql.ErrNoRows) {
+	if e, err := db.findAgency(ctx, tx, a.Name, a.Country); err != nil {
 		return 0, err
+	} else if e != nil {
+		return e.ID, nil
 	}
+	// On PostgreSQL two requests from a new agency may both get here; the
+	// second waits for the first to commit and then inserts nothing, and
+	// takes the agency the first created instead of failing the request
+	// (the conflict is on the exact name, which the read below uses).
+	var id int64
 	domains, _ := json.Marshal(nonNil(a.VerifiedDomains))
-	if err := tx.GetContext(ctx, &id, tx.Rebind("INSERT INTO agencies (name, country, verified_domains) VALUES (?, ?, ?) RETURNING id"),
-		a.Name, a.Country, string(domains)); err != nil {
+	err := tx.GetContext(ctx, &id, tx.Rebind(`INSERT INTO agencies (name, country, verified_domains) VALUES (?, ?, ?)
+		ON CONFLICT (name, country) DO NOTHING RETURNING id`), a.Name, a.Country, string(domains))
+	if errors.Is(err, sql.ErrNoRows) {
+		if err := tx.GetContext(ctx, &id, tx.Rebind("SELECT id FROM agencies WHERE name = ? AND country = ?"), a.Name, a.Country); err != nil {
+			return 0, fmt.Errorf("read agency: %w", err)
+		}
+		return id, nil
+	} else if err != nil {
 		return 0, fmt.Errorf("insert agency: %w", err)
 	}
 	return id, db.Audit(ctx, tx, actor, "agency.create", "agency", strconv.FormatInt(id, 10), nil, a)
@@ -261,6 +270,9 @@ func (db *DB) resolveCase(ctx context.Context, ref string) (int64, error) {
 	if id, err := strconv.ParseInt(ref, 10, 64); err == nil && id > 0 {
 		return id, nil
 	}
+	if cases.TextProblem(ref) != "" { // no case number has it; PostgreSQL could not look it up
+		return 0, cases.Errorf(cases.ENOTFOUND, "no case %q", ref)
+	}
 	var id int64
 	err := db.r.GetContext(ctx, &id, db.r.Rebind("SELECT id FROM cases WHERE number = ?"), strings.ToUpper(ref))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -284,34 +296,17 @@ func (db *DB) getCase(ctx context.Context, q sqlx.QueryerContext, id int64) (*ca
 // ListCases returns one page of cases matching f, newest first. Paging is by
 // keyset (id below the cursor), so page 20,000 costs what page 1 does.
 func (db *DB) ListCases(ctx context.Context, f cases.CaseFilter) (*cases.Page, error) {
-	where, args := db.filterClause(f, "")
-	if f.After > 0 {
-		where, args = append(where, "id < ?"), append(args, f.After)
-	}
-	limit := f.Limit
-	if limit <= 0 || limit > 500 {
-		limit = 50
-	}
-	query := "SELECT " + caseColumns + " FROM cases"
-	if len(where) > 0 {
-		query += " WHERE " + strings.Join(where, " AND ")
-	}
-	query += " ORDER BY id DESC LIMIT " + strconv.Itoa(limit+1)
-	var rows []caseRow
-	if err := db.r.SelectContext(ctx, &rows, db.r.Rebind(query), args...); err != nil {
+	rows, next, err := db.listRows(ctx, f, "", true, "", caseColumns)
+	if err != nil {
 		return nil, err
 	}
-	page := &cases.Page{Cases: []*cases.Case{}}
-	for i := range rows {
-		if i == limit {
-			page.Next = rows[i-1].ID
-			break
-		}
-		c, err := rows[i].toCase()
-		if err != nil {
-			return nil, err
-		}
-		page.Cases = append(page.Cases, c)
+	list, err := fullCases(rows)
+	if err != nil {
+		return nil, err
+	}
+	page := &cases.Page{Cases: list}
+	if next != "" {
+		page.Next = rows[len(rows)-1].ID
 	}
 	return page, nil
 }
@@ -411,6 +406,9 @@ func (db *DB) CloseCase(ctx context.Context, actor *cases.User, ref, reason stri
 	if !actor.CanLog() {
 		return nil, cases.Errorf(cases.EFORBIDDEN, "your role cannot close cases")
 	}
+	if msg := cases.TextProblem(reason); msg != "" {
+		return nil, cases.Invalid(map[string]string{"reason": msg})
+	}
 	id, err := db.resolveCase(ctx, ref)
 	if err != nil {
 		return nil, err
@@ -448,6 +446,8 @@ func (db *DB) AddNote(ctx context.Context, actor *cases.User, ref, body string) 
 		return cases.Invalid(map[string]string{"body": "is required"})
 	} else if len(body) > 20000 {
 		return cases.Invalid(map[string]string{"body": "is longer than 20000 characters"})
+	} else if msg := cases.TextProblem(body); msg != "" {
+		return cases.Invalid(map[string]string{"body": msg})
 	}
 	id, err := db.resolveCase(ctx, ref)
 	if err != nil {

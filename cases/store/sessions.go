@@ -85,6 +85,9 @@ func (db *DB) Authenticate(ctx context.Context, email, password string) (*cases.
 	if len(email) > 320 {
 		email = email[:320]
 	}
+	if cases.TextProblem(email) != "" {
+		email = "" // no account has it; PostgreSQL could not even look it up
+	}
 	now := db.Now()
 	row, err := db.authRow(ctx, db.r, email)
 	if errors.Is(err, sql.ErrNoRows) {

@@ -37,8 +37,7 @@ func (db *DB) CreateUser(ctx context.Context, actor, email string, role cases.Ro
 	if len(f) > 0 {
 		return nil, "", cases.Invalid(f)
 	}
-	password := randomToken(12)
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+	password, hash, err := oneTimePassword()
 	if err != nil {
 		return nil, "", err
 	}

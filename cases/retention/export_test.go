@@ -1,0 +1,9 @@
+package retention
+
+// PlaceHoldIn and ReleaseHoldIn are the transactions of PlaceHold and
+// ReleaseHold, for the tests that hold one open while something else
+// starts.
+var (
+	PlaceHoldIn   = placeHold
+	ReleaseHoldIn = releaseHold
+)

@@ -1,0 +1,127 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"github.com/jmoiron/sqlx"
+	"golang.org/x/crypto/bcrypt"
+
+	"envelope/cases"
+)
+
+// Account administration: an admin changes a user's role, disables or
+// enables the account, or issues a new one-time password. Each is one
+// audited transaction.
+
+// UpdateUser sets a user's role and whether the account is disabled.
+// Disabling ends the user's sessions and revokes their API tokens in the
+// same transaction, so nothing they hold works a moment longer; a role
+// change takes effect on their next request (every request reads the role).
+// The last enabled admin can be neither disabled nor given another role:
+// no one could manage users afterwards.
+func (db *DB) UpdateUser(ctx context.Context, actor string, id int64, role cases.Role, disabled bool) (*cases.User, error) {
+	if !role.Valid() {
+		return nil, cases.Invalid(map[string]string{"role": fmt.Sprintf("%q is not a role (one of intake, reviewer, supervisor, auditor, admin, collector)", role)})
+	}
+	var after *cases.User
+	err := db.Tx(ctx, func(tx *sqlx.Tx) error {
+		before, err := db.userByID(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if before.Role == role && before.Disabled == disabled {
+			after = before
+			return nil
+		}
+		if before.Role == cases.RoleAdmin && !before.Disabled && (role != cases.RoleAdmin || disabled) {
+			var admins int
+			if err := tx.GetContext(ctx, &admins, tx.Rebind("SELECT COUNT(*) FROM users WHERE role = ? AND NOT disabled"), cases.RoleAdmin); err != nil {
+				return err
+			}
+			if admins <= 1 {
+				return cases.Errorf(cases.ECONFLICT, "%s is the last enabled admin: add another admin first", before.Email)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, tx.Rebind("UPDATE users SET role = ?, disabled = ? WHERE id = ?"), role, disabled, id); err != nil {
+			return err
+		}
+		change := map[string]any{"role": role, "disabled": disabled}
+		if disabled && !before.Disabled {
+			ended, revoked, err := db.endAccess(ctx, tx, id)
+			if err != nil {
+				return err
+			}
+			change["sessions_ended"], change["tokens_revoked"] = ended, revoked
+		}
+		if after, err = db.userByID(ctx, tx, id); err != nil {
+			return err
+		}
+		return db.Audit(ctx, tx, actor, "user.update", "user", strconv.FormatInt(id, 10),
+			map[string]any{"role": before.Role, "disabled": before.Disabled}, change)
+	})
+	return after, err
+}
+
+// ResetPassword gives a user a new random one-time password, which it
+// returns (shown once; only its hash is kept), to be changed at the next
+// sign-in; the user's sessions end. For a user who forgot their password or
+// may have had it seen.
+func (db *DB) ResetPassword(ctx context.Context, actor string, id int64) (*cases.User, string, error) {
+	password, hash, err := oneTimePassword()
+	if err != nil {
+		return nil, "", err
+	}
+	var u *cases.User
+	err = db.Tx(ctx, func(tx *sqlx.Tx) error {
+		if u, err = db.userByID(ctx, tx, id); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, tx.Rebind("UPDATE users SET password_hash = ?, must_change_password = ?, failed_logins = 0, locked_until = NULL WHERE id = ?"),
+			string(hash), true, id); err != nil {
+			return err
+		}
+		ended, err := db.endSessions(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		u.MustChangePassword = true
+		return db.Audit(ctx, tx, actor, "user.password_reset", "user", strconv.FormatInt(id, 10), nil,
+			map[string]any{"must_change_password": true, "sessions_ended": ended})
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	return u, password, nil
+}
+
+// endAccess ends every session and revokes every API token of a user.
+func (db *DB) endAccess(ctx context.Context, tx *sqlx.Tx, id int64) (sessions, tokens int64, err error) {
+	if sessions, err = db.endSessions(ctx, tx, id); err != nil {
+		return 0, 0, err
+	}
+	res, err := tx.ExecContext(ctx, tx.Rebind("UPDATE api_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL"), db.Now(), id)
+	if err != nil {
+		return 0, 0, err
+	}
+	tokens, _ = res.RowsAffected()
+	return sessions, tokens, nil
+}
+
+// endSessions ends every portal session of a user.
+func (db *DB) endSessions(ctx context.Context, tx *sqlx.Tx, id int64) (int64, error) {
+	res, err := tx.ExecContext(ctx, tx.Rebind("UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL"), db.Now(), id)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// oneTimePassword makes a random password for a new or reset account and
+// its bcrypt hash (the only form kept).
+func oneTimePassword() (password string, hash []byte, err error) {
+	password = randomToken(12)
+	hash, err = bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+	return password, hash, err
+}
