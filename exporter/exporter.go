@@ -40,6 +40,9 @@ func New(db *store.DB, meta *metadata.Store, keyDir, packageDir string) (*Export
 	if err := os.MkdirAll(packageDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create the packages directory: %w", err)
 	}
+	if _, err := sweep(packageDir, time.Now()); err != nil {
+		return nil, fmt.Errorf("clean the packages directory: %w", err)
+	}
 	return &Exporter{DB: db, Dir: packageDir, Builder: &Builder{Meta: meta, Signer: signer, TempDir: packageDir}}, nil
 }
 
@@ -189,7 +192,47 @@ func (e *Exporter) build(ctx context.Context, p *Production) (*Package, error) {
 	if err := os.Link(tmp.Name(), e.Path(pkg)); err != nil {
 		return nil, fmt.Errorf("store the package: %w", err)
 	}
+	// The new name must be on disk too before the package is recorded:
+	// syncing the file alone leaves its directory entry to a power cut.
+	if err := syncDir(e.Dir); err != nil {
+		os.Remove(e.Path(pkg))
+		return nil, fmt.Errorf("store the package: %w", err)
+	}
 	return pkg, nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// staleBuild is how old a temporary package file must be before New
+// removes it: older than any build, so a build still running in another
+// server sharing the directory (PostgreSQL deployments) is never touched.
+const staleBuild = 24 * time.Hour
+
+// sweep removes the temporary files of builds that a crash cut off. They
+// were never listed or served; this only gives the disk back.
+func sweep(dir string, now time.Time) ([]string, error) {
+	names, err := filepath.Glob(filepath.Join(dir, ".building-*.zip"))
+	if err != nil {
+		return nil, err
+	}
+	var removed []string
+	for _, n := range names {
+		fi, err := os.Stat(n)
+		if err != nil || now.Sub(fi.ModTime()) < staleBuild {
+			continue
+		}
+		if err := os.Remove(n); err == nil {
+			removed = append(removed, filepath.Base(n))
+		}
+	}
+	return removed, nil
 }
 
 type countWriter struct {
@@ -208,9 +251,15 @@ func (c *countWriter) Write(p []byte) (int, error) {
 func (e *Exporter) record(ctx context.Context, c *cases.Case, pkg *Package) error {
 	db := e.DB
 	return db.Tx(ctx, func(tx *sqlx.Tx) error {
+		// NO KEY UPDATE holds off a close or another export as FOR
+		// UPDATE would, but not a collector storing pairs of the case
+		// (its foreign key check takes KEY SHARE on the case row): such a
+		// collector holds the collection state, which an approval waits
+		// for while holding the audit head this transaction needs next,
+		// and FOR UPDATE here closed that cycle into a deadlock.
 		lock := ""
 		if db.Dialect == store.Postgres {
-			lock = " FOR UPDATE"
+			lock = " FOR NO KEY UPDATE"
 		}
 		// The case may have been closed while its package was built.
 		var status cases.Status
@@ -256,9 +305,16 @@ func (e *Exporter) Packages(ctx context.Context, ref string) ([]*Package, error)
 	if err != nil {
 		return nil, err
 	}
-	r := e.DB.Reader()
+	return ListPackages(ctx, e.DB, c.ID)
+}
+
+// ListPackages lists the packages of a case, oldest first. It needs no
+// signing key or packages directory, so the portal can show a case's
+// packages without setting up exports.
+func ListPackages(ctx context.Context, db *store.DB, caseID int64) ([]*Package, error) {
+	r := db.Reader()
 	var out []*Package
-	if err := r.SelectContext(ctx, &out, r.Rebind("SELECT "+packageColumns+" FROM packages WHERE case_id = ? ORDER BY seq"), c.ID); err != nil {
+	if err := r.SelectContext(ctx, &out, r.Rebind("SELECT "+packageColumns+" FROM packages WHERE case_id = ? ORDER BY seq"), caseID); err != nil {
 		return nil, fmt.Errorf("list packages: %w", err)
 	}
 	for _, p := range out {
@@ -296,7 +352,10 @@ func (e *Exporter) Open(ctx context.Context, ref, name string) (*Package, *os.Fi
 	for _, p := range pkgs {
 		if p.FileName == name {
 			f, err := os.Open(e.Path(p))
-			if err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				// Deleted by retention (cases/retention): the row and its hash stay.
+				return nil, nil, cases.Errorf(cases.ENOTFOUND, "the file of package %s is no longer kept", name)
+			} else if err != nil {
 				return nil, nil, fmt.Errorf("open package %s: %w", name, err)
 			}
 			return p, f, nil

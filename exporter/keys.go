@@ -40,11 +40,29 @@ type Signer struct {
 // use. The private key is written with mode 0600 in a directory of mode
 // 0700; the public key next to it is what recipients verify with.
 func LoadOrCreateKey(dir string) (*Signer, error) {
-	priv := filepath.Join(dir, PrivateKeyFile)
-	b, err := os.ReadFile(priv)
+	s, err := LoadKey(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return createKey(dir)
 	} else if err != nil {
+		return nil, err
+	}
+	// The public half is derived, so a deleted or damaged copy is
+	// rewritten rather than trusted.
+	pubPath := filepath.Join(dir, PublicKeyFile)
+	if cur, err := os.ReadFile(pubPath); err != nil || !bytes.Equal(cur, s.PublicPEM()) {
+		if err := writeFileAtomic(pubPath, s.PublicPEM(), 0o644, true); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// LoadKey reads the signing key from dir and never creates one: a missing
+// key is an error wrapping fs.ErrNotExist.
+func LoadKey(dir string) (*Signer, error) {
+	priv := filepath.Join(dir, PrivateKeyFile)
+	b, err := os.ReadFile(priv)
+	if err != nil {
 		return nil, fmt.Errorf("read the signing key: %w", err)
 	}
 	blk, _ := pem.Decode(b)
@@ -59,16 +77,7 @@ func LoadOrCreateKey(dir string) (*Signer, error) {
 	if !ok {
 		return nil, fmt.Errorf("%s is not an Ed25519 key", priv)
 	}
-	s := &Signer{key: ek}
-	// The public half is derived, so a deleted or damaged copy is
-	// rewritten rather than trusted.
-	pubPath := filepath.Join(dir, PublicKeyFile)
-	if cur, err := os.ReadFile(pubPath); err != nil || !bytes.Equal(cur, s.PublicPEM()) {
-		if err := writeFileAtomic(pubPath, s.PublicPEM(), 0o644, true); err != nil {
-			return nil, err
-		}
-	}
-	return s, nil
+	return &Signer{key: ek}, nil
 }
 
 func createKey(dir string) (*Signer, error) {

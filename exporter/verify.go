@@ -11,9 +11,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
 	"path"
 	"sort"
 	"strings"
+	"unicode"
 )
 
 var sqlErrNoRows = sql.ErrNoRows
@@ -42,6 +44,10 @@ func Verify(r io.ReaderAt, size int64, pub ed25519.PublicKey) []Problem {
 		bad("(zip)", "not a readable zip file: %v", err)
 		return probs
 	}
+	if msg := archiveShape(zr, size); msg != "" {
+		bad("(zip)", "%s", msg)
+		return probs
+	}
 	// Hash every entry as it is; the archive's own CRCs are checked on the
 	// way (a damaged entry is reported, not fatal to the rest).
 	hashes := map[string]string{}
@@ -49,15 +55,24 @@ func Verify(r io.ReaderAt, size int64, pub ed25519.PublicKey) []Problem {
 	contents := map[string][]byte{} // the small control files
 	for _, f := range zr.File {
 		name := f.Name
-		if strings.HasSuffix(name, "/") {
-			continue // a directory entry holds nothing
-		}
-		if !safePath(name) {
+		if !safePath(strings.TrimSuffix(name, "/")) {
 			bad(name, "unsafe path in the archive")
 			continue
 		}
+		if t := f.Mode().Type(); t != 0 && t != fs.ModeDir {
+			bad(name, "is a %s, not a regular file: a package holds only files", typeName(t))
+			continue
+		}
+		if strings.HasSuffix(name, "/") {
+			continue // a directory entry holds nothing
+		}
 		if _, dup := hashes[name]; dup {
 			bad(name, "appears twice in the archive")
+			continue
+		}
+		if f.UncompressedSize64 > bombSize && f.UncompressedSize64/max(f.CompressedSize64, 1) > maxRatio {
+			bad(name, "declares %d bytes from %d compressed (more than %d:1): a zip bomb, not read", f.UncompressedSize64, f.CompressedSize64, maxRatio)
+			hashes[name] = ""
 			continue
 		}
 		sum, n, data, err := hashEntry(f, name == SumsFile || name == SigFile || name == ManifestFile)
@@ -164,6 +179,45 @@ func checkManifest(data []byte, hashes map[string]string, sizes map[string]int64
 	return probs
 }
 
+// Limits on a hostile archive. A package holds four fixed files and two
+// per category, compressed a few times over (the zip reader refuses an
+// entry longer than it declares, so declared sizes bound the work).
+const (
+	// MaxEntries bounds the entries of an archive Verify reads.
+	MaxEntries = 256
+	// bombSize and maxRatio: an entry that declares more than bombSize
+	// bytes at more than maxRatio times its compressed size is refused
+	// unread (deflate reaches about 1000:1 only on degenerate data).
+	bombSize = 1 << 20
+	maxRatio = 200
+)
+
+// archiveShape reports why an archive cannot be a package before any entry
+// is read: too many entries, or entries whose compressed data together
+// exceed the file (overlapping entries, the trick of the largest zip
+// bombs); "" if neither.
+func archiveShape(zr *zip.Reader, size int64) string {
+	if len(zr.File) > MaxEntries {
+		return fmt.Sprintf("holds %d entries; a package holds at most %d", len(zr.File), MaxEntries)
+	}
+	var total uint64
+	for _, f := range zr.File {
+		total += f.CompressedSize64
+		if total > uint64(size) {
+			return "its entries claim more compressed data than the file holds (overlapping entries, as in a zip bomb)"
+		}
+	}
+	return ""
+}
+
+// typeName names a non-regular file type for a problem.
+func typeName(t fs.FileMode) string {
+	if t&fs.ModeSymlink != 0 {
+		return "symbolic link"
+	}
+	return "special file (" + t.String() + ")"
+}
+
 // maxControlFile bounds what is read into memory of the control files.
 const maxControlFile = 16 << 20
 
@@ -219,9 +273,11 @@ func parseSumLine(line string) (sum, name string, ok bool) {
 }
 
 // safePath refuses absolute paths and climbing out of the folder the
-// package is unzipped into.
+// package is unzipped into, on any system: no backslash, no drive letter
+// or other colon, no control character.
 func safePath(name string) bool {
-	if name == "" || strings.HasPrefix(name, "/") || strings.Contains(name, "\\") {
+	if name == "" || strings.HasPrefix(name, "/") || strings.ContainsAny(name, "\\:") ||
+		strings.ContainsFunc(name, unicode.IsControl) {
 		return false
 	}
 	clean := path.Clean(name)
