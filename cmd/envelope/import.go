@@ -168,6 +168,11 @@ func casesImport(ctx context.Context, a *app, args []string) error {
 		if err != nil {
 			return fmt.Errorf("%s:%d changed while importing: %w", path, n, err)
 		}
+		// The agency directory's verified domains, not the file's, decide
+		// GLOBAL-REQUESTER, as at intake.
+		if _, err := s.Trust(ctx, lc.req); err != nil {
+			return err
+		}
 		batch = append(batch, store.NewCase{Request: lc.req, Decision: p.Decide(lc.req, lc.req.ReceivedAt),
 			Status: lc.status, Produced: lc.produced, ClosedAt: lc.closedAt})
 		if len(batch) == importBatch {

@@ -155,7 +155,10 @@ func (a *app) dbFlag(fs *flag.FlagSet) *string {
 	if def == "" {
 		def = "envelope.db"
 	}
-	return fs.String("db", def, "database: a SQLite file path or a postgres:// URL (env ENVELOPE_DB)")
+	db := fs.String("db", def, "database: a SQLite file path or a postgres:// URL (env ENVELOPE_DB)")
+	// Usage shows the default: never with the password of $ENVELOPE_DB.
+	fs.Lookup("db").DefValue = store.Redact(def)
+	return db
 }
 
 func (a *app) openDB(ctx context.Context, dsn string) (*store.DB, error) {

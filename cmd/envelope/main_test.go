@@ -31,6 +31,58 @@ func cli(t *testing.T, dbPath, stdin string, args ...string) (int, string, strin
 	return code, out.String(), errb.String()
 }
 
+// served is `envelope serve` running in-process for a test.
+type served struct {
+	addr   string       // http://host:port
+	stdout string       // what it printed up to "serving on"
+	stderr bytes.Buffer // read it only after stop
+	cancel context.CancelFunc
+	done   chan int
+}
+
+// serveInProcess runs `envelope serve args...` on a free port, keys and packages
+// in temporary folders, and returns once it serves.
+func serveInProcess(t *testing.T, args ...string) *served {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &served{cancel: cancel, done: make(chan int, 1)}
+	pr, pw := io.Pipe()
+	go func() {
+		a := &app{stdin: strings.NewReader(""), stdout: pw, stderr: &s.stderr, getenv: func(string) string { return "" }}
+		s.done <- run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0",
+			"--keys", filepath.Join(t.TempDir(), "k"), "--packages", filepath.Join(t.TempDir(), "p")}, args...), a)
+		pw.Close()
+	}()
+	var out strings.Builder
+	for sc := bufio.NewScanner(pr); sc.Scan(); {
+		out.WriteString(sc.Text() + "\n")
+		if _, rest, ok := strings.Cut(sc.Text(), "serving on "); ok {
+			s.addr = strings.Fields(rest)[0]
+			break
+		}
+	}
+	go io.Copy(io.Discard, pr)
+	s.stdout = out.String()
+	if s.addr == "" {
+		s.stop(t)
+		t.Fatalf("serve did not start: %s", s.stderr.String())
+	}
+	return s
+}
+
+// stop ends the server as a signal would and returns its exit status.
+func (s *served) stop(t *testing.T) int {
+	t.Helper()
+	s.cancel()
+	select {
+	case code := <-s.done:
+		return code
+	case <-time.After(40 * time.Second):
+		t.Fatal("serve did not shut down")
+		return -1
+	}
+}
+
 func TestUsage(t *testing.T) {
 	if code, _, errOut := cli(t, "", "", "frobnicate"); code != 2 || !strings.Contains(errOut, "unknown command") {
 		t.Errorf("unknown command: %d %q", code, errOut)
@@ -151,46 +203,18 @@ func TestAuditVerifyCommand(t *testing.T) {
 // serves the API, and stops cleanly on a signal (a cancelled context).
 func TestServeDemo(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "e.db")
-	ctx, cancel := context.WithCancel(context.Background())
-	pr, pw := io.Pipe()
-	var errb bytes.Buffer
-	done := make(chan int, 1)
-	go func() {
-		a := &app{stdin: strings.NewReader(""), stdout: pw, stderr: &errb, getenv: func(string) string { return "" }}
-		done <- run(ctx, []string{"serve", "--demo", "--db", db, "--addr", "127.0.0.1:0",
-			"--keys", filepath.Join(t.TempDir(), "k"), "--packages", filepath.Join(t.TempDir(), "p")}, a)
-		pw.Close()
-	}()
-	sc := bufio.NewScanner(pr)
-	var addr, login string
-	for sc.Scan() {
-		line := sc.Text()
-		if strings.HasPrefix(line, "demo: loaded") {
-			login = line
-		}
-		if _, rest, ok := strings.Cut(line, "serving on "); ok {
-			addr = strings.Fields(rest)[0]
-			break
-		}
+	srv := serveInProcess(t, "--demo", "--db", db)
+	if !strings.Contains(srv.stdout, "demo: loaded") || !strings.Contains(srv.stdout, "password") {
+		srv.stop(t)
+		t.Fatalf("no demo login printed: %s", srv.stdout)
 	}
-	go io.Copy(io.Discard, pr)
-	if addr == "" || !strings.Contains(login, "password") {
-		cancel()
-		t.Fatalf("no address or login printed; stderr: %s", errb.String())
-	}
-	resp, err := http.Get(addr + "/api/v1/cases")
+	resp, err := http.Get(srv.addr + "/api/v1/cases")
 	if err != nil || resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("API without token: %v %v", resp, err)
 	}
 	resp.Body.Close()
-	cancel()
-	select {
-	case code := <-done:
-		if code != 0 {
-			t.Fatalf("serve exited %d: %s", code, errb.String())
-		}
-	case <-time.After(40 * time.Second):
-		t.Fatal("serve did not shut down")
+	if code := srv.stop(t); code != 0 {
+		t.Fatalf("serve exited %d: %s", code, srv.stderr.String())
 	}
 	s, err := store.Open(context.Background(), db)
 	if err != nil {
@@ -255,21 +279,7 @@ func TestPolicyReplay(t *testing.T) {
 // registers the metadata hooks before loading the demo set.
 func TestDemoOpensCollectionWindows(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "e.db")
-	ctx, cancel := context.WithCancel(context.Background())
-	pr, pw := io.Pipe()
-	done := make(chan int, 1)
-	go func() {
-		a := &app{stdin: strings.NewReader(""), stdout: pw, stderr: io.Discard, getenv: func(string) string { return "" }}
-		done <- run(ctx, []string{"serve", "--demo", "--db", db, "--addr", "127.0.0.1:0",
-			"--keys", filepath.Join(t.TempDir(), "k"), "--packages", filepath.Join(t.TempDir(), "p")}, a)
-		pw.Close()
-	}()
-	sc := bufio.NewScanner(pr)
-	for sc.Scan() && !strings.Contains(sc.Text(), "serving on") {
-	}
-	go io.Copy(io.Discard, pr)
-	cancel()
-	<-done
+	serveInProcess(t, "--demo", "--db", db).stop(t)
 	s, err := store.Open(context.Background(), db)
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,455 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"envelope/cases/store"
+)
+
+// The soak (issue 8): 50 concurrent clients log cases, read lists, race in
+// pairs to approve or reject the same case, post collection events, add
+// notes and export packages against a real `envelope serve`, for a while,
+// on SQLite and on PostgreSQL. No client may see a 5xx or a database lock
+// error; of two reviewers racing on a case exactly one wins and the other
+// gets 409; and in the end the database and its audit log hold exactly
+// what the clients were told.
+
+// soakEnv sets the soak's duration per engine (a Go duration, e.g. 5m).
+// Without it the soak runs a minute in CI and 10 seconds elsewhere.
+const soakEnv = "ENVELOPE_SOAK"
+
+func soakDuration(t *testing.T) time.Duration {
+	if v := os.Getenv(soakEnv); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			t.Fatalf("%s=%q: want a duration such as 60s", soakEnv, v)
+		}
+		return d
+	}
+	if os.Getenv("CI") != "" {
+		return time.Minute
+	}
+	return 10 * time.Second
+}
+
+// The soak's 50 clients.
+const (
+	soakLoggers    = 16
+	soakPairs      = 10 // two clients each
+	soakReaders    = 6
+	soakCollectors = 4
+	soakExporters  = 2
+	soakNoters     = 2
+)
+
+func TestSoak(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs 50 clients for a while: not in -short")
+	}
+	d := soakDuration(t)
+	eachEngine(t, func(t *testing.T, dsn string) {
+		dir := t.TempDir()
+		s := &soak{t: t, tokens: map[string]string{}, fresh: make(chan soakCase, 1000),
+			agencies: map[string]bool{}, exportedCases: map[int64]bool{}, ops: map[string][]time.Duration{}}
+		for _, u := range [][2]string{{"ivy@example.org", "intake"}, {"ian@example.org", "intake"},
+			{"rex@example.org", "reviewer"}, {"rae@example.org", "reviewer"}, {"aud@example.org", "auditor"}, {"tap@example.org", "collector"}} {
+			s.tokens[u[0]] = addUser(t, dsn, u[0], u[1])
+		}
+		before := auditActions(t, dsn)
+		p := startServe(t, dsn, dir)
+		s.base = p.base
+		start := time.Now()
+		s.run(d)
+		elapsed := time.Since(start)
+		p.stop()
+		s.report(elapsed)
+		if t.Failed() {
+			return
+		}
+		s.checkCounts(dsn, before)
+		if code, out, errOut := cli(t, dsn, "", "audit", "verify"); code != 0 {
+			t.Fatalf("audit verify after the soak: %d %s %s", code, out, errOut)
+		}
+	})
+}
+
+// soak is one soak run: its clients and what they were told.
+type soak struct {
+	t      *testing.T
+	base   string
+	tokens map[string]string // by email
+	stop   atomic.Bool
+	fresh  chan soakCase // logged cases, for the racing reviewers
+
+	mu            sync.Mutex
+	created       []soakCase
+	agencies      map[string]bool
+	prospects     []soakCase // approved pen registers
+	approvals     int
+	rejections    int
+	kept          int64
+	notes         int
+	exports       int
+	exportedCases map[int64]bool
+	ops           map[string][]time.Duration // latencies by operation
+	failures      []string
+	failed        int
+}
+
+type soakCase struct {
+	id     int64
+	target string
+	pen    bool
+}
+
+// call sends one request as user, times it under op, and reports whether
+// it answered one of the want statuses. Anything else, a 5xx, or an answer
+// that names a locked or busy database or a deadlock, is a failure.
+func (s *soak) call(hc *apiClient, op, method, path string, body []byte, contentType string, want ...int) (reply, bool) {
+	t0 := time.Now()
+	r, err := hc.do(method, path, body, contentType)
+	d := time.Since(t0)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ops[op] = append(s.ops[op], d)
+	lower := strings.ToLower(string(r.body))
+	switch {
+	case err != nil:
+		s.fail(fmt.Sprintf("%s %s: no answer: %v", method, path, err))
+	case strings.Contains(lower, "locked") || strings.Contains(lower, "busy") || strings.Contains(lower, "deadlock"):
+		s.fail(fmt.Sprintf("%s %s: %s", method, path, r))
+	case !slices.Contains(want, r.status):
+		s.fail(fmt.Sprintf("%s %s: want %v, got %s", method, path, want, r))
+	default:
+		return r, true
+	}
+	return r, false
+}
+
+// fail records a failure; s.mu is held. The first few are kept in full.
+func (s *soak) fail(msg string) {
+	s.failed++
+	if len(s.failures) < 10 {
+		s.failures = append(s.failures, msg)
+	}
+}
+
+func (s *soak) client(hc *http.Client, email string) *apiClient {
+	return &apiClient{hc: hc, base: s.base, token: s.tokens[email]}
+}
+
+// run starts the 50 clients, lets them work for d, and waits until each
+// has finished the request it was sending.
+func (s *soak) run(d time.Duration) {
+	hc := newHTTPClient(50)
+	var wg sync.WaitGroup
+	for i := range soakLoggers {
+		c := s.client(hc, []string{"ivy@example.org", "ian@example.org"}[i%2])
+		wg.Go(func() { s.logger(c, i) })
+	}
+	for range soakPairs {
+		a, b := s.client(hc, "rex@example.org"), s.client(hc, "rae@example.org")
+		wg.Go(func() { s.racers(a, b) })
+	}
+	for range soakReaders {
+		c := s.client(hc, "aud@example.org")
+		wg.Go(func() { s.reader(c) })
+	}
+	for range soakCollectors {
+		c := s.client(hc, "tap@example.org")
+		wg.Go(func() { s.collector(c) })
+	}
+	for i := range soakExporters {
+		c := s.client(hc, "ivy@example.org")
+		wg.Go(func() { s.exporter(c, i) })
+	}
+	for range soakNoters {
+		c := s.client(hc, "ian@example.org")
+		wg.Go(func() { s.noter(c) })
+	}
+	time.Sleep(d)
+	s.stop.Store(true)
+	wg.Wait()
+}
+
+// logger logs cases: two pen registers for each subpoena, from a dozen
+// agencies, so that new agencies are created by several clients at once.
+func (s *soak) logger(c *apiClient, n int) {
+	for i := 0; !s.stop.Load(); i++ {
+		kind := "pen_register"
+		if (i+n)%3 == 2 {
+			kind = "subpoena"
+		}
+		agency := fmt.Sprintf("Agency %d", (i+n)%12)
+		req, target := requestFor(kind, agency, time.Now())
+		b, _ := json.Marshal(req)
+		r, ok := s.call(c, "create", "POST", "/cases", b, "", http.StatusCreated)
+		var kase struct{ ID int64 }
+		if !ok || r.decode(&kase) != nil {
+			continue
+		}
+		sc := soakCase{kase.ID, target, kind == "pen_register"}
+		s.mu.Lock()
+		s.created = append(s.created, sc)
+		s.agencies[agency] = true
+		s.mu.Unlock()
+		select {
+		case s.fresh <- sc:
+		default: // the reviewers are behind: this one stays received
+		}
+	}
+}
+
+// racers are two reviewers sending their verdicts on the same case at the
+// same moment: both approve, or (one case in three) one approves while the
+// other rejects. Exactly one must win; the other must get 409.
+func (s *soak) racers(a, b *apiClient) {
+	i := 0
+	workOn(s.stop.Load, receive(s.fresh), func(sc soakCase) bool {
+		i++
+		verdicts := [2]string{"approve", "approve"}
+		if i%3 == 0 {
+			verdicts[1] = "reject"
+		}
+		path := "/cases/" + strconv.FormatInt(sc.id, 10) + "/"
+		var got [2]int
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for k, c := range []*apiClient{a, b} {
+			wg.Go(func() {
+				<-start
+				body := `{"note":"checked with the issuing court"}`
+				if verdicts[k] == "reject" {
+					body = `{"reason":"the order does not name the account"}`
+				}
+				r, _ := s.call(c, verdicts[k], "POST", path+verdicts[k], []byte(body), "", http.StatusOK, http.StatusConflict)
+				got[k] = r.status
+			})
+		}
+		close(start)
+		wg.Wait()
+		winner := slices.Index(got[:], http.StatusOK)
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		switch {
+		case winner < 0 || got[1-winner] != http.StatusConflict:
+			s.fail(fmt.Sprintf("case %d: two reviewers racing got %v: want one 200 and one 409", sc.id, got))
+		case verdicts[winner] == "approve":
+			s.approvals++
+			if sc.pen {
+				s.prospects = append(s.prospects, sc)
+			}
+		default:
+			s.rejections++
+		}
+		return true
+	})
+}
+
+// reader reads what auditors read: filtered lists, free-text search, a
+// case, its decision and its timeline.
+func (s *soak) reader(c *apiClient) {
+	created := s.picker(func() []soakCase { return s.created })
+	for i := 0; !s.stop.Load(); i++ {
+		sc, ok := created()
+		id := strconv.FormatInt(sc.id, 10)
+		paths := []string{"/cases?status=received", "/cases?country=US&process=pen_register", "/cases?status=approved&limit=20"}
+		if ok {
+			paths = append(paths, "/cases?q="+url.QueryEscape(sc.target), "/cases/"+id, "/cases/"+id+"/decision", "/cases/"+id+"/events")
+		}
+		path := paths[i%len(paths)]
+		op, _, _ := strings.Cut(strings.TrimPrefix(path, "/cases"), "?")
+		op = "read " + strings.NewReplacer(id, "{id}").Replace("/cases"+op)
+		s.call(c, op, "GET", path, nil, "", http.StatusOK)
+	}
+}
+
+// picker returns a pick of a random element of the list from returns
+// (read under s.mu).
+func (s *soak) picker(from func() []soakCase) func() (soakCase, bool) {
+	return func() (soakCase, bool) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		l := from()
+		if len(l) == 0 {
+			return soakCase{}, false
+		}
+		return l[rand.IntN(len(l))], true
+	}
+}
+
+// collector posts batches of 20 message events of approved pen registers'
+// targets: every one of them must be kept.
+func (s *soak) collector(c *apiClient) {
+	workOn(s.stop.Load, s.picker(func() []soakCase { return s.prospects }), func(sc soakCase) bool {
+		body, tos := eventsFor(sc.target, 20, time.Now())
+		r, ok := s.call(c, "collect", "POST", "/collect/events", body, "application/x-ndjson", http.StatusOK)
+		var ans struct{ Kept int64 }
+		if !ok || r.decode(&ans) != nil {
+			return true
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if ans.Kept != int64(len(tos)) {
+			s.fail(fmt.Sprintf("case %d: %d of %d events kept", sc.id, ans.Kept, len(tos)))
+		}
+		s.kept += ans.Kept
+		return true
+	})
+}
+
+// exporter n produces packages of approved pen registers whose ID is n
+// modulo the exporters, so that no two exporters race on one case.
+func (s *soak) exporter(c *apiClient, n int) {
+	mine := s.picker(func() []soakCase {
+		var out []soakCase
+		for _, sc := range s.prospects {
+			if sc.id%soakExporters == int64(n) {
+				out = append(out, sc)
+			}
+		}
+		return out
+	})
+	workOn(s.stop.Load, mine, func(sc soakCase) bool {
+		if _, ok := s.call(c, "export", "POST", "/cases/"+strconv.FormatInt(sc.id, 10)+"/export", nil, "", http.StatusCreated); ok {
+			s.mu.Lock()
+			s.exports++
+			s.exportedCases[sc.id] = true
+			s.mu.Unlock()
+		}
+		return true
+	})
+}
+
+// noter adds notes to logged cases.
+func (s *soak) noter(c *apiClient) {
+	workOn(s.stop.Load, s.picker(func() []soakCase { return s.created }), func(sc soakCase) bool {
+		path := "/cases/" + strconv.FormatInt(sc.id, 10) + "/notes"
+		if _, ok := s.call(c, "note", "POST", path, []byte(`{"body":"called the requester back"}`), "", http.StatusCreated); ok {
+			s.mu.Lock()
+			s.notes++
+			s.mu.Unlock()
+		}
+		return true
+	})
+}
+
+// report logs throughput and latency per operation, and fails the test
+// with the first failures if there were any.
+func (s *soak) report(elapsed time.Duration) {
+	t := s.t
+	names := make([]string, 0, len(s.ops))
+	total := 0
+	for op, ds := range s.ops {
+		names = append(names, op)
+		total += len(ds)
+	}
+	slices.Sort(names)
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d clients, %s: %d requests, %.0f/s; %d cases logged, %d races (%d approved, %d rejected), %d events kept, %d notes, %d packages\n",
+		soakLoggers+2*soakPairs+soakReaders+soakCollectors+soakExporters+soakNoters, elapsed.Round(time.Millisecond), total,
+		float64(total)/elapsed.Seconds(), len(s.created), s.approvals+s.rejections, s.approvals, s.rejections, s.kept, s.notes, s.exports)
+	fmt.Fprintf(&b, "%-26s %8s %8s %9s %9s %9s\n", "operation", "count", "per s", "p50", "p99", "max")
+	for _, op := range names {
+		ds := s.ops[op]
+		slices.Sort(ds)
+		pct := func(p float64) time.Duration { return ds[min(int(p*float64(len(ds))), len(ds)-1)] }
+		ms := func(d time.Duration) string { return fmt.Sprintf("%.1fms", float64(d.Microseconds())/1000) }
+		fmt.Fprintf(&b, "%-26s %8d %8.1f %9s %9s %9s\n", op, len(ds), float64(len(ds))/elapsed.Seconds(), ms(pct(0.5)), ms(pct(0.99)), ms(ds[len(ds)-1]))
+	}
+	t.Log("\n" + b.String())
+	if s.failed > 0 {
+		t.Errorf("%d failed requests or checks; the first:\n%s", s.failed, strings.Join(s.failures, "\n"))
+	}
+}
+
+// checkCounts checks that the database holds exactly what the clients
+// were told: every case, verdict, note, package and kept event, once, and
+// the audit events of each, beyond those the test's setup wrote.
+func (s *soak) checkCounts(dsn string, before map[string]int) {
+	t := s.t
+	ctx := context.Background()
+	db, err := store.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	count := func(query string) int {
+		var n int
+		if err := db.Reader().GetContext(ctx, &n, query); err != nil {
+			t.Fatalf("%s: %v", query, err)
+		}
+		return n
+	}
+	created, decided := len(s.created), s.approvals+s.rejections
+	for _, c := range []struct {
+		what      string
+		got, want int
+	}{
+		{"cases", count("SELECT COUNT(*) FROM cases"), created},
+		{"received cases", count("SELECT COUNT(*) FROM cases WHERE status = 'received'"), created - decided},
+		{"approved or produced cases", count("SELECT COUNT(*) FROM cases WHERE status IN ('approved', 'produced')"), s.approvals},
+		{"produced cases", count("SELECT COUNT(*) FROM cases WHERE status = 'produced'"), len(s.exportedCases)},
+		{"rejected cases", count("SELECT COUNT(*) FROM cases WHERE status = 'rejected'"), s.rejections},
+		{"agencies", count("SELECT COUNT(*) FROM agencies"), len(s.agencies)},
+		{"notes", count("SELECT COUNT(*) FROM case_notes"), s.notes},
+		{"packages", count("SELECT COUNT(*) FROM packages"), s.exports},
+		{"collected pairs", count("SELECT COUNT(*) FROM collected_pairs"), int(s.kept)},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s: %d in the database, %d acknowledged", c.what, c.got, c.want)
+		}
+	}
+	approvedProspects := len(s.prospects)
+	want := map[string]int{
+		"case.create": created, "case.decide": created, "agency.create": len(s.agencies),
+		"case.approve": s.approvals, "case.reject": s.rejections, "collection.open": approvedProspects,
+		"case.note": s.notes, "case.export": s.exports, "case.status": len(s.exportedCases),
+	}
+	after := auditActions(t, dsn)
+	for action := range after {
+		if _, ok := want[action]; !ok {
+			want[action] = 0
+		}
+	}
+	for action, n := range want {
+		if got := after[action] - before[action]; got != n {
+			t.Errorf("audit: %d %s events, want %d", got, action, n)
+		}
+	}
+}
+
+// auditActions counts the audit log's events by action.
+func auditActions(t *testing.T, dsn string) map[string]int {
+	t.Helper()
+	db, err := store.Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var rows []struct {
+		Action string `db:"action"`
+		N      int    `db:"n"`
+	}
+	if err := db.Reader().Select(&rows, "SELECT action, COUNT(*) AS n FROM audit_events GROUP BY action"); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]int{}
+	for _, r := range rows {
+		out[r.Action] = r.N
+	}
+	return out
+}
