@@ -29,7 +29,11 @@ func (s *Server) createCase(c *gin.Context) {
 	if req.ReceivedAt.IsZero() {
 		req.ReceivedAt = now.Truncate(time.Microsecond)
 	}
-	dec := s.Policy().Decide(req, now)
+	dec, err := s.decide(c, req, now)
+	if err != nil {
+		s.apiError(c, err)
+		return
+	}
 	kase, err := s.DB.CreateCase(c.Request.Context(), currentUser(c).Email, store.NewCase{Request: req, Decision: dec})
 	if err != nil {
 		s.apiError(c, err)
@@ -37,6 +41,15 @@ func (s *Server) createCase(c *gin.Context) {
 	}
 	c.Header("Location", "/api/v1/cases/"+strconv.FormatInt(kase.ID, 10))
 	c.JSON(http.StatusCreated, kase)
+}
+
+// decide runs the policy on a request after replacing the verified domains
+// it claims for its agency with the agency directory's (store.DB.Trust).
+func (s *Server) decide(c *gin.Context, req *cases.Request, at time.Time) (*cases.Decision, error) {
+	if _, err := s.DB.Trust(c.Request.Context(), req); err != nil {
+		return nil, err
+	}
+	return s.Policy().Decide(req, at), nil
 }
 
 // readRequest reads and validates an intake request from the body.
@@ -59,6 +72,15 @@ func parseFilter(c *gin.Context) (cases.CaseFilter, error) {
 		Assignee: c.Query("assignee"),
 	}
 	bad := map[string]string{}
+	// Every parameter, the portal's cursor and sort included: a NUL or
+	// bytes that are not UTF-8 would fail the query on PostgreSQL.
+	for name, vs := range c.Request.URL.Query() {
+		for _, v := range vs {
+			if msg := cases.TextProblem(v); msg != "" {
+				bad[name] = msg
+			}
+		}
+	}
 	if f.Status != "" && !f.Status.Valid() {
 		bad["status"] = fmt.Sprintf("%q is not a status (received, approved, rejected, produced, closed)", f.Status)
 	}

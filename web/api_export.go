@@ -114,17 +114,21 @@ func (s *Server) listExports(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"packages": out})
 }
 
-// downloadExport serves a package by a name from the packages table only,
-// so {package} can never name another file.
-func (s *Server) downloadExport(c *gin.Context) {
+// downloadExport serves a package.
+func (s *Server) downloadExport(c *gin.Context) { s.sendPackage(c, s.apiError) }
+
+// sendPackage serves the package named in the path by a name from the
+// packages table only, so {package} can never name another file; fail
+// answers errors the way the caller's side (API or portal) does.
+func (s *Server) sendPackage(c *gin.Context, fail func(*gin.Context, error)) {
 	exp, err := s.exporter()
 	if err != nil {
-		s.apiError(c, err)
+		fail(c, err)
 		return
 	}
 	p, f, err := exp.Open(c.Request.Context(), c.Param("id"), c.Param("package"))
 	if err != nil {
-		s.apiError(c, err)
+		fail(c, err)
 		return
 	}
 	defer f.Close()

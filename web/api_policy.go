@@ -30,7 +30,12 @@ func (s *Server) checkPolicy(c *gin.Context) {
 		s.apiError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, s.Policy().Decide(req, at))
+	dec, err := s.decide(c, req, at)
+	if err != nil {
+		s.apiError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, dec)
 }
 
 func (s *Server) getPolicy(c *gin.Context) {

@@ -23,14 +23,14 @@ var ctx = context.Background()
 
 // fixture is a server on a real database with one user and token per role.
 type fixture struct {
-	t      *testing.T
+	t      testing.TB
 	db     *store.DB
 	srv    *Server
 	tokens map[cases.Role]string
 	emails map[cases.Role]string
 }
 
-func newFixture(t *testing.T, db *store.DB) *fixture {
+func newFixture(t testing.TB, db *store.DB) *fixture {
 	t.Helper()
 	f := &fixture{t: t, db: db, tokens: map[cases.Role]string{}, emails: map[cases.Role]string{}}
 	f.srv = New(db, policy.Default(), slog.New(slog.NewTextHandler(io.Discard, nil)))
@@ -68,7 +68,7 @@ func (f *fixture) do(role cases.Role, method, path string, body []byte, out any)
 	return w
 }
 
-func fixtureJSON(t *testing.T, name string) []byte {
+func fixtureJSON(t testing.TB, name string) []byte {
 	t.Helper()
 	b, err := os.ReadFile("../testdata/requests/" + name)
 	if err != nil {

@@ -1,7 +1,10 @@
 package web
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"io"
 	"log/slog"
 	"net/http/httptest"
@@ -13,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	cdpbrowser "github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
 
 	"envelope/cases"
@@ -111,12 +115,17 @@ func signIn(base, email string) chromedp.Action[chromedp.Void] {
 
 // TestE2EPortal drives the portal in a real browser: sign in as intake, log
 // a case with its PDF, see the decision, sign out; sign in as a reviewer,
-// approve it, and open the case.
+// approve it, open the case, produce its disclosure package and download
+// it.
 func TestE2EPortal(t *testing.T) {
 	ctx := browser(t)
 	db := storetest.SQLite(t)
 	p := policy.Default()
 	srv := New(db, p, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	exports := t.TempDir()
+	if err := srv.SetExportDirs(filepath.Join(exports, "keys"), filepath.Join(exports, "packages")); err != nil {
+		t.Fatal(err)
+	}
 	users := map[cases.Role]string{}
 	for _, r := range []cases.Role{cases.RoleIntake, cases.RoleReviewer} {
 		email := string(r) + "@example.org"
@@ -250,6 +259,53 @@ func TestE2EPortal(t *testing.T) {
 	c, err := db.Case(context.Background(), caseURL[strings.LastIndex(caseURL, "/")+1:])
 	if err != nil || c.Status != cases.StatusApproved || c.Document == nil || c.CreatedBy != users[cases.RoleIntake] {
 		t.Fatalf("stored case: %+v %v", c, err)
+	}
+
+	// Produce the disclosure package from the case page and download it:
+	// the file the browser saves is the one whose hash the page shows.
+	downloads := t.TempDir()
+	progress := chromedp.Events(ctx, cdpbrowser.DownloadProgress)
+	var shownHash, flash string
+	err = chromedp.Do(ctx,
+		chromedp.EmulateViewport(1280, 900),
+		chromedp.Navigate(caseURL),
+		chromedp.WaitVisible(chromedp.CSS(`form[action$="/export"] button`)),
+		chromedp.Click(chromedp.CSS(`form[action$="/export"] button`)),
+		chromedp.WaitVisible(chromedp.CSS(`#packages td.hash code`)),
+		into(chromedp.Text(chromedp.CSS(`.flash`)), &flash),
+		into(chromedp.Text(chromedp.CSS(`#packages td.hash code`)), &shownHash),
+		screenshot(t, "case-package"),
+		chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+			_, err := chromedp.Call(ctx, cdpbrowser.SetDownloadBehavior, cdpbrowser.SetDownloadBehaviorParams{
+				Behavior: cdpbrowser.SetDownloadBehaviorBehaviorAllowAndName, DownloadPath: downloads, EventsEnabled: new(true)})
+			return err
+		}),
+		chromedp.Click(chromedp.CSS(`#packages a[download]`)),
+	)
+	if err != nil {
+		t.Fatalf("export: %v", err)
+	}
+	if !strings.Contains(flash, "Disclosure package produced") {
+		t.Errorf("flash after export: %q", flash)
+	}
+	for ev, err := range progress {
+		if err != nil {
+			t.Fatalf("download: %v", err)
+		}
+		if ev.State == cdpbrowser.DownloadProgressStateCanceled {
+			t.Fatal("download canceled")
+		}
+		if ev.State != cdpbrowser.DownloadProgressStateCompleted {
+			continue
+		}
+		zip, err := os.ReadFile(filepath.Join(downloads, ev.GUID))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum := sha256.Sum256(zip); hex.EncodeToString(sum[:]) != strings.TrimSpace(shownHash) || !bytes.HasPrefix(zip, []byte("PK")) {
+			t.Errorf("downloaded %d bytes with sha256 %x; the page shows %s", len(zip), sum, shownHash)
+		}
+		break
 	}
 }
 

@@ -62,7 +62,7 @@ func (s *Server) portalRoutes() {
 		c.Next()
 	})
 	sub, _ := fs.Sub(staticFS, "static")
-	s.engine.StaticFS("/static", http.FS(sub))
+	s.engine.StaticFS("/static", filesOnly{http.FS(sub)})
 
 	p.GET("/", func(c *gin.Context) { c.Redirect(http.StatusSeeOther, "/dashboard") })
 	p.GET("/login", s.loginPage)
@@ -81,9 +81,27 @@ func (s *Server) portalRoutes() {
 	p.POST("/cases/:id/document", s.signedIn(caseLogger), s.documentSubmit)
 	p.GET("/cases/:id/document", s.signedIn(anyReader), s.documentDownload)
 
+	s.disclosureRoutes(p)
+
 	p.GET("/reports", s.signedIn(anyReader), s.reportPage)
 	p.GET("/reports/:period/:format", s.signedIn(anyReader), s.reportDownload)
 	s.adminRoutes(p)
+}
+
+// filesOnly serves files and refuses directories, so /static/ is a 404
+// rather than a listing of what the portal ships.
+type filesOnly struct{ fs http.FileSystem }
+
+func (f filesOnly) Open(name string) (http.File, error) {
+	file, err := f.fs.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	if st, err := file.Stat(); err != nil || st.IsDir() {
+		file.Close()
+		return nil, fs.ErrNotExist
+	}
+	return file, nil
 }
 
 // anyPortalUser may manage their own password (and sign out); everything
@@ -175,17 +193,22 @@ func (s *Server) render(c *gin.Context, status int, name, title string, data any
 // flashes are the confirmations a redirect can ask for (?done=...): a fixed
 // set, so no one can make the portal display text of their choosing.
 var flashes = map[string]string{
-	"created":      "Case logged.",
-	"approved":     "Case approved.",
-	"rejected":     "Case rejected.",
-	"note":         "Note added.",
-	"document":     "Document uploaded.",
-	"password":     "Password changed.",
-	"logout":       "You are signed out.",
-	"tokens":       "API tokens revoked.",
-	"agency-added": "Agency added.",
-	"agency-saved": "Agency saved.",
-	"policy":       "The new policy is in force.",
+	"created":       "Case logged.",
+	"approved":      "Case approved.",
+	"rejected":      "Case rejected.",
+	"note":          "Note added.",
+	"document":      "Document uploaded.",
+	"password":      "Password changed.",
+	"logout":        "You are signed out.",
+	"tokens":        "API tokens revoked.",
+	"agency-added":  "Agency added.",
+	"user-saved":    "User saved.",
+	"agency-saved":  "Agency saved.",
+	"policy":        "The new policy is in force.",
+	"exported":      "Disclosure package produced: download it below.",
+	"extended":      "Preservation hold extended by 90 days.",
+	"hold-placed":   "Legal hold placed: nothing of this case will be purged until it is released.",
+	"hold-released": "Legal hold released.",
 }
 
 type messageData struct{ Message string }

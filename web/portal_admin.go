@@ -25,6 +25,8 @@ func (s *Server) adminRoutes(p *gin.RouterGroup) {
 	p.GET("/admin/users", s.signedIn(admins), s.usersPage)
 	p.POST("/admin/users", s.signedIn(admins), s.userCreate)
 	p.POST("/admin/users/:id/revoke-tokens", s.signedIn(admins), s.userRevokeTokens)
+	p.POST("/admin/users/:id", s.signedIn(admins), s.userUpdate)
+	p.POST("/admin/users/:id/reset-password", s.signedIn(admins), s.userResetPassword)
 
 	p.GET("/admin/agencies", s.signedIn(auditors), s.agenciesPage)
 	p.POST("/admin/agencies", s.signedIn(admins), s.agencyCreate)
@@ -44,6 +46,7 @@ type usersData struct {
 	Fields          map[string]string
 	Message         string
 	Created         *cases.User
+	Reset           bool // Created's password was reset, not a new user
 	OneTimePassword string
 }
 
@@ -102,6 +105,53 @@ func (s *Server) userRevokeTokens(c *gin.Context) {
 		}
 	}
 	s.portalError(c, http.StatusNotFound, "No such user.")
+}
+
+// userUpdate sets a user's role and whether the account is disabled
+// (disabling ends their sessions and tokens at once).
+func (s *Server) userUpdate(c *gin.Context) {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil {
+		s.portalError(c, http.StatusNotFound, "No such user.")
+		return
+	}
+	disabled := c.PostForm("state") == "disabled"
+	if st := c.PostForm("state"); st != "disabled" && st != "active" {
+		s.renderUsers(c, http.StatusBadRequest, usersData{Message: "The user was not changed: choose active or disabled."})
+		return
+	}
+	if _, err := s.DB.UpdateUser(c.Request.Context(), currentUser(c).Email, id, cases.Role(c.PostForm("role")), disabled); err != nil {
+		s.userChangeFailed(c, err)
+		return
+	}
+	c.Redirect(http.StatusSeeOther, "/admin/users?done=user-saved")
+}
+
+// userResetPassword gives the user a new one-time password, shown on the
+// answer to this post only, as when the user was added.
+func (s *Server) userResetPassword(c *gin.Context) {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil {
+		s.portalError(c, http.StatusNotFound, "No such user.")
+		return
+	}
+	u, password, err := s.DB.ResetPassword(c.Request.Context(), currentUser(c).Email, id)
+	if err != nil {
+		s.userChangeFailed(c, err)
+		return
+	}
+	s.renderUsers(c, http.StatusOK, usersData{Created: u, Reset: true, OneTimePassword: password})
+}
+
+// userChangeFailed answers a refused change to a user on the users page,
+// or as an error page for an unknown user or an internal error.
+func (s *Server) userChangeFailed(c *gin.Context, err error) {
+	code := cases.ErrorCode(err)
+	if code != cases.EINVALID && code != cases.ECONFLICT {
+		s.portalFail(c, err)
+		return
+	}
+	s.renderUsers(c, statusOf(code), usersData{Message: "The user was not changed: " + cases.ErrorMessage(err)})
 }
 
 // ---- agencies

@@ -24,6 +24,8 @@ var adminOnly = [][2]string{
 	{"GET", "/admin/users"},
 	{"POST", "/admin/users"},
 	{"POST", "/admin/users/1/revoke-tokens"},
+	{"POST", "/admin/users/1"},
+	{"POST", "/admin/users/1/reset-password"},
 	{"POST", "/admin/agencies"},
 	{"GET", "/admin/agencies/1"},
 	{"POST", "/admin/agencies/1"},

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -15,13 +16,16 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"envelope/cases"
+	"envelope/cases/metadata"
+	"envelope/cases/retention"
 	"envelope/cases/store"
 )
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
-// templateFuncs are the helpers templates may call. None returns
-// template.HTML built from data: html/template escapes everything.
+// templateFuncs are the helpers templates may call. Only panelRows and
+// caseRows return template.HTML built from data, escaping every value
+// themselves (portal_rows.go); everywhere else html/template escapes.
 var templateFuncs = template.FuncMap{
 	"date": func(t any) string {
 		switch v := t.(type) {
@@ -47,14 +51,19 @@ var templateFuncs = template.FuncMap{
 	"has": func(list []cases.Category, c cases.Category) bool {
 		return slices.Contains(list, c)
 	},
-	"field": func(f map[string]string, key string) string { return f[key] },
-	"join":  func(list []string) string { return strings.Join(list, ", ") },
-	"add":   func(a, b int) int { return a + b },
-	"dict":  func(now time.Time, cs []*cases.Case) map[string]any { return map[string]any{"Now": now, "Cases": cs} },
+	"panelRows": panelRowsHTML,
+	"deadlines": func(list []metadata.Deadline, unit string) map[string]any {
+		return map[string]any{"List": list, "Unit": unit}
+	},
+	"caseRows": caseRowsHTML,
+	"field":    func(f map[string]string, key string) string { return f[key] },
+	"join":     func(list []string) string { return strings.Join(list, ", ") },
+	"add":      func(a, b int) int { return a + b },
 	"canReview": func(u *cases.User) bool {
 		return u != nil && (u.Role == cases.RoleReviewer || u.Role == cases.RoleSupervisor)
 	},
 	"canLog":       func(u *cases.User) bool { return u.CanLog() },
+	"canHold":      retention.CanHold,
 	"isAdmin":      func(u *cases.User) bool { return u != nil && admins(u) },
 	"canAudit":     func(u *cases.User) bool { return u != nil && auditors(u) },
 	"processTypes": func() []cases.ProcessType { return cases.ProcessTypes },
@@ -107,6 +116,10 @@ var labels = map[string]string{
 	"case.approve": "Approved", "case.reject": "Rejected", "case.note": "Note", "case.assign": "Assigned",
 	"case.document": "Document uploaded", "case.status": "Status changed",
 	"collection.open": "Collection window opened", "collection.close": "Collection window closed",
+	"case.export": "Package produced", "preservation.freeze": "Records preserved",
+	"preservation.extend": "Preservation extended", "preservation.purge": "Preserved records purged",
+	"hold.place": "Legal hold placed", "hold.release": "Legal hold released",
+	"retention.purge_pairs": "Collected pairs purged (retention)", "retention.purge_case": "Case data purged (retention)",
 }
 
 func label(v any) string {
@@ -171,7 +184,10 @@ func endOfDay(t time.Time) time.Time {
 
 // dashboardData holds the lists of the dashboard, most urgent first.
 type dashboardData struct {
-	Emergencies, Overdue, DueToday, Mine, Awaiting []*cases.Case
+	Emergencies, Overdue, DueToday, Mine, Awaiting []listRow
+	// Closing and Expiring are the collection windows ending soon and the
+	// preservation holds running out (deadlinePanels).
+	Closing, Expiring []metadata.Deadline
 	// More says which panels show only the first of their cases.
 	More map[string]bool
 }
@@ -180,25 +196,21 @@ type dashboardData struct {
 // yet answered) matching f, soonest due first, and whether there are more.
 // byDue picks the soonest due of each status (the deadline panels: a range
 // scan of the (status, due_at) index); otherwise the newest of each.
-func (s *Server) openCases(c *gin.Context, f cases.CaseFilter, byDue bool) ([]*cases.Case, bool, error) {
-	var out []*cases.Case
+func (s *Server) openCases(c *gin.Context, f cases.CaseFilter, byDue bool) ([]*cases.Summary, bool, error) {
+	var out []*cases.Summary
+	key := ""
+	if byDue {
+		key = "due"
+	}
 	for _, st := range []cases.Status{cases.StatusReceived, cases.StatusApproved} {
 		f.Status = st
-		if byDue {
-			page, err := s.DB.ListCasesSorted(c.Request.Context(), f, "due", false, "")
-			if err != nil {
-				return nil, false, err
-			}
-			out = append(out, page.Cases...)
-			continue
-		}
-		page, err := s.DB.ListCases(c.Request.Context(), f)
+		page, err := s.DB.ListSummaries(c.Request.Context(), f, key, false, "")
 		if err != nil {
 			return nil, false, err
 		}
 		out = append(out, page.Cases...)
 	}
-	slices.SortStableFunc(out, func(a, b *cases.Case) int {
+	slices.SortStableFunc(out, func(a, b *cases.Summary) int {
 		switch {
 		case a.DueAt == nil && b.DueAt == nil:
 			return 0
@@ -228,7 +240,7 @@ func (s *Server) dashboard(c *gin.Context) {
 	d := dashboardData{More: map[string]bool{}}
 	for _, p := range []struct {
 		name  string
-		dst   *[]*cases.Case
+		dst   *[]listRow
 		f     cases.CaseFilter
 		byDue bool
 	}{
@@ -242,14 +254,18 @@ func (s *Server) dashboard(c *gin.Context) {
 			s.portalFail(c, err)
 			return
 		}
-		*p.dst, d.More[p.name] = list, more
+		*p.dst, d.More[p.name] = listRows(list, now), more
 	}
-	page, err := s.DB.ListCases(c.Request.Context(), cases.CaseFilter{Status: cases.StatusReceived, Limit: panelRows})
+	page, err := s.DB.ListSummaries(c.Request.Context(), cases.CaseFilter{Status: cases.StatusReceived, Limit: panelRows}, "", true, "")
 	if err != nil {
 		s.portalFail(c, err)
 		return
 	}
-	d.Awaiting = page.Cases
+	d.Awaiting = listRows(page.Cases, now)
+	if err := s.deadlinePanels(c, now, &d); err != nil {
+		s.portalFail(c, err)
+		return
+	}
 	s.render(c, http.StatusOK, "dashboard", "Dashboard", d)
 }
 
@@ -257,7 +273,7 @@ func (s *Server) dashboard(c *gin.Context) {
 type listData struct {
 	Status, Country, Process, Q, Due string
 	Fields                           map[string]string
-	Cases                            []*cases.Case
+	Rows                             []listRow
 	NextURL                          string
 	FirstURL                         string
 	First                            bool
@@ -268,6 +284,10 @@ type listData struct {
 	Desc     bool
 	SortURLs map[string]string
 }
+
+// StatusOptions and ProcessOptions are the filter form's choices.
+func (d listData) StatusOptions() []option  { return options(cases.Statuses, d.Status) }
+func (d listData) ProcessOptions() []option { return options(cases.ProcessTypes, d.Process) }
 
 // SortName describes the order of the list, for its caption.
 func (d listData) SortName() string {
@@ -300,10 +320,21 @@ func (d listData) AriaSort(key string) string {
 }
 
 func (d listData) ErrorText() string {
-	if len(d.Fields) > 0 {
+	if len(d.Fields) == 0 {
+		return ""
+	}
+	// The filters with an input on the form show their error beside it;
+	// the others (sort, dir, cursor, limit, dates from a link) are named here.
+	var named []string
+	for _, k := range slices.Sorted(maps.Keys(d.Fields)) {
+		if k != "status" && k != "country" && k != "process" && k != "due" {
+			named = append(named, k+": "+d.Fields[k])
+		}
+	}
+	if len(named) == 0 {
 		return "Some filters are not valid."
 	}
-	return ""
+	return "Some filters are not valid: " + strings.Join(named, "; ") + "."
 }
 
 // defaultDesc is the direction a column sorts in when first chosen: the
@@ -369,33 +400,24 @@ func (s *Server) casesPage(c *gin.Context) {
 	q.Del("after")
 	q.Del("cursor")
 	d.FirstURL = "/cases?" + q.Encode()
-	if d.Sort != "" {
-		page, err := s.DB.ListCasesSorted(c.Request.Context(), f, d.Sort, d.Desc, c.Query("cursor"))
-		if err != nil {
-			if cases.ErrorCode(err) == cases.EINVALID {
-				d.Fields = cases.ErrorFields(err)
-				s.render(c, http.StatusBadRequest, "cases", "Cases", d)
-				return
-			}
-			s.portalFail(c, err)
+	page, err := s.DB.ListSummaries(c.Request.Context(), f, d.Sort, d.Desc, c.Query("cursor"))
+	if err != nil {
+		if cases.ErrorCode(err) == cases.EINVALID {
+			d.Fields = cases.ErrorFields(err)
+			s.render(c, http.StatusBadRequest, "cases", "Cases", d)
 			return
 		}
-		d.Cases = page.Cases
-		if page.Next != "" {
-			q.Set("cursor", page.Next)
-			d.NextURL = "/cases?" + q.Encode()
-		}
-		s.render(c, http.StatusOK, "cases", "Cases", d)
-		return
-	}
-	page, err := s.DB.ListCases(c.Request.Context(), f)
-	if err != nil {
 		s.portalFail(c, err)
 		return
 	}
-	d.Cases = page.Cases
-	if page.Next > 0 {
-		q.Set("after", itoa(page.Next))
+	d.Rows = listRows(page.Cases, now)
+	if page.Next != "" {
+		// Newest first pages by id (after=), a sorted list by cursor.
+		if d.Sort == "" {
+			q.Set("after", page.Next)
+		} else {
+			q.Set("cursor", page.Next)
+		}
 		d.NextURL = "/cases?" + q.Encode()
 	}
 	s.render(c, http.StatusOK, "cases", "Cases", d)
@@ -428,6 +450,7 @@ type caseData struct {
 	Note     string
 	Mine     bool
 	Document *cases.Document
+	*disclosure
 }
 
 func (d caseData) ErrorText() string { return d.Message }
@@ -446,7 +469,11 @@ func (s *Server) loadCase(c *gin.Context) (*caseData, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &caseData{Case: kase, Mine: strings.EqualFold(kase.CreatedBy, currentUser(c).Email)}
+	disc, err := s.loadDisclosure(c, kase)
+	if err != nil {
+		return nil, err
+	}
+	d := &caseData{Case: kase, Mine: strings.EqualFold(kase.CreatedBy, currentUser(c).Email), disclosure: disc}
 	for _, e := range evs {
 		d.Events = append(d.Events, timelineEntry{Event: e, Detail: eventDetail(e)})
 	}
@@ -473,6 +500,11 @@ func eventDetail(e *cases.Event) string {
 		return b
 	case "case.document":
 		return fmt.Sprintf("%v (SHA-256 %v)", after["filename"], after["sha256"])
+	case "case.export":
+		return fmt.Sprintf("%v, %v records (SHA-256 %v)", after["package"], after["records"], after["sha256"])
+	case "hold.place", "hold.release":
+		r, _ := after["reason"].(string)
+		return r
 	case "case.assign":
 		return fmt.Sprintf("to %v", after["assignee"])
 	}

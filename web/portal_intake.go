@@ -156,7 +156,11 @@ func (s *Server) intakeSubmit(c *gin.Context) {
 	if req.ReceivedAt.IsZero() {
 		req.ReceivedAt = now.Truncate(time.Microsecond)
 	}
-	dec := s.Policy().Decide(req, now)
+	dec, err := s.decide(c, req, now)
+	if err != nil {
+		s.portalFail(c, err)
+		return
+	}
 	if c.PostForm("action") != "save" {
 		d.Decision = dec
 		d.Form.padTargets()
@@ -181,7 +185,7 @@ func (s *Server) intakeSubmit(c *gin.Context) {
 	if content != nil {
 		if _, err := s.DB.AttachDocument(c.Request.Context(), u, itoa(kase.ID), name, content); err != nil {
 			// The case is logged; say so on its page rather than lose it.
-			s.Logger.Error("attach document after intake", "case", kase.Number, "err", err)
+			s.Logger.Error("attach document after intake", "id", c.GetString("request_id"), "case", kase.Number, "err", err)
 			c.Set(userKey, u)
 			c.Params = append(c.Params, gin.Param{Key: "id", Value: itoa(kase.ID)})
 			s.caseFormError(c, cases.Errorf(cases.ECONFLICT, "case %s was logged, but its document could not be stored: upload it again below", kase.Number), "")

@@ -11,7 +11,8 @@ import (
 func (s *Server) routes() {
 	s.engine.GET("/healthz", func(c *gin.Context) { c.JSON(200, gin.H{"status": "ok"}) })
 
-	api := s.engine.Group("/api/v1")
+	// JSON is never to be sniffed as anything else by a browser.
+	api := s.engine.Group("/api/v1", func(c *gin.Context) { c.Header("X-Content-Type-Options", "nosniff") })
 	api.GET("/me", s.bearer(func(*cases.User) bool { return true }), s.me)
 
 	api.POST("/cases", s.bearer(caseLogger), s.createCase)
@@ -39,4 +40,5 @@ func (s *Server) routes() {
 	s.portalRoutes()
 	s.reportRoutes(api)
 	s.exportRoutes(api)
+	s.holdRoutes(api)
 }

@@ -30,8 +30,9 @@ type Server struct {
 	// Now returns the current time; tests fix it.
 	Now func() time.Time
 
-	policy atomic.Pointer[policy.Policy]
-	engine *gin.Engine
+	policy    atomic.Pointer[policy.Policy]
+	engine    *gin.Engine
+	admission *admission // see admit.go
 }
 
 // New returns a server on db deciding with p.
@@ -43,7 +44,8 @@ func New(db *store.DB, p *policy.Policy, logger *slog.Logger) *Server {
 	s := &Server{DB: db, Logger: logger, Now: func() time.Time { return time.Now().UTC() }}
 	s.policy.Store(p)
 	s.engine = gin.New()
-	s.engine.Use(s.requestLog(), s.recoverJSON())
+	s.admission = newAdmission(admitSlots())
+	s.engine.Use(s.requestLog(), s.recoverJSON(), s.admission.admit())
 	s.routes()
 	return s
 }
