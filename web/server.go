@@ -33,6 +33,7 @@ type Server struct {
 	policy    atomic.Pointer[policy.Policy]
 	engine    *gin.Engine
 	admission *admission // see admit.go
+	panels    panelCache // the dashboard's shared panels
 }
 
 // New returns a server on db deciding with p.

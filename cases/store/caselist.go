@@ -209,8 +209,9 @@ func (db *DB) listRows(ctx context.Context, f cases.CaseFilter, key string, desc
 		}
 	}
 	// Sorting by due date, the undated cases follow once the dated ones run
-	// out, by id.
-	if key == "due" && len(rows) <= limit {
+	// out, by id; none can match a due date range, and looking for them
+	// would walk every case of the other filters.
+	if key == "due" && len(rows) <= limit && f.DueBefore == nil && f.DueAfter == nil {
 		conds := []string{"due_at IS NULL"}
 		var cargs []any
 		if inNulls {

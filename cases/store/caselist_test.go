@@ -3,8 +3,8 @@ package store_test
 import (
 	"cmp"
 	"reflect"
-	"strconv"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -50,7 +51,15 @@ type DB struct {
 
 	onApprove []ApproveHook
 	onClose   []CloseHook
+
+	commits atomic.Uint64 // see Commits
 }
+
+// Commits counts the write transactions (Tx) this DB has committed. A reader
+// that keeps what it read can compare it to tell whether its copy may be
+// stale. Writes by other processes and other DB values of the same database
+// are not counted, so such a copy must also age out.
+func (db *DB) Commits() uint64 { return db.commits.Load() }
 
 // IsPostgres reports whether dsn names a PostgreSQL database.
 func IsPostgres(dsn string) bool {
@@ -191,6 +200,7 @@ func (db *DB) Tx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
+	db.commits.Add(1)
 	return nil
 }
 

@@ -396,3 +396,20 @@ func TestCaseNotFound(t *testing.T) {
 }
 
 func itoa(id int64) string { return strconv.FormatInt(id, 10) }
+
+// Commits counts committed write transactions only: a rolled-back one
+// changed nothing a reader could have kept.
+func TestCommits(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		before := db.Commits()
+		if err := db.Tx(ctx, func(tx *sqlx.Tx) error { return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Tx(ctx, func(tx *sqlx.Tx) error { return errors.New("roll back") }); err == nil {
+			t.Fatal("a failing transaction succeeded")
+		}
+		if got := db.Commits() - before; got != 1 {
+			t.Errorf("commits counted: %d, want 1", got)
+		}
+	})
+}
