@@ -3,6 +3,7 @@ package store_test
 import (
 	"testing"
 
+	"envelope/cases"
 	"envelope/cases/store"
 	"envelope/cases/store/storetest"
 )
@@ -38,5 +39,33 @@ func TestNewAgencyRace(t *testing.T) {
 	var agencies int
 	if err := db.Reader().Get(&agencies, "SELECT COUNT(*) FROM agencies"); err != nil || agencies != 1 {
 		t.Fatalf("%d agencies (%v)", agencies, err)
+	}
+}
+
+// Two admins removing each other at once leave one admin, not none: the
+// second change waits for the first and then finds itself the last. The
+// transaction below stands in for the first change, as UpdateUser makes it.
+func TestLastAdminRace(t *testing.T) {
+	db := storetest.Postgres(t)
+	ada := user(t, db, "ada@example.org", "admin")
+	bob := user(t, db, "bob@example.org", "admin")
+	first := db.Writer().MustBegin()
+	defer first.Rollback()
+	first.MustExec("SELECT id FROM users WHERE role = 'admin' AND NOT disabled FOR UPDATE")
+	first.MustExec("UPDATE users SET role = 'reviewer' WHERE id = $1", ada.ID)
+
+	done := make(chan error, 1)
+	go func() {
+		_, err := db.UpdateUser(ctx, ada.Email, bob.ID, cases.RoleReviewer, false)
+		done <- err
+	}()
+	if waiting, err := storetest.Await(t, db, done); waiting == nil {
+		t.Fatalf("demoting the other admin did not wait for the first change: %v", err)
+	}
+	if err := first.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; cases.ErrorCode(err) != cases.ECONFLICT {
+		t.Fatalf("the last admin was demoted: %v", err)
 	}
 }

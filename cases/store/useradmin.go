@@ -36,11 +36,14 @@ func (db *DB) UpdateUser(ctx context.Context, actor string, id int64, role cases
 			return nil
 		}
 		if before.Role == cases.RoleAdmin && !before.Disabled && (role != cases.RoleAdmin || disabled) {
-			var admins int
-			if err := tx.GetContext(ctx, &admins, tx.Rebind("SELECT COUNT(*) FROM users WHERE role = ? AND NOT disabled"), cases.RoleAdmin); err != nil {
+			// Locked, not counted: on PostgreSQL two admins removing each
+			// other at once would each count two and both succeed; the
+			// second now waits for the first and reads the admins left.
+			var admins []int64
+			if err := tx.SelectContext(ctx, &admins, tx.Rebind("SELECT id FROM users WHERE role = ? AND NOT disabled"+db.lockRow()), cases.RoleAdmin); err != nil {
 				return err
 			}
-			if admins <= 1 {
+			if len(admins) <= 1 {
 				return cases.Errorf(cases.ECONFLICT, "%s is the last enabled admin: add another admin first", before.Email)
 			}
 		}
@@ -101,12 +104,19 @@ func (db *DB) endAccess(ctx context.Context, tx *sqlx.Tx, id int64) (sessions, t
 	if sessions, err = db.endSessions(ctx, tx, id); err != nil {
 		return 0, 0, err
 	}
-	res, err := tx.ExecContext(ctx, tx.Rebind("UPDATE api_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL"), db.Now(), id)
-	if err != nil {
+	if tokens, err = db.revokeTokens(ctx, tx, id); err != nil {
 		return 0, 0, err
 	}
-	tokens, _ = res.RowsAffected()
 	return sessions, tokens, nil
+}
+
+// revokeTokens revokes every API token of a user.
+func (db *DB) revokeTokens(ctx context.Context, tx *sqlx.Tx, id int64) (int64, error) {
+	res, err := tx.ExecContext(ctx, tx.Rebind("UPDATE api_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL"), db.Now(), id)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
 }
 
 // endSessions ends every portal session of a user.

@@ -148,11 +148,9 @@ func (db *DB) RevokeTokens(ctx context.Context, actor, email string) (int64, err
 	}
 	var n int64
 	err = db.Tx(ctx, func(tx *sqlx.Tx) error {
-		res, err := tx.ExecContext(ctx, tx.Rebind("UPDATE api_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL"), db.Now(), u.ID)
-		if err != nil {
+		if n, err = db.revokeTokens(ctx, tx, u.ID); err != nil {
 			return err
 		}
-		n, _ = res.RowsAffected()
 		return db.Audit(ctx, tx, actor, "token.revoke", "user", strconv.FormatInt(u.ID, 10), nil, map[string]any{"revoked": n})
 	})
 	return n, err
