@@ -335,18 +335,10 @@ func TestNothingPlantedLeaks(t *testing.T) {
 				}
 				// The planted ports are only short numbers, which hashes
 				// and signatures hold by chance, so they are looked for
-				// as whole fields of the records.
-				if strings.HasSuffix(name, ".csv") {
-					rows, err := csv.NewReader(bytes.NewReader(b)).ReadAll()
-					if err != nil {
-						t.Fatalf("%s of %s: %v", name, pkg.FileName, err)
-					}
-					for _, row := range rows {
-						for _, field := range row {
-							if field == "9999" || field == "9998" || field == "6666" {
-								t.Errorf("%s of %s holds planted port %q", name, pkg.FileName, field)
-							}
-						}
+				// as whole values of the records, CSV and JSON.
+				for _, v := range recordValues(t, name, b) {
+					if v == "9999" || v == "9998" || v == "6666" {
+						t.Errorf("%s of %s holds planted port %q", name, pkg.FileName, v)
 					}
 				}
 			}
@@ -363,6 +355,45 @@ func TestNothingPlantedLeaks(t *testing.T) {
 			}
 		}
 	})
+}
+
+// recordValues are the values of a records file (records/*.csv or
+// records/*.json) as strings, nil for any other file.
+func recordValues(t *testing.T, name string, b []byte) []string {
+	t.Helper()
+	var out []string
+	switch {
+	case strings.HasSuffix(name, ".csv"):
+		rows, err := csv.NewReader(bytes.NewReader(b)).ReadAll()
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		for _, row := range rows {
+			out = append(out, row...)
+		}
+	case strings.HasPrefix(name, "records/") && strings.HasSuffix(name, ".json"):
+		var doc any
+		if err := json.Unmarshal(b, &doc); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		var walk func(any)
+		walk = func(v any) {
+			switch v := v.(type) {
+			case map[string]any:
+				for _, e := range v {
+					walk(e)
+				}
+			case []any:
+				for _, e := range v {
+					walk(e)
+				}
+			default:
+				out = append(out, fmt.Sprint(v))
+			}
+		}
+		walk(doc)
+	}
+	return out
 }
 
 // A prospective order is produced again as pairs arrive: each package is

@@ -40,9 +40,7 @@ func New(db *store.DB, meta *metadata.Store, keyDir, packageDir string) (*Export
 	if err := os.MkdirAll(packageDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create the packages directory: %w", err)
 	}
-	if _, err := sweep(packageDir, time.Now()); err != nil {
-		return nil, fmt.Errorf("clean the packages directory: %w", err)
-	}
+	sweep(packageDir)
 	return &Exporter{DB: db, Dir: packageDir, Builder: &Builder{Meta: meta, Signer: signer, TempDir: packageDir}}, nil
 }
 
@@ -216,23 +214,15 @@ func syncDir(dir string) error {
 const staleBuild = 24 * time.Hour
 
 // sweep removes the temporary files of builds that a crash cut off. They
-// were never listed or served; this only gives the disk back.
-func sweep(dir string, now time.Time) ([]string, error) {
-	names, err := filepath.Glob(filepath.Join(dir, ".building-*.zip"))
-	if err != nil {
-		return nil, err
-	}
-	var removed []string
+// were never listed or served; this only gives the disk back, so a file it
+// cannot remove is left for the next start.
+func sweep(dir string) {
+	names, _ := filepath.Glob(filepath.Join(dir, ".building-*.zip")) // fails only on a bad pattern
 	for _, n := range names {
-		fi, err := os.Stat(n)
-		if err != nil || now.Sub(fi.ModTime()) < staleBuild {
-			continue
-		}
-		if err := os.Remove(n); err == nil {
-			removed = append(removed, filepath.Base(n))
+		if fi, err := os.Stat(n); err == nil && time.Since(fi.ModTime()) >= staleBuild {
+			os.Remove(n)
 		}
 	}
-	return removed, nil
 }
 
 type countWriter struct {

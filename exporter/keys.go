@@ -132,10 +132,18 @@ func writeFileAtomic(path string, data []byte, mode os.FileMode, replace bool) e
 		return err
 	}
 	if replace {
-		return os.Rename(tmp.Name(), path)
+		err = os.Rename(tmp.Name(), path)
+	} else {
+		// link fails if path exists: a no-clobber rename.
+		err = os.Link(tmp.Name(), path)
 	}
-	// link fails if path exists: a no-clobber rename.
-	return os.Link(tmp.Name(), path)
+	if err != nil {
+		return err
+	}
+	// The new name is durable only once its directory is: without this a
+	// power cut could lose the signing key, and the next start would make
+	// a new one that no package already sent verifies against.
+	return syncDir(filepath.Dir(path))
 }
 
 // Public returns the public key.
