@@ -11,8 +11,8 @@ import (
 	"envelope/cases"
 )
 
-// Sortable case lists. ListCases pages newest first by id; ListCasesSorted
-// orders by another column (received, due or number), either way, still by
+// Sortable case lists. ListCases pages newest first by id; ListSummaries
+// can also order by another column (received, due or number), either way, still by
 // keyset: the cursor is the last row's (value, id), so a deep page costs
 // what the first does and a case logged meanwhile never shifts a page.
 
@@ -21,15 +21,9 @@ var SortKeys = []string{"received", "due", "number"}
 
 var sortColumns = map[string]string{"received": "received_at", "due": "due_at", "number": "number"}
 
-// SortedPage is one page of a sorted case list. Next is the opaque cursor
-// of the next page, "" on the last.
-type SortedPage struct {
-	Cases []*cases.Case
-	Next  string
-}
-
-// SummaryPage is one page of case summaries. Next is the cursor of the next
-// page, "" on the last: an id newest first, else as SortedPage's.
+// SummaryPage is one page of case summaries. Next is the opaque cursor of
+// the next page, "" on the last: an id newest first, else the last row's
+// sort value and id.
 type SummaryPage struct {
 	Cases []*cases.Summary
 	Next  string
@@ -70,25 +64,6 @@ func (r *listRow) summary() *cases.Summary {
 // due date, which come after every dated case in either direction.
 const nullPhase = "null"
 
-// ListCasesSorted returns one page of the cases matching f ordered by key
-// (one of SortKeys), descending when desc, ties broken by id in the same
-// direction. Cases without a due date come last when sorting by due. f.After
-// is ignored: cursor (from the previous page's Next) is the position.
-func (db *DB) ListCasesSorted(ctx context.Context, f cases.CaseFilter, key string, desc bool, cursor string) (*SortedPage, error) {
-	if _, ok := sortColumns[key]; !ok {
-		return nil, cases.Invalid(map[string]string{"sort": "choose received, due or number"})
-	}
-	rows, next, err := db.listRows(ctx, f, key, desc, cursor, caseColumns)
-	if err != nil {
-		return nil, err
-	}
-	list, err := fullCases(rows)
-	if err != nil {
-		return nil, err
-	}
-	return &SortedPage{Cases: list, Next: next}, nil
-}
-
 // fullCases decodes rows read with caseColumns.
 func fullCases(rows []listRow) ([]*cases.Case, error) {
 	list := make([]*cases.Case, len(rows))
@@ -102,9 +77,12 @@ func fullCases(rows []listRow) ([]*cases.Case, error) {
 	return list, nil
 }
 
-// ListSummaries is the portal's case list: the page ListCases (key "", by
-// f.After) or ListCasesSorted (key one of SortKeys, by cursor) would return,
-// as summaries, which cost a fraction of full cases to read.
+// ListSummaries is the portal's case list: one page of the cases matching f
+// as summaries, which cost a fraction of full cases to read. With key ""
+// it is ListCases's page (newest first, by f.After); with key one of
+// SortKeys it is ordered by that column, descending when desc, ties broken
+// by id in the same direction, undated cases last when sorting by due, and
+// cursor (the previous page's Next) is the position.
 func (db *DB) ListSummaries(ctx context.Context, f cases.CaseFilter, key string, desc bool, cursor string) (*SummaryPage, error) {
 	if _, ok := sortColumns[key]; !ok && key != "" {
 		return nil, cases.Invalid(map[string]string{"sort": "choose received, due or number"})
