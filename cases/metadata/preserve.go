@@ -198,21 +198,24 @@ func (s *Store) Extend(ctx context.Context, actor *cases.User, caseID int64) (*P
 
 // notUnderLegalHold keeps a purge off a preservation whose case is under a
 // legal hold (cases/retention): the copies stay until the hold is released.
-const notUnderLegalHold = " AND NOT EXISTS (SELECT 1 FROM legal_holds lh WHERE lh.case_id = preservations.case_id AND lh.released_at IS NULL)"
+var notUnderLegalHold = " AND NOT " + store.HeldSQL("preservations.case_id")
 
 // Purge deletes the frozen copies of every hold that ended at or before
 // now, each in its own audited transaction, and returns how many holds it
 // purged. The hold's row stays, marked purged, as the record that it was.
 // A case under a legal hold keeps its copies.
 func (s *Store) Purge(ctx context.Context, now time.Time) (int, error) {
-	var due []int64
+	var due []struct {
+		ID     int64 `db:"id"`
+		CaseID int64 `db:"case_id"`
+	}
 	if err := s.db.Reader().SelectContext(ctx, &due, s.db.Reader().Rebind(
-		"SELECT id FROM preservations WHERE purged_at IS NULL AND preserve_until <= ?"+notUnderLegalHold+" ORDER BY id"), now.UTC()); err != nil {
+		"SELECT id, case_id FROM preservations WHERE purged_at IS NULL AND preserve_until <= ?"+notUnderLegalHold+" ORDER BY id"), now.UTC()); err != nil {
 		return 0, fmt.Errorf("find expired preservations: %w", err)
 	}
 	purged := 0
-	for _, id := range due {
-		ok, err := s.purgeOne(ctx, id, now.UTC())
+	for _, d := range due {
+		ok, err := s.purgeOne(ctx, d.ID, d.CaseID, now.UTC())
 		if err != nil {
 			return purged, err
 		}
@@ -223,15 +226,15 @@ func (s *Store) Purge(ctx context.Context, now time.Time) (int, error) {
 	return purged, nil
 }
 
-func (s *Store) purgeOne(ctx context.Context, id int64, now time.Time) (bool, error) {
+// purgeOne purges the preservation id of the case caseID (a
+// preservation's case never changes).
+func (s *Store) purgeOne(ctx context.Context, id, caseID int64, now time.Time) (bool, error) {
 	done := false
 	err := s.db.Tx(ctx, func(tx *sqlx.Tx) error {
 		// Placing a legal hold locks the case's row; taking it first
 		// means a hold placed meanwhile is seen below, not missed.
-		if s.db.Dialect == store.Postgres {
-			if _, err := tx.ExecContext(ctx, "SELECT id FROM cases WHERE id = (SELECT case_id FROM preservations WHERE id = $1) FOR UPDATE", id); err != nil {
-				return fmt.Errorf("lock case: %w", err)
-			}
+		if err := s.db.LockCase(ctx, tx, caseID); err != nil {
+			return err
 		}
 		// Conditional on the hold still being due and the case not held:
 		// an extension or a legal hold that committed after the listing wins.

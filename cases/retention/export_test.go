@@ -7,3 +7,6 @@ var (
 	PlaceHoldIn   = placeHold
 	ReleaseHoldIn = releaseHold
 )
+
+// PairsDue lists the cases a pairs purge visits, given the cutoff.
+const PairsDue = pairsDue

@@ -2,7 +2,6 @@ package retention_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -223,12 +222,4 @@ func skippedOf(rep *retention.Report, c *cases.Case) string {
 		}
 	}
 	return ""
-}
-
-func codeOf(err error) string {
-	var e *cases.Error
-	if errors.As(err, &e) {
-		return e.Code
-	}
-	return fmt.Sprint(err)
 }

@@ -40,12 +40,6 @@ func (h *Hold) utc() {
 
 const holdColumns = "h.id, h.case_id, c.number, h.reason, h.placed_by, h.placed_at, h.release_reason, h.released_by, h.released_at"
 
-// heldSQL is true for a case (its ID in the column caseCol) while a legal
-// hold stands on it. Every purge asks it, so none can forget one.
-func heldSQL(caseCol string) string {
-	return "EXISTS (SELECT 1 FROM legal_holds lh WHERE lh.case_id = " + caseCol + " AND lh.released_at IS NULL)"
-}
-
 // MaxReasonLength bounds the reason given for placing or releasing a hold.
 const MaxReasonLength = 2000
 
@@ -70,11 +64,8 @@ func changeHold(ctx context.Context, db *store.DB, actor *cases.User, ref, reaso
 		return nil, cases.Errorf(cases.EFORBIDDEN, "%s role may not place or release legal holds", role)
 	}
 	reason = strings.TrimSpace(reason)
-	switch {
-	case reason == "":
-		return nil, cases.Invalid(map[string]string{"reason": "is required"})
-	case len(reason) > MaxReasonLength:
-		return nil, cases.Invalid(map[string]string{"reason": fmt.Sprintf("is longer than %d characters", MaxReasonLength)})
+	if msg := reasonProblem(reason); msg != "" {
+		return nil, cases.Invalid(map[string]string{"reason": msg})
 	}
 	c, err := db.Case(ctx, ref)
 	if err != nil {
@@ -86,6 +77,19 @@ func changeHold(ctx context.Context, db *store.DB, actor *cases.User, ref, reaso
 		return err
 	})
 	return h, err
+}
+
+// reasonProblem says why a (trimmed) reason cannot be recorded, or "" if
+// it can. A NUL or bad UTF-8 is an input error, not a failed write on
+// PostgreSQL.
+func reasonProblem(reason string) string {
+	switch {
+	case reason == "":
+		return "is required"
+	case len(reason) > MaxReasonLength:
+		return fmt.Sprintf("is longer than %d characters", MaxReasonLength)
+	}
+	return cases.TextProblem(reason)
 }
 
 // PlaceHold puts the case ref (its ID or number) under a legal hold, with
@@ -101,9 +105,14 @@ func ReleaseHold(ctx context.Context, db *store.DB, actor *cases.User, ref, reas
 	return changeHold(ctx, db, actor, ref, reason, releaseHold)
 }
 
-// placeHold is PlaceHold's transaction, after the checks.
+// placeHold is PlaceHold's transaction, after the checks. It takes the
+// case lock first so that of two placings at once the second waits, then
+// finds the first hold: a conflict, not a failed write on the
+// one-active-hold index. (Against a purge of the case the insert would
+// do: a row referencing the case takes a KEY SHARE lock on it, which
+// conflicts with the purge's lock either way round.)
 func placeHold(ctx context.Context, db *store.DB, tx *sqlx.Tx, actor string, c *cases.Case, reason string) (*Hold, error) {
-	if err := lockCase(ctx, db, tx, c.ID); err != nil {
+	if err := db.LockCase(ctx, tx, c.ID); err != nil {
 		return nil, err
 	}
 	if old, err := activeHold(ctx, tx, c.ID); err != nil {
@@ -127,7 +136,7 @@ func placeHold(ctx context.Context, db *store.DB, tx *sqlx.Tx, actor string, c *
 // releaseHold is ReleaseHold's transaction, after the checks. The case
 // lock makes a second release of the same hold wait and then find none.
 func releaseHold(ctx context.Context, db *store.DB, tx *sqlx.Tx, actor string, c *cases.Case, reason string) (*Hold, error) {
-	if err := lockCase(ctx, db, tx, c.ID); err != nil {
+	if err := db.LockCase(ctx, tx, c.ID); err != nil {
 		return nil, err
 	}
 	old, err := activeHold(ctx, tx, c.ID)
@@ -193,23 +202,6 @@ func getHold(ctx context.Context, q queryer, where string, arg int64) (*Hold, er
 type queryer interface {
 	sqlx.QueryerContext
 	Rebind(string) string
-}
-
-// lockCase takes the case's row for the rest of tx. Placing or releasing a
-// hold and every purge of the case take it first, so on PostgreSQL a purge
-// that started while a hold was being placed waits for it and then sees
-// it, and the audit log orders them as they happened. (Placing a hold
-// would wait anyway: inserting a row that references the case takes a
-// KEY SHARE lock on it, which conflicts. The explicit lock does not rely
-// on that.) SQLite's write transactions are serial already.
-func lockCase(ctx context.Context, db *store.DB, tx *sqlx.Tx, caseID int64) error {
-	if db.Dialect != store.Postgres {
-		return nil
-	}
-	if _, err := tx.ExecContext(ctx, "SELECT id FROM cases WHERE id = $1 FOR UPDATE", caseID); err != nil {
-		return fmt.Errorf("lock case %d: %w", caseID, err)
-	}
-	return nil
 }
 
 // ActiveHold returns the legal hold standing on a case, or nil.

@@ -45,6 +45,8 @@ func TestHoldRules(t *testing.T) {
 			{"no reason", f.reviewer, c.Number, "", cases.EINVALID, "reason"},
 			{"blank reason", f.reviewer, c.Number, " \t\n", cases.EINVALID, "reason"},
 			{"long reason", f.reviewer, c.Number, strings.Repeat("x", retention.MaxReasonLength+1), cases.EINVALID, "reason"},
+			{"NUL in reason", f.reviewer, c.Number, "litig\x00ation", cases.EINVALID, "reason"},
+			{"reason not UTF-8", f.reviewer, c.Number, "litig\xffation", cases.EINVALID, "reason"},
 			{"unknown case", f.reviewer, "LR-2026-999999", "litigation", cases.ENOTFOUND, ""},
 		}
 		for _, r := range refusals {
@@ -59,12 +61,12 @@ func TestHoldRules(t *testing.T) {
 				},
 			} {
 				err := fn(db, r.actor, r.ref, r.reason)
-				if codeOf(err) != r.code || (r.field != "" && cases.ErrorFields(err)[r.field] == "") {
+				if cases.ErrorCode(err) != r.code || (r.field != "" && cases.ErrorFields(err)[r.field] == "") {
 					t.Errorf("%s %s: %v, want %s naming %q", op, r.name, err, r.code, r.field)
 				}
 			}
 		}
-		if _, err := retention.ReleaseHold(ctx, db, f.reviewer, c.Number, "nothing held"); codeOf(err) != cases.ECONFLICT {
+		if _, err := retention.ReleaseHold(ctx, db, f.reviewer, c.Number, "nothing held"); cases.ErrorCode(err) != cases.ECONFLICT {
 			t.Errorf("release without a hold: %v", err)
 		}
 		if head() != start || f.count("SELECT COUNT(*) FROM legal_holds") != 0 {
@@ -77,7 +79,7 @@ func TestHoldRules(t *testing.T) {
 			!h.PlacedAt.Equal(T0.Add(time.Hour)) || h.ReleasedAt != nil {
 			t.Fatalf("placed %+v %v", h, err)
 		}
-		if _, err := retention.PlaceHold(ctx, db, admin, strconv.FormatInt(c.ID, 10), "a second one"); codeOf(err) != cases.ECONFLICT {
+		if _, err := retention.PlaceHold(ctx, db, admin, strconv.FormatInt(c.ID, 10), "a second one"); cases.ErrorCode(err) != cases.ECONFLICT {
 			t.Errorf("second active hold: %v", err)
 		}
 		if list, err := retention.Holds(ctx, db, false); err != nil || len(list) != 1 || list[0].ID != h.ID {
@@ -142,7 +144,9 @@ func TestPurgeWaitsForAHoldBeingPlaced(t *testing.T) {
 		purged := make(chan error, 1)
 		go func() { purged <- tc.purge() }()
 		// Once the purge waits for the hold's transaction, let it commit.
-		waitUntilBlocked(t, db, purged, tc.name+" purge did not wait for the hold")
+		if waiting, err := storetest.Await(t, db, purged); waiting == nil {
+			t.Fatalf("%s purge did not wait for the hold (returned %v)", tc.name, err)
+		}
 		if err := commit(); err != nil {
 			t.Fatal(err)
 		}
@@ -156,48 +160,35 @@ func TestPurgeWaitsForAHoldBeingPlaced(t *testing.T) {
 	}
 }
 
-// The other way round: a hold placed while a purge holds the case's row
-// waits for the purge to commit, so the log orders them as they happened.
-func TestHoldWaitsForAPurgeInProgress(t *testing.T) {
+// Two people placing a hold on the same case at once: the second waits
+// for the first (the case lock) and is then told the case is held, a
+// conflict, not a failed write on the one-active-hold index. (A hold
+// placed while a purge holds the case's row waits for it without the
+// lock: its insert takes a KEY SHARE lock on the case row.)
+func TestConcurrentHolds(t *testing.T) {
 	db := storetest.Postgres(t)
 	f := newFixture(t, db)
 	c := f.subpoena("+14155550100")
 	commit := inOpenTx(db, func(tx *sqlx.Tx) error {
-		// What every purge of a case does first.
-		_, err := tx.Exec("SELECT id FROM cases WHERE id = $1 FOR UPDATE", c.ID)
+		_, err := retention.PlaceHoldIn(ctx, db, tx, f.reviewer.Email, c, "litigation")
 		return err
 	})
-	placed := make(chan error, 1)
+	second := make(chan error, 1)
 	go func() {
-		_, err := retention.PlaceHold(ctx, db, f.reviewer, c.Number, "litigation")
-		placed <- err
+		_, err := retention.PlaceHold(ctx, db, f.reviewer, c.Number, "litigation too")
+		second <- err
 	}()
-	waitUntilBlocked(t, db, placed, "the hold did not wait for the purge holding its case")
+	if waiting, err := storetest.Await(t, db, second); waiting == nil {
+		t.Fatalf("the second hold did not wait for the first (returned %v)", err)
+	}
 	if err := commit(); err != nil {
 		t.Fatal(err)
 	}
-	if err := <-placed; err != nil {
-		t.Fatal(err)
+	if err := <-second; cases.ErrorCode(err) != cases.ECONFLICT {
+		t.Fatalf("second hold: %v, want a conflict", err)
 	}
-}
-
-// waitUntilBlocked returns once a session of the test's PostgreSQL
-// database waits for a lock; if done reports first, the call it watches
-// finished without waiting, and the test fails with msg.
-func waitUntilBlocked(t *testing.T, db *store.DB, done <-chan error, msg string) {
-	t.Helper()
-	for {
-		var n int
-		if err := db.Reader().Get(&n, "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"); err != nil {
-			t.Fatal(err)
-		} else if n > 0 {
-			return
-		}
-		select {
-		case err := <-done:
-			t.Fatalf("%s (returned %v)", msg, err)
-		case <-time.After(5 * time.Millisecond):
-		}
+	if n := len(f.events(c, "hold.place")); n != 1 {
+		t.Fatalf("%d hold.place events", n)
 	}
 }
 
@@ -220,11 +211,13 @@ func TestConcurrentReleases(t *testing.T) {
 		_, err := retention.ReleaseHold(ctx, db, f.reviewer, c.Number, "settled too")
 		second <- err
 	}()
-	waitUntilBlocked(t, db, second, "the second release did not wait for the first")
+	if waiting, err := storetest.Await(t, db, second); waiting == nil {
+		t.Fatalf("the second release did not wait for the first (returned %v)", err)
+	}
 	if err := commit(); err != nil {
 		t.Fatal(err)
 	}
-	if err := <-second; codeOf(err) != cases.ECONFLICT {
+	if err := <-second; cases.ErrorCode(err) != cases.ECONFLICT {
 		t.Fatalf("second release: %v, want a conflict", err)
 	}
 	if n := len(f.events(c, "hold.release")); n != 1 {

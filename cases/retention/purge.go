@@ -107,10 +107,16 @@ func (p *Purger) Purge(ctx context.Context, now time.Time, dryRun bool) (*Report
 	return rep, errors.Join(errs...)
 }
 
-// pairsDue lists the cases holding pairs collected before the cutoff.
-// (Without an index on collected_at this reads the table once; a purge
-// runs hourly. See docs/retention.md for the figures.)
-const pairsDue = "SELECT DISTINCT case_id FROM collected_pairs WHERE collected_at < ? ORDER BY case_id"
+// pairsDue lists the cases holding pairs collected before the cutoff that
+// purgePairs would delete: any such pair once the case is closed or
+// rejected, else those a package covers. A case whose old pairs were never
+// disclosed is left out, or it would cost a write transaction every hour
+// to delete nothing. (Without an index on collected_at this reads the
+// table once; a purge runs hourly. See docs/retention.md for the figures.)
+const pairsDue = `SELECT DISTINCT cp.case_id FROM collected_pairs cp JOIN cases c ON c.id = cp.case_id
+	WHERE cp.collected_at < ? AND (c.status IN ('closed', 'rejected')
+		OR cp.id <= (SELECT MAX(p.last_pair_id) FROM packages p WHERE p.case_id = cp.case_id))
+	ORDER BY cp.case_id`
 
 // closedDue lists the closed cases closed before the cutoff and not yet
 // purged (a case imported closed without a close time counts from its
@@ -132,7 +138,9 @@ type pass struct {
 // the case alone, or neither when there was nothing to do.
 type casePurge func(ctx context.Context, tx *sqlx.Tx, st *caseState, ps pass) (*Purged, string, error)
 
-// each runs purge on every case listed by query, one transaction each.
+// each runs purge on every case listed by query, one transaction each. A
+// case that fails is not logged here: its error, naming it, is returned
+// and the caller reports it (Run logs it).
 func (p *Purger) each(ctx context.Context, rep *Report, kind, query string, ps pass, purge casePurge) error {
 	var ids []int64
 	r := p.DB.Reader()
@@ -167,7 +175,6 @@ func (p *Purger) each(ctx context.Context, rep *Report, kind, query string, ps p
 		})
 		switch {
 		case err != nil:
-			p.logger().Error("retention purge failed", "case_id", id, "err", err)
 			errs = append(errs, fmt.Errorf("case %d: %w", id, err))
 		case done != nil:
 			rep.Purged = append(rep.Purged, *done)
@@ -184,7 +191,7 @@ func (p *Purger) each(ctx context.Context, rep *Report, kind, query string, ps p
 func (p *Purger) inCase(ctx context.Context, dry bool, caseID int64, fn func(tx *sqlx.Tx) error) error {
 	if !dry {
 		return p.DB.Tx(ctx, func(tx *sqlx.Tx) error {
-			if err := lockCase(ctx, p.DB, tx, caseID); err != nil {
+			if err := p.DB.LockCase(ctx, tx, caseID); err != nil {
 				return err
 			}
 			return fn(tx)
@@ -212,7 +219,7 @@ type caseState struct {
 func readCase(ctx context.Context, tx *sqlx.Tx, id int64) (*caseState, error) {
 	var st caseState
 	err := tx.GetContext(ctx, &st, tx.Rebind(`SELECT id, number, status, purged_at,
-		CASE WHEN `+heldSQL("cases.id")+` THEN 1 ELSE 0 END AS held,
+		CASE WHEN `+store.HeldSQL("cases.id")+` THEN 1 ELSE 0 END AS held,
 		(SELECT COALESCE(MAX(p.last_pair_id), 0) FROM packages p WHERE p.case_id = cases.id) AS last_pair_id
 		FROM cases WHERE id = ?`), id)
 	if err != nil {
@@ -332,7 +339,7 @@ func (p *Purger) deleteFiles(ctx context.Context) error {
 	var names []string
 	r := p.DB.Reader()
 	if err := r.SelectContext(ctx, &names, `SELECT p.file_name FROM packages p JOIN cases c ON c.id = p.case_id
-		WHERE c.purged_at IS NOT NULL AND NOT `+heldSQL("c.id")+` ORDER BY p.id`); err != nil {
+		WHERE c.purged_at IS NOT NULL AND NOT `+store.HeldSQL("c.id")+` ORDER BY p.id`); err != nil {
 		return fmt.Errorf("list purged packages: %w", err)
 	}
 	var errs []error

@@ -41,6 +41,19 @@ func TestPairsPurge(t *testing.T) {
 		f.collect("+14155550101", T0.Add(9*day-time.Minute))
 
 		f.set(T0.Add(10 * day))
+		// Only the cases with pairs to purge are visited: not the one
+		// whose old pair was never disclosed.
+		due := func() (ids []int64) {
+			t.Helper()
+			r := db.Reader()
+			if err := r.Select(&ids, r.Rebind(retention.PairsDue), f.now().Add(-5*day)); err != nil {
+				t.Fatal(err)
+			}
+			return ids
+		}
+		if ids := due(); !reflect.DeepEqual(ids, []int64{produced.ID, closed.ID}) {
+			t.Errorf("cases due: %v, want %d and %d", ids, produced.ID, closed.ID)
+		}
 		rep := f.purge(retention.Settings{Pairs: 5 * day}, false)
 		if got := f.pairs(produced); got != 2 {
 			t.Errorf("produced case keeps %d pairs, want the 2 younger ones", got)
@@ -67,7 +80,10 @@ func TestPairsPurge(t *testing.T) {
 		}
 		f.verifyAudit()
 
-		// A second purge finds nothing more.
+		// A second purge finds nothing more, nor visits a case.
+		if ids := due(); len(ids) != 0 {
+			t.Errorf("cases due after the purge: %v", ids)
+		}
 		if rep := f.purge(retention.Settings{Pairs: 5 * day}, false); len(rep.Purged) != 0 {
 			t.Errorf("second purge: %+v", rep.Purged)
 		}
@@ -246,7 +262,7 @@ func TestClosedCasePurge(t *testing.T) {
 				got.PreservedRecords != w.PreservedRecords || !reflect.DeepEqual(got.PackageFiles, w.PackageFiles) {
 				t.Errorf("%s: purged %+v, want %+v", c.Number, got, w)
 			}
-			if _, _, err := db.Document(ctx, c.Number); codeOf(err) != cases.ENOTFOUND {
+			if _, _, err := db.Document(ctx, c.Number); cases.ErrorCode(err) != cases.ENOTFOUND {
 				t.Errorf("%s: document still there: %v", c.Number, err)
 			}
 			ev := f.events(c, "retention.purge_case")
@@ -285,7 +301,7 @@ func TestClosedCasePurge(t *testing.T) {
 		if err != nil || len(pkgs) != 1 || pkgs[0].SHA256 != subPkg.SHA256 {
 			t.Errorf("packages of a purged case: %+v %v", pkgs, err)
 		}
-		if _, _, err := f.exp.Open(ctx, sub.Number, subPkg.FileName); codeOf(err) != cases.ENOTFOUND {
+		if _, _, err := f.exp.Open(ctx, sub.Number, subPkg.FileName); cases.ErrorCode(err) != cases.ENOTFOUND {
 			t.Errorf("opening a purged package: %v", err)
 		}
 		f.verifyAudit()
@@ -451,6 +467,8 @@ func TestSettings(t *testing.T) {
 	}{
 		{"0", 0, false}, {"90d", 90 * day, false}, {"2160h", 90 * day, false}, {"36h30m", 36*time.Hour + 30*time.Minute, false},
 		{" 7d ", 7 * day, false}, {"", 0, true}, {"-1h", 0, true}, {"-3d", 0, true}, {"abc", 0, true}, {"1.5d", 0, true}, {"d", 0, true},
+		// A time.Duration holds 106751 days; more would wrap around.
+		{"106751d", 106751 * day, false}, {"106752d", 0, true}, {"150000d", 0, true}, {"250000d", 0, true},
 	} {
 		got, err := retention.ParseDuration(tc.in)
 		if (err != nil) != tc.bad || got != tc.want {
@@ -463,14 +481,14 @@ func TestSettings(t *testing.T) {
 		}
 	}
 	err := retention.Settings{Pairs: -time.Hour, Closed: -day}.Validate()
-	if f := cases.ErrorFields(err); codeOf(err) != cases.EINVALID || f["retain_pairs"] == "" || f["retain_closed"] == "" {
+	if f := cases.ErrorFields(err); cases.ErrorCode(err) != cases.EINVALID || f["retain_pairs"] == "" || f["retain_closed"] == "" {
 		t.Errorf("negative settings: %v", err)
 	}
 	if (retention.Settings{}).Enabled() || !(retention.Settings{Closed: day}).Enabled() {
 		t.Error("Enabled")
 	}
 	db := storetest.SQLite(t)
-	if _, err := (&retention.Purger{DB: db, Settings: retention.Settings{Pairs: -1}}).Purge(ctx, time.Now(), true); codeOf(err) != cases.EINVALID {
+	if _, err := (&retention.Purger{DB: db, Settings: retention.Settings{Pairs: -1}}).Purge(ctx, time.Now(), true); cases.ErrorCode(err) != cases.EINVALID {
 		t.Errorf("purge with bad settings: %v", err)
 	}
 }

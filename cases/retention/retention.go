@@ -14,6 +14,7 @@ package retention
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -49,6 +50,10 @@ func (s Settings) Validate() error {
 	return nil
 }
 
+// maxDays is the longest period in days a time.Duration holds (about 292
+// years); more would wrap around, to a shorter or a negative period.
+const maxDays = math.MaxInt64 / int64(24*time.Hour)
+
 // ParseDuration reads a retention period: a whole number of days ("90d"),
 // a Go duration ("2160h", "36h30m"), or "0" (keep for ever). Retention is
 // thought of in days, which Go's durations lack.
@@ -56,8 +61,11 @@ func ParseDuration(s string) (time.Duration, error) {
 	s = strings.TrimSpace(s)
 	if days, ok := strings.CutSuffix(s, "d"); ok {
 		n, err := strconv.ParseInt(days, 10, 64)
-		if err != nil || n < 0 || n > 365*1000 {
+		switch {
+		case err != nil || n < 0:
 			return 0, fmt.Errorf("%q is not a number of days (e.g. 90d)", s)
+		case n > maxDays:
+			return 0, fmt.Errorf("%q is too long: at most %dd (0 keeps for ever)", s, maxDays)
 		}
 		return time.Duration(n) * 24 * time.Hour, nil
 	}

@@ -86,9 +86,10 @@ func run(ctx context.Context, args []string, a *app) int {
 
 // oneLine renders an error as one clear line. Internal errors are shown in
 // full here: the operator running the command is the one who must fix them.
-func oneLine(err error) string {
-	return strings.ReplaceAll(err.Error(), "\n", " ")
-}
+func oneLine(err error) string { return flat(err.Error()) }
+
+// flat keeps a text (an error, a hold's reason) on its line.
+func flat(s string) string { return strings.NewReplacer("\r", " ", "\n", " ").Replace(s) }
 
 func lookup(args []string) (*command, []string) {
 	if len(args) >= 2 {

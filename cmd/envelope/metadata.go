@@ -189,13 +189,9 @@ func preservationPurge(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	return a.withDB(ctx, *db, func(s *store.DB) error {
-		now := s.Now()
-		if *at != "" {
-			t, err := cases.ParseTime(*at)
-			if err != nil {
-				return usageError{"--at: " + err.Error()}
-			}
-			now = t
+		now, err := purgeTime(s, *at)
+		if err != nil {
+			return err
 		}
 		n, err := metadata.New(s).Purge(ctx, now)
 		if err != nil {

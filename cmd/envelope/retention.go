@@ -137,13 +137,9 @@ func retentionPurge(ctx context.Context, a *app, args []string) error {
 		return usageError{"--retain-pairs or --retain-closed is required (both default to 0: keep for ever)"}
 	}
 	return a.withDB(ctx, *db, func(s *store.DB) error {
-		now := s.Now()
-		if *at != "" {
-			t, err := cases.ParseTime(*at)
-			if err != nil {
-				return usageError{"--at: " + err.Error()}
-			}
-			now = t
+		now, err := purgeTime(s, *at)
+		if err != nil {
+			return err
 		}
 		p := &retention.Purger{DB: s, Settings: *settings, PackageDir: *pkgs, Actor: a.actor()}
 		rep, err := p.Purge(ctx, now, *dry)
@@ -152,6 +148,19 @@ func retentionPurge(ctx context.Context, a *app, args []string) error {
 		}
 		return err
 	})
+}
+
+// purgeTime is the time a purge command runs as of: its --at, or the
+// database's now when --at is not given.
+func purgeTime(s *store.DB, at string) (time.Time, error) {
+	if at == "" {
+		return s.Now(), nil
+	}
+	t, err := cases.ParseTime(at)
+	if err != nil {
+		return time.Time{}, usageError{"--at: " + err.Error()}
+	}
+	return t, nil
 }
 
 // printPurge prints one line per case purged or left alone, then a total.
@@ -181,17 +190,12 @@ func (a *app) printPurge(rep *retention.Report) {
 	}
 }
 
-// flat keeps a reason on its line.
-func flat(s string) string { return strings.ReplaceAll(strings.ReplaceAll(s, "\r", " "), "\n", " ") }
-
 // startPurger runs the retention purge hourly, the first pass at once, and
 // returns the function that stops it and waits for it: serve defers it,
 // so the database is never closed under a purge.
 func startPurger(ctx context.Context, s *store.DB, settings retention.Settings, pkgs string, logger *slog.Logger) func() {
 	p := &retention.Purger{DB: s, Settings: settings, PackageDir: pkgs, Logger: logger}
-	pctx, stop := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { p.Run(pctx, time.Hour); close(done) }()
+	stop := background(ctx, func(ctx context.Context) { p.Run(ctx, time.Hour) })
 	logger.Info("retention purge scheduled hourly", "retain_pairs", retention.FormatDuration(settings.Pairs), "retain_closed", retention.FormatDuration(settings.Closed))
-	return func() { stop(); <-done }
+	return stop
 }

@@ -25,6 +25,20 @@ func init() {
 // acknowledged write is never lost; this only spares in-flight requests.
 const shutdownGrace = 30 * time.Second
 
+// background runs job in a goroutine until ctx is done or the returned
+// stop is called; stop cancels the job and waits for it to return. serve
+// defers stop after deferring the database's Close, so the job has
+// stopped before the database closes.
+func background(ctx context.Context, job func(ctx context.Context)) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		job(ctx)
+	}()
+	return func() { cancel(); <-done }
+}
+
 func serve(ctx context.Context, a *app, args []string) error {
 	fs := a.flags("serve")
 	db := a.dbFlag(fs)
@@ -67,7 +81,7 @@ func serve(ctx context.Context, a *app, args []string) error {
 	// and end collection windows and freeze preservations; it must exist
 	// before anything is approved, the demo data included.
 	md := metadata.New(s)
-	go md.RunPurger(ctx, time.Hour)
+	defer background(ctx, func(ctx context.Context) { md.RunPurger(ctx, time.Hour) })()
 	if *demo {
 		if err := loadDemo(ctx, s, p, a.stdout); err != nil {
 			return fmt.Errorf("demo data: %w", err)
@@ -83,11 +97,7 @@ func serve(ctx context.Context, a *app, args []string) error {
 			return err
 		}
 		exp.Builder.Logger = logger
-		// Stopped, and waited for, before the database is closed.
-		pctx, stop := context.WithCancel(ctx)
-		done := make(chan struct{})
-		go func() { exp.RunProducer(pctx, *produceEvery); close(done) }()
-		defer func() { stop(); <-done }()
+		defer background(ctx, func(ctx context.Context) { exp.RunProducer(ctx, *produceEvery) })()
 		logger.Info("scheduled production of prospective orders", "every", produceEvery.String())
 	}
 	if retain.Enabled() {
