@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 
@@ -76,32 +77,60 @@ const eventColumns = "seq, at, actor, action, entity, entity_id, COALESCE(before
 // and its head. It returns how many events it verified; the error names the
 // first event found edited or deleted.
 func (db *DB) VerifyAudit(ctx context.Context) (int64, error) {
-	rows, err := db.r.QueryxContext(ctx, "SELECT "+eventColumns+" FROM audit_events ORDER BY seq")
+	n, _, err := db.verifyAudit(ctx)
+	return n, err
+}
+
+// AuditHead verifies the audit chain and returns how many events it holds
+// and the newest one's hash: a fingerprint of the whole log to note down.
+func (db *DB) AuditHead(ctx context.Context) (int64, string, error) {
+	n, head, err := db.verifyAudit(ctx)
 	if err != nil {
-		return 0, err
+		return n, "", fmt.Errorf("the audit log is not intact: %w", err)
+	}
+	return n, head, nil
+}
+
+// verifyAudit checks the chain and its head, and returns how many events
+// it verified and the head's hash. The log and its head are read in one
+// read-only snapshot: on a live database, an event committed between the
+// two reads would otherwise look like events deleted from the end, and the
+// count and head returned would describe different moments.
+func (db *DB) verifyAudit(ctx context.Context) (int64, string, error) {
+	tx, err := db.r.BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
+	if err != nil {
+		return 0, "", err
+	}
+	defer tx.Rollback()
+	rows, err := tx.QueryxContext(ctx, "SELECT "+eventColumns+" FROM audit_events ORDER BY seq")
+	if err != nil {
+		return 0, "", err
 	}
 	defer rows.Close()
 	var v cases.ChainVerifier
 	for rows.Next() {
 		var row eventRow
 		if err := rows.StructScan(&row); err != nil {
-			return v.Count(), err
+			return v.Count(), "", err
 		}
 		if err := v.Next(row.event()); err != nil {
-			return v.Count(), err
+			return v.Count(), "", err
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return v.Count(), err
+		return v.Count(), "", err
 	}
 	var head struct {
 		Seq  int64  `db:"seq"`
 		Hash string `db:"hash"`
 	}
-	if err := db.r.GetContext(ctx, &head, "SELECT seq, hash FROM audit_head WHERE id = 1"); err != nil {
-		return v.Count(), err
+	if err := tx.GetContext(ctx, &head, "SELECT seq, hash FROM audit_head WHERE id = 1"); err != nil {
+		return v.Count(), "", fmt.Errorf("read the audit head: %w", err)
 	}
-	return v.Count(), v.End(head.Seq, head.Hash)
+	if err := v.End(head.Seq, head.Hash); err != nil {
+		return v.Count(), "", err
+	}
+	return v.Count(), head.Hash, nil
 }
 
 // Events returns the audit events about one entity, oldest first: the

@@ -38,14 +38,25 @@ type BackupOptions struct {
 	PGBin string
 }
 
-// OpenExisting opens a database that must already exist, without creating
-// or migrating anything: for commands that inspect a database (doctor, the
-// checks of a restore), which must report an old schema, not upgrade it.
+// OpenExisting opens a database that must already exist, for commands
+// that inspect it (doctor, the checks of a restore), which must report an
+// old schema, not upgrade it: it creates, migrates and changes nothing. A
+// SQLite file is opened read-only, its journal mode left as it is (connect
+// would switch it to WAL), so nothing can be written through it. On
+// PostgreSQL it is an ordinary connection, which only reads if its caller
+// does.
 func OpenExisting(ctx context.Context, dsn string) (*DB, error) {
 	if err := mustExist(dsn); err != nil {
 		return nil, err
 	}
-	return connect(ctx, dsn)
+	if IsPostgres(dsn) {
+		return connect(ctx, dsn)
+	}
+	db, err := openReadOnly(ctx, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", dsn, err)
+	}
+	return db, nil
 }
 
 // mustExist checks a SQLite database file exists: opening one creates it.
@@ -92,34 +103,13 @@ func (db *DB) Check(ctx context.Context) (*Summary, error) {
 		return nil, err
 	}
 	s := &Summary{Migrations: m}
-	if err := db.auditState(ctx, s); err != nil {
+	if s.Events, s.Head, err = db.AuditHead(ctx); err != nil {
 		return nil, err
 	}
 	if err := db.r.GetContext(ctx, &s.Cases, "SELECT COUNT(*) FROM cases"); err != nil {
 		return nil, fmt.Errorf("count cases: %w", err)
 	}
 	return s, nil
-}
-
-// auditState verifies the audit chain and records its length and head.
-func (db *DB) auditState(ctx context.Context, s *Summary) error {
-	var err error
-	s.Events, s.Head, err = db.AuditHead(ctx)
-	return err
-}
-
-// AuditHead verifies the audit chain and returns how many events it holds
-// and the newest one's hash: a fingerprint of the whole log to note down.
-func (db *DB) AuditHead(ctx context.Context) (int64, string, error) {
-	n, err := db.VerifyAudit(ctx)
-	if err != nil {
-		return n, "", fmt.Errorf("the audit log is not intact: %w", err)
-	}
-	var head string
-	if err := db.r.GetContext(ctx, &head, "SELECT hash FROM audit_head WHERE id = 1"); err != nil {
-		return n, "", fmt.Errorf("read the audit head: %w", err)
-	}
-	return n, head, nil
 }
 
 // DataDir returns the directory the database's files are in, so that the
@@ -131,13 +121,7 @@ func (db *DB) DataDir(ctx context.Context) string {
 		dir, _ := filepath.Abs(filepath.Dir(db.DSN))
 		return dir
 	}
-	u, err := url.Parse(db.DSN)
-	if err != nil {
-		return ""
-	}
-	switch h := u.Hostname(); {
-	case h == "localhost" || h == "127.0.0.1" || h == "::1" || h == "" || strings.HasPrefix(h, "/"):
-	default:
+	if !onThisHost(db.DSN) {
 		return ""
 	}
 	var dir string
@@ -148,6 +132,22 @@ func (db *DB) DataDir(ctx context.Context) string {
 		return ""
 	}
 	return dir
+}
+
+// onThisHost reports whether a PostgreSQL URL names a server on this host:
+// localhost, a Unix socket directory (named in the query,
+// ?host=/var/run/postgresql, as url.Hostname is then empty) or no host at
+// all (pgx then tries this host's sockets).
+func onThisHost(dsn string) bool {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return false
+	}
+	h := u.Hostname()
+	if h == "" {
+		h = u.Query().Get("host")
+	}
+	return h == "localhost" || h == "127.0.0.1" || h == "::1" || h == "" || strings.HasPrefix(h, "/")
 }
 
 // Integrity runs SQLite's integrity check, which reads every page. A

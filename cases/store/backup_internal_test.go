@@ -1,8 +1,11 @@
 package store
 
 import (
+	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -71,5 +74,63 @@ func TestRedact(t *testing.T) {
 		if got := Redact(in); got != want {
 			t.Errorf("%s: %s", in, got)
 		}
+	}
+}
+
+func TestOnThisHost(t *testing.T) {
+	for dsn, want := range map[string]bool{
+		"postgres://u@localhost:5432/db":                  true,
+		"postgres://u@127.0.0.1/db":                       true,
+		"postgres://u@[::1]:5432/db":                      true,
+		"postgres:///db":                                  true,
+		"postgres:///db?host=/var/run/postgresql":         true,
+		"postgres://u@/db?host=localhost&sslmode=disable": true,
+		"postgres://u@db.internal/db":                     false,
+		"postgres:///db?host=db.internal":                 false,
+		"postgres://u:p%zz@localhost/db":                  false,
+	} {
+		if got := onThisHost(dsn); got != want {
+			t.Errorf("%s: %v", dsn, got)
+		}
+	}
+}
+
+// copyBlocks hands each block's rows to what block returned for it, skips
+// the tables it returned nil for, and finds the wanted columns by name.
+func TestCopyBlocks(t *testing.T) {
+	const dump = "SET x = 1;\n" +
+		"COPY public.other (a) FROM stdin;\nignored\n\\.\n" +
+		"COPY public.t (z, b, a) FROM stdin;\n1\t\\N\tx\\ty\n2\tB\tA\n\\.\n"
+	var got []string
+	err := copyBlocks(context.Background(), strings.NewReader(dump), func(table string, cols []string) (rowFunc, error) {
+		if table != "t" {
+			return nil, nil
+		}
+		c, err := columns(cols, "a", "b")
+		if err != nil {
+			return nil, err
+		}
+		return func(_ context.Context, line []byte) error {
+			f, err := c.fields(line)
+			if err == nil {
+				got = append(got, fmt.Sprintf("%s/%v", f[0].String, f[1].Valid))
+			}
+			return err
+		}, nil
+	})
+	if err != nil || strings.Join(got, ",") != "x\ty/false,A/true" {
+		t.Fatalf("%q %v", got, err)
+	}
+	if _, err := columns([]string{"a"}, "a", "b"); err == nil || !strings.Contains(err.Error(), "no column b") {
+		t.Errorf("a missing column: %v", err)
+	}
+	c, _ := columns([]string{"a", "b"}, "b")
+	if _, err := c.fields([]byte("1\t2\t3")); err == nil || !strings.Contains(err.Error(), "3 fields for 2 columns") {
+		t.Errorf("a row of the wrong width: %v", err)
+	}
+	cut := "COPY public.t (a) FROM stdin;\n1\n"
+	err = copyBlocks(context.Background(), strings.NewReader(cut), func(string, []string) (rowFunc, error) { return nil, nil })
+	if err == nil || !strings.Contains(err.Error(), "cut short") {
+		t.Errorf("a block cut short: %v", err)
 	}
 }

@@ -582,19 +582,51 @@ func TestFailedPostgresRestoreChangesNothing(t *testing.T) {
 	// A view of the operator's own on users: --clean cannot drop users,
 	// after it has dropped the tables that come before it.
 	dst.Writer().MustExec("CREATE VIEW user_emails AS SELECT email FROM users")
-	before := tables(t, dst)
+	before, was := tables(t, dst), hashes(t, dst)
 	_, err := store.Restore(ctx, "cli:ops", dst.DSN, file, store.BackupOptions{Force: true})
 	if err == nil || !strings.Contains(err.Error(), "pg_restore failed") {
 		t.Fatalf("restore over a dependent view: %v", err)
 	}
 	after := open(t, dst.DSN)
-	if n, err := after.VerifyAudit(ctx); err != nil || n != int64(len(hashes(t, dst))) {
-		t.Fatalf("after a failed restore: %d events, %v", n, err)
+	if n, err := after.VerifyAudit(ctx); err != nil || n != int64(len(was)) {
+		t.Fatalf("after a failed restore: %d events, %v; before it %d", n, err, len(was))
+	}
+	if now := hashes(t, after); strings.Join(now, ",") != strings.Join(was, ",") {
+		t.Fatal("a failed restore changed the audit log")
 	}
 	now := tables(t, after)
 	for name, rows := range before {
 		if strings.Join(rows, "\n") != strings.Join(now[name], "\n") {
 			t.Errorf("table %s changed by a failed restore", name)
 		}
+	}
+}
+
+// OpenExisting changes nothing: a SQLite file keeps its journal mode and
+// its bytes, no WAL appears beside it, and a write through it fails.
+func TestOpenExistingChangesNothing(t *testing.T) {
+	db := storetest.SQLite(t)
+	file, _ := backedUp(t, db)
+	before, _ := os.ReadFile(file)
+	got, err := store.OpenExisting(ctx, file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mode string
+	if err := got.Reader().Get(&mode, "PRAGMA journal_mode"); err != nil || mode == "wal" {
+		t.Fatalf("journal mode of a backup: %q %v", mode, err)
+	}
+	if _, err := got.Check(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := got.Writer().Exec("DELETE FROM cases"); err == nil {
+		t.Error("a write through OpenExisting succeeded")
+	}
+	got.Close()
+	if after, _ := os.ReadFile(file); string(after) != string(before) {
+		t.Error("OpenExisting changed the file")
+	}
+	if entries, _ := os.ReadDir(filepath.Dir(file)); len(entries) != 1 {
+		t.Errorf("beside the file: %v", entries)
 	}
 }

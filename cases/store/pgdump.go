@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -131,7 +132,7 @@ func readDump(ctx context.Context, bin, path, what string) (*Summary, error) {
 		d.tx = tx
 		pr, pw := io.Pipe()
 		done := make(chan error, 1)
-		go func() { done <- copyBlocks(ctx, pr, d.row); pr.Close() }()
+		go func() { done <- copyBlocks(ctx, pr, d.block); pr.Close() }()
 		err := (&pgClient{}).run(ctx, restore, pw, "--file=-", path)
 		pw.CloseWithError(err)
 		// A row that does not parse stops the reader, and so pg_restore
@@ -152,7 +153,7 @@ func readDump(ctx context.Context, bin, path, what string) (*Summary, error) {
 		return nil, fmt.Errorf("%s failed its check: %w", what, err)
 	}
 	s := &Summary{Migrations: m, Cases: d.cases}
-	if err := spool.auditState(ctx, s); err != nil {
+	if s.Events, s.Head, err = spool.AuditHead(ctx); err != nil {
 		return nil, fmt.Errorf("%s failed its check: %w", what, err)
 	}
 	return s, nil
@@ -173,45 +174,73 @@ type dumpReader struct {
 
 var eventFields = []string{"seq", "at", "actor", "action", "entity", "entity_id", "before_json", "after_json", "prev_hash", "hash"}
 
-func (d *dumpReader) row(ctx context.Context, table string, cols []string, line []byte) error {
+// rowFunc takes one data row of a COPY block.
+type rowFunc func(ctx context.Context, line []byte) error
+
+// block returns what takes the rows of a table's COPY block, or nil for a
+// table whose rows are not needed. The columns wanted are found once, here.
+func (d *dumpReader) block(table string, cols []string) (rowFunc, error) {
+	var row rowFunc
+	var c *copyColumns
 	var err error
 	switch table {
 	case "cases":
-		d.cases++
+		row = func(context.Context, []byte) error { d.cases++; return nil }
 	case "goose_db_version":
-		var f map[string]sql.NullString
-		if f, err = copyFields(cols, line, "version_id", "is_applied"); err == nil {
-			var r gooseRow
-			r.Version, err = strconv.ParseInt(f["version_id"].String, 10, 64)
-			r.Applied = f["is_applied"].String == "t"
-			d.goose = append(d.goose, r)
+		if c, err = columns(cols, "version_id", "is_applied"); err == nil {
+			row = func(_ context.Context, line []byte) error {
+				f, err := c.fields(line)
+				if err != nil {
+					return err
+				}
+				var r gooseRow
+				r.Version, err = strconv.ParseInt(f[0].String, 10, 64)
+				r.Applied = f[1].String == "t"
+				d.goose = append(d.goose, r)
+				return err
+			}
 		}
 	case "audit_head":
-		var f map[string]sql.NullString
-		if f, err = copyFields(cols, line, "id", "seq", "hash"); err == nil {
-			_, err = d.tx.ExecContext(ctx, "INSERT INTO audit_head (id, seq, hash) VALUES (?, ?, ?)", f["id"].String, f["seq"].String, f["hash"].String)
+		if c, err = columns(cols, "id", "seq", "hash"); err == nil {
+			row = func(ctx context.Context, line []byte) error {
+				f, err := c.fields(line)
+				if err == nil {
+					_, err = d.tx.ExecContext(ctx, "INSERT INTO audit_head (id, seq, hash) VALUES (?, ?, ?)", f[0].String, f[1].String, f[2].String)
+				}
+				return err
+			}
 		}
 	case "audit_events":
-		err = d.event(ctx, cols, line)
+		if c, err = columns(cols, eventFields...); err == nil {
+			row = func(ctx context.Context, line []byte) error { return d.event(ctx, c, line) }
+		}
 	}
 	if err != nil {
-		return fmt.Errorf("table %s: %w", table, err)
+		return nil, fmt.Errorf("table %s: %w", table, err)
 	}
-	return nil
+	if row == nil {
+		return nil, nil
+	}
+	return func(ctx context.Context, line []byte) error {
+		if err := row(ctx, line); err != nil {
+			return fmt.Errorf("table %s: %w", table, err)
+		}
+		return nil
+	}, nil
 }
 
-func (d *dumpReader) event(ctx context.Context, cols []string, line []byte) error {
-	f, err := copyFields(cols, line, eventFields...)
+func (d *dumpReader) event(ctx context.Context, c *copyColumns, line []byte) error {
+	f, err := c.fields(line)
 	if err != nil {
 		return err
 	}
-	at, err := parsePGTime(f["at"].String)
+	at, err := parsePGTime(f[1].String)
 	if err != nil {
 		return err
 	}
-	args := make([]any, len(eventFields))
-	for i, name := range eventFields {
-		args[i] = f[name]
+	args := make([]any, len(f))
+	for i := range f {
+		args[i] = f[i]
 	}
 	args[1] = at
 	_, err = d.tx.ExecContext(ctx, "INSERT INTO audit_events ("+strings.Join(eventFields, ", ")+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", args...)
@@ -228,13 +257,13 @@ func parsePGTime(s string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("bad timestamp %q", s)
 }
 
-// copyBlocks reads the SQL that pg_restore writes and calls row for each
-// data row of each COPY block, with the table's name (without its schema)
-// and its columns.
-func copyBlocks(ctx context.Context, r io.Reader, row func(ctx context.Context, table string, cols []string, line []byte) error) error {
+// copyBlocks reads the SQL that pg_restore writes. At each COPY block it
+// calls block with the table's name (without its schema) and its columns;
+// the rowFunc block returns, unless nil, is called with each data row.
+func copyBlocks(ctx context.Context, r io.Reader, block func(table string, cols []string) (rowFunc, error)) error {
 	br := bufio.NewReaderSize(r, 1<<16)
 	var table string
-	var cols []string
+	var row rowFunc
 	inCopy := false
 	for {
 		line, err := br.ReadBytes('\n')
@@ -251,11 +280,18 @@ func copyBlocks(ctx context.Context, r io.Reader, row func(ctx context.Context, 
 		case inCopy && string(line) == `\.`:
 			inCopy = false
 		case inCopy:
-			if err := row(ctx, table, cols, line); err != nil {
+			if row == nil {
+				continue
+			}
+			if err := row(ctx, line); err != nil {
 				return err
 			}
 		case bytes.HasPrefix(line, []byte("COPY ")) && bytes.HasSuffix(line, []byte(" FROM stdin;")):
+			var cols []string
 			table, cols = copyHeader(string(line))
+			if row, err = block(table, cols); err != nil {
+				return err
+			}
 			inCopy = true
 		}
 	}
@@ -275,33 +311,37 @@ func copyHeader(line string) (string, []string) {
 	return strings.Trim(name, `"`), cols
 }
 
-// copyFields splits a row of COPY text and returns the fields named in
-// want; each must be among the block's columns.
-func copyFields(cols []string, line []byte, want ...string) (map[string]sql.NullString, error) {
-	vals := bytes.Split(line, []byte("\t"))
-	if len(vals) != len(cols) {
-		return nil, fmt.Errorf("a row has %d fields for %d columns", len(vals), len(cols))
-	}
-	out := make(map[string]sql.NullString, len(want))
-	for _, w := range want {
-		i := indexOf(cols, w)
-		if i < 0 {
+// copyColumns is where the columns a reader wants are in a COPY block.
+type copyColumns struct {
+	n   int   // the block's columns
+	idx []int // the index of each wanted column
+}
+
+// columns finds the wanted columns among a block's; each must be there.
+func columns(cols []string, want ...string) (*copyColumns, error) {
+	c := &copyColumns{n: len(cols), idx: make([]int, len(want))}
+	for i, w := range want {
+		if c.idx[i] = slices.Index(cols, w); c.idx[i] < 0 {
 			return nil, fmt.Errorf("no column %s", w)
 		}
-		if string(vals[i]) != `\N` {
-			out[w] = sql.NullString{String: unescapeCopy(vals[i]), Valid: true}
+	}
+	return c, nil
+}
+
+// fields splits a row of COPY text and returns the wanted fields, in the
+// order they were wanted; a NULL (\N) is not Valid.
+func (c *copyColumns) fields(line []byte) ([]sql.NullString, error) {
+	vals := bytes.Split(line, []byte("\t"))
+	if len(vals) != c.n {
+		return nil, fmt.Errorf("a row has %d fields for %d columns", len(vals), c.n)
+	}
+	out := make([]sql.NullString, len(c.idx))
+	for i, j := range c.idx {
+		if string(vals[j]) != `\N` {
+			out[i] = sql.NullString{String: unescapeCopy(vals[j]), Valid: true}
 		}
 	}
 	return out, nil
-}
-
-func indexOf(s []string, v string) int {
-	for i := range s {
-		if s[i] == v {
-			return i
-		}
-	}
-	return -1
 }
 
 // copyEscapes maps COPY's one-letter escapes to the bytes they stand for.
@@ -366,13 +406,15 @@ func restorePostgres(ctx context.Context, actor, dsn, path string, opt BackupOpt
 	if err != nil {
 		return nil, err
 	}
-	want, err := readDump(ctx, opt.PGBin, path, "backup "+path)
-	if err != nil {
-		return nil, cases.Errorf(cases.EINVALID, "%v; nothing was restored", err)
-	}
+	// Refusing a database that holds data is quick; reading the whole
+	// backup is not.
 	clean, err := refuseNonEmptyPostgres(ctx, dsn, opt.Force)
 	if err != nil {
 		return nil, err
+	}
+	want, err := readDump(ctx, opt.PGBin, path, "backup "+path)
+	if err != nil {
+		return nil, cases.Errorf(cases.EINVALID, "%v; nothing was restored", err)
 	}
 	restore, err := pgTool(opt.PGBin, "pg_restore")
 	if err != nil {
@@ -387,7 +429,7 @@ func restorePostgres(ctx context.Context, actor, dsn, path string, opt BackupOpt
 	if err := c.run(ctx, restore, nil, append(args, "--dbname="+c.dbname, path)...); err != nil {
 		return nil, err
 	}
-	db, err := OpenExisting(ctx, dsn)
+	db, err := connect(ctx, dsn) // not migrated: what was restored is checked
 	if err != nil {
 		return nil, err
 	}

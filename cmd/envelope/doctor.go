@@ -122,7 +122,11 @@ func doctor(ctx context.Context, a *app, args []string) error {
 func (c *checkup) configuration(cfg doctorConfig) (dsnOK, dirsOK bool) {
 	dsnOK, dirsOK = true, true
 	if store.IsPostgres(cfg.dsn) {
-		if u, err := url.Parse(cfg.dsn); err != nil || u.Host == "" || strings.Trim(u.Path, "/") == "" {
+		// Only a URL that does not parse is refused here: one without a
+		// host (a Unix socket, ?host=/var/run/postgresql) or without a
+		// database name is valid, and any other mistake shows when the
+		// database check connects.
+		if _, err := url.Parse(cfg.dsn); err != nil {
 			dsnOK = false
 			c.fail("configuration", fmt.Sprintf("the database URL %s does not parse as postgres://user@host:port/database", store.Redact(cfg.dsn)),
 				"set --db or ENVELOPE_DB to a URL like postgres://envelope@db.internal:5432/envelope?sslmode=verify-full")
@@ -152,18 +156,19 @@ func (c *checkup) configuration(cfg doctorConfig) (dsnOK, dirsOK bool) {
 
 const damaged = "stop serve, keep a copy of the damaged file, and restore the latest backup with envelope restore --force FILE"
 
-// database opens the database without migrating it (doctor reports
-// pending migrations rather than apply them) and checks its pages. It
-// returns nil if the database cannot be opened.
+// database opens the database without migrating or changing it (doctor
+// reports pending migrations rather than apply them; a SQLite file is
+// opened read-only) and checks its pages. It returns nil if the database
+// cannot be opened.
 func (c *checkup) database(ctx context.Context, dsn string) *store.DB {
 	s, err := store.OpenExisting(ctx, dsn)
 	if err != nil {
 		c.noDB = "needs the database"
 		switch {
+		case store.IsPostgres(dsn): // before ErrNotExist: a missing socket is one
+			c.fail("database", err.Error(), "check that the PostgreSQL server runs and that the URL's host, port, database, user and password are right")
 		case errors.Is(err, fs.ErrNotExist):
 			c.fail("database", err.Error(), "set --db or ENVELOPE_DB to the database serve uses, or restore a backup with envelope restore")
-		case store.IsPostgres(dsn):
-			c.fail("database", err.Error(), "check that the PostgreSQL server runs and that the URL's host, port, database, user and password are right")
 		default:
 			c.fail("database", err.Error(), damaged)
 		}

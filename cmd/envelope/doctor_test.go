@@ -39,9 +39,10 @@ func (d *doctorSetup) run(t *testing.T, args ...string) (int, []string, string) 
 }
 
 // exec runs statements on the setup's database, bypassing the store.
+// (store.OpenExisting would not do: it opens SQLite read-only.)
 func (d *doctorSetup) exec(t *testing.T, stmts map[store.Dialect][]string) {
 	t.Helper()
-	s, err := store.OpenExisting(context.Background(), d.dsn)
+	s, err := store.Open(context.Background(), d.dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,8 +103,13 @@ func TestDoctorFindsEachProblem(t *testing.T) {
 		fails   int // how many checks fail
 	}{
 		{"bad database URL", []string{"sqlite"}, func(t *testing.T, d *doctorSetup) []string {
-			return []string{"--db", "postgres://:secret@/"}
+			return []string{"--db", "postgres://u:secret%zz@h/db"} // %zz is not an escape
 		}, "configuration", "does not parse", "ENVELOPE_DB", 1},
+		{"socket database URL without a server", []string{"sqlite"}, func(t *testing.T, d *doctorSetup) []string {
+			// Valid, so the configuration is ok: connecting fails. (No
+			// comma in the test's name: it would split the host list.)
+			return []string{"--db", "postgres://u:secret@/envelope?host=" + t.TempDir()}
+		}, "database", "", "PostgreSQL server runs", 1},
 		{"packages directory missing", []string{"sqlite"}, func(t *testing.T, d *doctorSetup) []string {
 			return []string{"--packages", filepath.Join(t.TempDir(), "nowhere")}
 		}, "configuration", "disclosure packages", "ENVELOPE_PACKAGES", 1},
@@ -226,6 +232,29 @@ func readOnly(t *testing.T, dir string) {
 		t.Skipf("root, and chattr +i fails (%v %s): cannot make a directory unwritable", err, out)
 	}
 	t.Cleanup(func() { exec.Command("chattr", "-i", dir).Run() })
+}
+
+// URLs pgx accepts without a host (a Unix socket) or without a database
+// name are not reported as unparseable: the configuration check passes and
+// the database check is the one that tries them.
+func TestDoctorAcceptsSocketURL(t *testing.T) {
+	dir := t.TempDir()
+	keys, pkgs := filepath.Join(dir, "keys"), filepath.Join(dir, "packages")
+	os.Mkdir(keys, 0o700)
+	os.Mkdir(pkgs, 0o700)
+	sock := t.TempDir() // no server listens here
+	for _, dsn := range []string{
+		"postgres:///envelope?host=" + sock,
+		"postgresql://envelope@/envelope?host=" + sock + "&sslmode=disable",
+		"postgres://envelope@/?host=" + sock,
+	} {
+		code, out, _ := cli(t, dsn, "", "doctor", "--keys", keys, "--packages", pkgs, "--min-free", "1MiB")
+		lines := strings.Split(out, "\n")
+		if code != 1 || !strings.HasPrefix(lines[0], "ok   configuration: database ") || strings.Contains(out, "does not parse") ||
+			len(lines) < 2 || !strings.HasPrefix(lines[1], "FAIL database: ") || strings.Contains(lines[1], "parse") {
+			t.Errorf("%s: exit %d\n%s", dsn, code, out)
+		}
+	}
 }
 
 func TestDiskVerdict(t *testing.T) {
