@@ -39,7 +39,7 @@ func TestCrashSafety(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kills and restarts a server: not in -short")
 	}
-	eachEngine(t, func(t *testing.T, dsn string) {
+	eachDSN(t, func(t *testing.T, dsn string) {
 		dir := t.TempDir()
 		led := &crashLedger{
 			intake:   addUser(t, dsn, "ivy@example.org", "intake"),

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -17,9 +16,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"envelope/cases/store"
-	"envelope/cases/store/storetest"
 )
 
 // The crash and soak tests run `envelope serve` as a real child process,
@@ -36,26 +32,6 @@ func TestMain(m *testing.M) {
 		main() // exits
 	}
 	os.Exit(m.Run())
-}
-
-// engine is a database engine the process tests run on.
-type engine struct {
-	name string
-	dsn  func(t *testing.T) string
-}
-
-// engines are SQLite (a file in the test's folder) and PostgreSQL (a fresh
-// database; skipped without a server, a failure in CI).
-var engines = []engine{
-	{"sqlite", func(t *testing.T) string { return filepath.Join(t.TempDir(), "envelope.db") }},
-	{"postgres", func(t *testing.T) string { return storetest.PostgresDSN(t) }},
-}
-
-// eachEngine runs fn once per engine as subtests.
-func eachEngine(t *testing.T, fn func(t *testing.T, dsn string)) {
-	for _, e := range engines {
-		t.Run(e.name, func(t *testing.T) { fn(t, e.dsn(t)) })
-	}
 }
 
 // serveProc is a running `envelope serve` child process.
@@ -180,17 +156,6 @@ func addUser(t *testing.T, dsn, email, role string) string {
 		t.Fatalf("token create %s: %s", email, errOut)
 	}
 	return strings.TrimSpace(out)
-}
-
-// openStore opens the database in the test process, beside the server.
-func openStore(t *testing.T, dsn string) *store.DB {
-	t.Helper()
-	s, err := store.Open(context.Background(), dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
 }
 
 // apiClient calls the JSON API as one user.

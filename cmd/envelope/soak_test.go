@@ -60,7 +60,7 @@ func TestSoak(t *testing.T) {
 		t.Skip("runs 50 clients for a while: not in -short")
 	}
 	d := soakDuration(t)
-	eachEngine(t, func(t *testing.T, dsn string) {
+	eachDSN(t, func(t *testing.T, dsn string) {
 		dir := t.TempDir()
 		s := &soak{t: t, tokens: map[string]string{}, fresh: make(chan soakCase, 1000),
 			agencies: map[string]bool{}, exportedCases: map[int64]bool{}, ops: map[string][]time.Duration{}}
