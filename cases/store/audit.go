@@ -16,14 +16,14 @@ import (
 // packages that change state in the same database call it in their own
 // transactions, so that a change and its audit event commit together.
 func (db *DB) Audit(ctx context.Context, tx *sqlx.Tx, actor, action, entity, entityID string, before, after any) error {
-	var head struct {
-		Seq  int64  `db:"seq"`
-		Hash string `db:"hash"`
-	}
+	var head treeRow
 	// Reading and advancing the head row serializes appends, so two
 	// concurrent transactions can never chain to the same predecessor.
-	if err := tx.GetContext(ctx, &head, "SELECT seq, hash FROM audit_head WHERE id = 1"+db.lockRow()); err != nil {
+	if err := tx.GetContext(ctx, &head, "SELECT "+headColumns+" FROM audit_head WHERE id = 1"+db.lockRow()); err != nil {
 		return fmt.Errorf("read audit head: %w", err)
+	}
+	if err := db.catchUpTree(ctx, tx, &head); err != nil {
+		return err
 	}
 	ev := cases.Event{
 		Seq: head.Seq + 1, At: db.Now(), Actor: actor, Action: action,
@@ -44,7 +44,11 @@ func (db *DB) Audit(ctx context.Context, tx *sqlx.Tx, actor, action, entity, ent
 		nullString(ev.Before), nullString(ev.After), ev.PrevHash, ev.Hash); err != nil {
 		return fmt.Errorf("append audit event: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, tx.Rebind("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1"), ev.Seq, ev.Hash); err != nil {
+	if err := db.appendLeaf(ctx, tx, &head, &ev); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, tx.Rebind("UPDATE audit_head SET seq = ?, hash = ?, tree_size = ?, tree_range = ?, tree_root = ? WHERE id = 1"),
+		ev.Seq, ev.Hash, head.Size, head.Range, head.Root); err != nil {
 		return fmt.Errorf("advance audit head: %w", err)
 	}
 	return nil

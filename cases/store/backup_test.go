@@ -101,7 +101,8 @@ func tables(t *testing.T, db *store.DB) map[string][]string {
 	sort.Strings(objects)
 	out := map[string][]string{"(schema)": objects}
 	for _, n := range names {
-		if n == "audit_events" || n == "audit_head" {
+		// The restore adds an event (and its leaf): compared apart.
+		if n == "audit_events" || n == "audit_head" || n == "audit_leaves" {
 			continue
 		}
 		rows, err := db.Reader().Queryx("SELECT * FROM " + n)

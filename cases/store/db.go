@@ -82,6 +82,10 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
+	if err := db.buildTree(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("build the audit tree: %w", err)
+	}
 	return db, nil
 }
 

@@ -16,7 +16,7 @@ import (
 )
 
 func init() {
-	register(&command{name: "serve", args: "[--db DSN] [--addr HOST:PORT] [--demo] [--policy FILE] [--keys DIR] [--packages DIR] [--produce-every DURATION] [--retain-pairs DURATION] [--retain-closed DURATION]",
+	register(&command{name: "serve", args: "[--db DSN] [--addr HOST:PORT] [--demo] [--policy FILE] [--keys DIR] [--packages DIR] [--produce-every DURATION] [--retain-pairs DURATION] [--retain-closed DURATION] [--witness DIR] [--witness-url URL] [--witness-every DURATION]",
 		summary: "migrate the database and run the portal and the API", run: serve})
 }
 
@@ -52,6 +52,7 @@ func serve(ctx context.Context, a *app, args []string) error {
 	keys, pkgs := a.keysFlag(fs), a.packagesFlag(fs)
 	produceEvery := fs.Duration("produce-every", 0, "produce again, this often, every prospective order with pairs collected since its last package (audited as "+exporter.SchedulerActor+"); 0: only on demand")
 	retain := retentionFlags(fs)
+	witness := witnessFlags(fs)
 	if err := a.parse(fs, args, 0); err != nil {
 		return err
 	}
@@ -103,6 +104,11 @@ func serve(ctx context.Context, a *app, args []string) error {
 	if retain.Enabled() {
 		defer startPurger(ctx, s, *retain, *pkgs, logger)()
 	}
+	stopWitness, err := startWitness(ctx, s, *keys, witness, logger)
+	if err != nil {
+		return err
+	}
+	defer stopWitness()
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err

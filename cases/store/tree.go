@@ -1,0 +1,418 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+	"strings"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/transparency-dev/merkle/compact"
+	"github.com/transparency-dev/merkle/proof"
+	"github.com/transparency-dev/merkle/rfc6962"
+
+	"envelope/cases"
+)
+
+// The audit log is also an RFC 6962 Merkle tree (the one Certificate
+// Transparency and the Go checksum database use): leaf i is the hash of
+// event i+1's LeafData. A signed checkpoint of the tree's size and root,
+// kept outside the database, pins every event before it: rewriting,
+// deleting, reordering or replacing any of them changes the root, even if
+// the hash chain was recomputed, and the checkpoint no longer holds.
+
+// hasher is the RFC 6962 hasher (SHA-256, 0x00 leaf and 0x01 node prefixes).
+var hasher = rfc6962.DefaultHasher
+
+var rangeFactory = &compact.RangeFactory{Hash: hasher.HashChildren}
+
+// TreeHead is the size and root hash of the audit tree: what a checkpoint
+// signs.
+type TreeHead struct {
+	Size uint64
+	Root []byte
+}
+
+// LeafHash returns the RFC 6962 leaf hash of an event.
+func LeafHash(e *cases.Event) []byte { return hasher.HashLeaf(e.LeafData()) }
+
+// EmptyRoot is the root of a tree with no leaves.
+func EmptyRoot() []byte { return hasher.EmptyRoot() }
+
+// treeRow is the tree state kept in the head row.
+type treeRow struct {
+	Seq   int64  `db:"seq"`
+	Hash  string `db:"hash"`
+	Size  int64  `db:"tree_size"`
+	Range string `db:"tree_range"`
+	Root  string `db:"tree_root"`
+}
+
+const headColumns = "seq, hash, tree_size, tree_range, tree_root"
+
+// encodeRange and decodeRange keep a compact range (the roots of the
+// tree's perfect subtrees, at most 64) as comma-separated hex.
+func encodeRange(r *compact.Range) string {
+	parts := make([]string, len(r.Hashes()))
+	for i, h := range r.Hashes() {
+		parts[i] = hex.EncodeToString(h)
+	}
+	return strings.Join(parts, ",")
+}
+
+func decodeRange(size int64, s string) (*compact.Range, error) {
+	var hashes [][]byte
+	if s != "" {
+		for _, p := range strings.Split(s, ",") {
+			h, err := hex.DecodeString(p)
+			if err != nil {
+				return nil, fmt.Errorf("the audit head's tree range: %w", err)
+			}
+			hashes = append(hashes, h)
+		}
+	}
+	return rangeFactory.NewRange(0, uint64(size), hashes)
+}
+
+func rootOf(r *compact.Range) []byte {
+	root, _ := r.GetRootHash(nil) // cannot fail: the range starts at 0
+	if root == nil {
+		return hasher.EmptyRoot()
+	}
+	return root
+}
+
+// appendLeaf adds an event's leaf to the tree inside the event's own
+// transaction: the leaf row and the head's new range and root. head is the
+// head row as read (and locked) by Audit, already caught up.
+func (db *DB) appendLeaf(ctx context.Context, tx *sqlx.Tx, head *treeRow, ev *cases.Event) error {
+	r, err := decodeRange(head.Size, head.Range)
+	if err != nil {
+		return err
+	}
+	leaf := LeafHash(ev)
+	if err := r.Append(leaf, nil); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, tx.Rebind("INSERT INTO audit_leaves (seq, leaf_hash) VALUES (?, ?)"), ev.Seq, hex.EncodeToString(leaf)); err != nil {
+		return fmt.Errorf("append audit leaf: %w", err)
+	}
+	head.Size, head.Range, head.Root = int64(r.End()), encodeRange(r), hex.EncodeToString(rootOf(r))
+	return nil
+}
+
+// catchUpTree adds to the tree the events it does not hold yet: those of a
+// log written before the tree existed (migration 00010), or restored from
+// a backup that kept only the events. Events are read, never changed; a
+// leaf row already present is kept.
+func (db *DB) catchUpTree(ctx context.Context, tx *sqlx.Tx, head *treeRow) error {
+	if head.Size >= head.Seq {
+		return nil
+	}
+	r, err := decodeRange(head.Size, head.Range)
+	if err != nil {
+		return err
+	}
+	rows, err := tx.QueryxContext(ctx, tx.Rebind("SELECT "+eventColumns+" FROM audit_events WHERE seq > ? AND seq <= ? ORDER BY seq"), head.Size, head.Seq)
+	if err != nil {
+		return err
+	}
+	var leaves []string
+	for rows.Next() {
+		var row eventRow
+		if err := rows.StructScan(&row); err != nil {
+			rows.Close()
+			return err
+		}
+		if row.Seq != int64(r.End())+1 {
+			rows.Close()
+			return &cases.TamperError{Seq: int64(r.End()) + 1, Problem: fmt.Sprintf("audit event %d is missing: the tree cannot be built past it", r.End()+1)}
+		}
+		leaf := LeafHash(row.event())
+		if err := r.Append(leaf, nil); err != nil {
+			rows.Close()
+			return err
+		}
+		leaves = append(leaves, hex.EncodeToString(leaf))
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	conflict := " ON CONFLICT (seq) DO NOTHING"
+	for i, leaf := range leaves {
+		if _, err := tx.ExecContext(ctx, tx.Rebind("INSERT INTO audit_leaves (seq, leaf_hash) VALUES (?, ?)"+conflict), head.Size+int64(i)+1, leaf); err != nil {
+			return fmt.Errorf("add audit leaf: %w", err)
+		}
+	}
+	head.Size, head.Range, head.Root = int64(r.End()), encodeRange(r), hex.EncodeToString(rootOf(r))
+	_, err = tx.ExecContext(ctx, tx.Rebind("UPDATE audit_head SET tree_size = ?, tree_range = ?, tree_root = ? WHERE id = 1"), head.Size, head.Range, head.Root)
+	return err
+}
+
+// buildTree brings the tree up to date with the log, at start-up, so that
+// the first append after an upgrade does not pay for the whole log.
+func (db *DB) buildTree(ctx context.Context) error {
+	return db.Tx(ctx, func(tx *sqlx.Tx) error {
+		var head treeRow
+		if err := tx.GetContext(ctx, &head, "SELECT "+headColumns+" FROM audit_head WHERE id = 1"+db.lockRow()); err != nil {
+			return fmt.Errorf("read audit head: %w", err)
+		}
+		return db.catchUpTree(ctx, tx, &head)
+	})
+}
+
+// TreeHead returns the audit tree's size and root as recorded in the head
+// row: what a checkpoint signs. It trusts the head; VerifyTree checks it.
+func (db *DB) TreeHead(ctx context.Context) (TreeHead, error) {
+	var head treeRow
+	if err := db.r.GetContext(ctx, &head, "SELECT "+headColumns+" FROM audit_head WHERE id = 1"); err != nil {
+		return TreeHead{}, fmt.Errorf("read audit head: %w", err)
+	}
+	if head.Size != head.Seq {
+		return TreeHead{}, fmt.Errorf("the audit tree holds %d of %d events: open the database read-write once to build it", head.Size, head.Seq)
+	}
+	root, err := hex.DecodeString(head.Root)
+	if err != nil || head.Size == 0 {
+		root = hasher.EmptyRoot()
+	}
+	return TreeHead{Size: uint64(head.Size), Root: root}, nil
+}
+
+// ProvenEvent is an audit event with the proof that it is leaf Seq-1 of
+// the tree of a given size.
+type ProvenEvent struct {
+	Event *cases.Event
+	// Leaf is the event's LeafData, the exact bytes the tree hashed.
+	Leaf  []byte
+	Proof [][]byte
+}
+
+// ProveEvents returns the events about one entity in the tree of the given
+// size (at most the current one), each with its inclusion proof. The
+// proofs are built from the stored leaf hashes; each is verified against
+// the recomputed leaf of its event before it is returned, so a log whose
+// events no longer match their leaves cannot prove anything.
+func (db *DB) ProveEvents(ctx context.Context, entity, entityID string, size uint64) ([]ProvenEvent, TreeHead, error) {
+	tx, err := db.r.BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
+	if err != nil {
+		return nil, TreeHead{}, err
+	}
+	defer tx.Rollback()
+	var hexes []string
+	if err := tx.SelectContext(ctx, &hexes, tx.Rebind("SELECT leaf_hash FROM audit_leaves WHERE seq <= ? ORDER BY seq"), size); err != nil {
+		return nil, TreeHead{}, err
+	}
+	if uint64(len(hexes)) != size {
+		return nil, TreeHead{}, fmt.Errorf("the audit tree holds %d leaves, not %d", len(hexes), size)
+	}
+	leaves := make([][]byte, len(hexes))
+	for i, h := range hexes {
+		if leaves[i], err = hex.DecodeString(h); err != nil {
+			return nil, TreeHead{}, fmt.Errorf("audit leaf %d: %w", i+1, err)
+		}
+	}
+	t := newTree(leaves)
+	th := TreeHead{Size: size, Root: t.root(size)}
+	var rows []eventRow
+	if err := tx.SelectContext(ctx, &rows, tx.Rebind("SELECT "+eventColumns+
+		" FROM audit_events WHERE entity = ? AND entity_id = ? AND seq <= ? ORDER BY seq"), entity, entityID, size); err != nil {
+		return nil, TreeHead{}, err
+	}
+	out := make([]ProvenEvent, 0, len(rows))
+	for i := range rows {
+		e := rows[i].event()
+		p, err := t.inclusion(uint64(e.Seq-1), size)
+		if err != nil {
+			return nil, TreeHead{}, err
+		}
+		leaf := e.LeafData()
+		if err := proof.VerifyInclusion(hasher, uint64(e.Seq-1), size, hasher.HashLeaf(leaf), p, th.Root); err != nil {
+			return nil, TreeHead{}, &cases.TamperError{Seq: e.Seq, Problem: fmt.Sprintf("audit event %d does not match its leaf in the tree: %v", e.Seq, err)}
+		}
+		out = append(out, ProvenEvent{Event: e, Leaf: leaf, Proof: p})
+	}
+	return out, th, nil
+}
+
+// tree holds every perfect subtree's hash of a list of leaves, level by
+// level, so that any proof node of a tree up to len(leaves) is a lookup.
+// Which nodes a proof needs, and how they combine, is the merkle/proof
+// package's business.
+type tree struct{ levels [][][]byte }
+
+func newTree(leaves [][]byte) *tree {
+	t := &tree{levels: [][][]byte{leaves}}
+	for prev := leaves; len(prev) > 1; {
+		next := make([][]byte, len(prev)/2)
+		for i := range next {
+			next[i] = hasher.HashChildren(prev[2*i], prev[2*i+1])
+		}
+		t.levels = append(t.levels, next)
+		prev = next
+	}
+	return t
+}
+
+func (t *tree) hashes(ids []compact.NodeID) ([][]byte, error) {
+	out := make([][]byte, len(ids))
+	for i, id := range ids {
+		if int(id.Level) >= len(t.levels) || id.Index >= uint64(len(t.levels[id.Level])) {
+			return nil, fmt.Errorf("the audit tree has no node %d/%d", id.Level, id.Index)
+		}
+		out[i] = t.levels[id.Level][id.Index]
+	}
+	return out, nil
+}
+
+func (t *tree) inclusion(index, size uint64) ([][]byte, error) {
+	return t.proof(proof.Inclusion(index, size))
+}
+
+func (t *tree) consistency(size1, size2 uint64) ([][]byte, error) {
+	return t.proof(proof.Consistency(size1, size2))
+}
+
+// proof looks up the hashes of the nodes the proof package chose and lets
+// it combine them.
+func (t *tree) proof(nodes proof.Nodes, err error) ([][]byte, error) {
+	if err != nil {
+		return nil, err
+	}
+	h, err := t.hashes(nodes.IDs)
+	if err != nil {
+		return nil, err
+	}
+	return nodes.Rehash(h, hasher.HashChildren)
+}
+
+// root is the root of the tree of the first size leaves, from the
+// compact range of [0, size).
+func (t *tree) root(size uint64) []byte {
+	h, err := t.hashes(compact.RangeNodes(0, size, nil))
+	if err != nil {
+		return nil
+	}
+	r, err := rangeFactory.NewRange(0, size, h)
+	if err != nil {
+		return nil
+	}
+	return rootOf(r)
+}
+
+// TreeReport is what VerifyTree found.
+type TreeReport struct {
+	// Events is how many events the log holds; Head the tree recomputed
+	// from their content.
+	Events int64
+	Head   TreeHead
+	// Chain is the first break of the hash chain, Leaves the first event
+	// whose content no longer matches the leaf hash stored when it was
+	// appended, and Recorded a head row that does not describe the log.
+	Chain, Leaves, Recorded error
+	// Checkpoints has one entry per checkpoint given, in order: nil if
+	// the log is a consistent extension of it.
+	Checkpoints []error
+}
+
+// Intact reports whether nothing was found wrong.
+func (r *TreeReport) Intact() bool {
+	if r.Chain != nil || r.Leaves != nil || r.Recorded != nil {
+		return false
+	}
+	for _, err := range r.Checkpoints {
+		if err != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// VerifyTree recomputes the audit tree from the events' content (never
+// from the stored leaf hashes or head) in one read-only snapshot, and
+// checks each given tree head (a verified checkpoint) against it: its size
+// must not exceed the log's, the first Size events must hash to its root,
+// and a consistency proof from it to the current tree must verify. Any
+// edit, deletion, insertion, reordering or replacement of an event before
+// a checkpoint's size fails that checkpoint, whatever else was recomputed.
+func (db *DB) VerifyTree(ctx context.Context, checkpoints []TreeHead) (*TreeReport, error) {
+	tx, err := db.r.BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	rows, err := tx.QueryxContext(ctx, "SELECT "+eventColumns+", COALESCE(l.leaf_hash, '') AS leaf_hash FROM audit_events e LEFT JOIN audit_leaves l USING (seq) ORDER BY seq")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	rep := &TreeReport{Checkpoints: make([]error, len(checkpoints))}
+	var chain cases.ChainVerifier
+	var leaves [][]byte
+	buf := make([]byte, 0, 1<<16)
+	for rows.Next() {
+		var row struct {
+			eventRow
+			Leaf string `db:"leaf_hash"`
+		}
+		if err := rows.StructScan(&row); err != nil {
+			return nil, err
+		}
+		e := row.event()
+		if rep.Chain == nil {
+			rep.Chain = chain.Next(e)
+		}
+		if len(buf)+hasher.Size() > cap(buf) {
+			buf = make([]byte, 0, 1<<16)
+		}
+		buf = append(buf, LeafHash(e)...)
+		leaf := buf[len(buf)-hasher.Size():]
+		leaves = append(leaves, leaf)
+		if rep.Leaves == nil && row.Leaf != "" && row.Leaf != hex.EncodeToString(leaf) {
+			rep.Leaves = &cases.TamperError{Seq: e.Seq, Problem: fmt.Sprintf("audit event %d (%s %s %s) does not match the leaf hash recorded when it was appended: it was altered or moved", e.Seq, e.Action, e.Entity, e.EntityID)}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows.Close()
+	rep.Events = int64(len(leaves))
+	var head treeRow
+	if err := tx.GetContext(ctx, &head, "SELECT "+headColumns+" FROM audit_head WHERE id = 1"); err != nil {
+		return nil, fmt.Errorf("read the audit head: %w", err)
+	}
+	if rep.Chain == nil {
+		rep.Chain = chain.End(head.Seq, head.Hash)
+	}
+	t := newTree(leaves)
+	n := uint64(len(leaves))
+	rep.Head = TreeHead{Size: n, Root: t.root(n)}
+	if head.Size == head.Seq && (uint64(head.Size) != n || head.Root != hex.EncodeToString(rep.Head.Root)) {
+		rep.Recorded = fmt.Errorf("the audit head records a tree of %d events with root %.16s…, but the %d events stored hash to %.16x…: the log or its head was rewritten", head.Size, head.Root, n, rep.Head.Root)
+	}
+	for i, cp := range checkpoints {
+		rep.Checkpoints[i] = t.check(cp, rep.Head)
+	}
+	return rep, nil
+}
+
+// check tells whether the tree (whose current head is cur) is a consistent
+// extension of the checkpointed head cp.
+func (t *tree) check(cp, cur TreeHead) error {
+	switch {
+	case cp.Size > cur.Size:
+		return fmt.Errorf("it covers %d events but the log holds only %d: events were deleted (from the end, or anywhere if the chain also breaks), or the log was replaced", cp.Size, cur.Size)
+	case !bytes.Equal(t.root(cp.Size), cp.Root):
+		return fmt.Errorf("the first %d events of the stored log hash to %.16x…, not to its root %.16x…: an event up to seq %d was edited, deleted, inserted or reordered, or the log was replaced", cp.Size, t.root(cp.Size), cp.Root, cp.Size)
+	}
+	p, err := t.consistency(cp.Size, cur.Size)
+	if err == nil {
+		err = proof.VerifyConsistency(hasher, cp.Size, cur.Size, p, cp.Root, cur.Root)
+	}
+	if err != nil {
+		return fmt.Errorf("no consistency proof from %d to %d events: %w", cp.Size, cur.Size, err)
+	}
+	return nil
+}
