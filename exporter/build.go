@@ -66,6 +66,9 @@ type Builder struct {
 	// Company is who certifies the records (default "the platform").
 	Company string
 	Logger  *slog.Logger
+	// Prover adds the case's audit events and their proofs (proof.go);
+	// nil for a builder without a database.
+	Prover *Prover
 }
 
 func (b *Builder) logf(format string, args ...any) {
@@ -196,6 +199,13 @@ func (b *Builder) Build(ctx context.Context, p *Production, w io.Writer) (*Resul
 		}
 	}
 
+	if b.Prover != nil {
+		sums, err := b.Prover.write(ctx, work, c)
+		if err != nil {
+			return nil, err
+		}
+		m.Files = append(m.Files, sums...)
+	}
 	pdfSum, err := b.writePDF(work, p, m, tables)
 	if err != nil {
 		return nil, err

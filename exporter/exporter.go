@@ -17,6 +17,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"envelope/cases"
+	"envelope/cases/auditlog"
 	"envelope/cases/metadata"
 	"envelope/cases/store"
 )
@@ -40,8 +41,13 @@ func New(db *store.DB, meta *metadata.Store, keyDir, packageDir string) (*Export
 	if err := os.MkdirAll(packageDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create the packages directory: %w", err)
 	}
+	audit, err := auditlog.LoadOrCreateKey(keyDir)
+	if err != nil {
+		return nil, err
+	}
 	sweep(packageDir)
-	return &Exporter{DB: db, Dir: packageDir, Builder: &Builder{Meta: meta, Signer: signer, TempDir: packageDir}}, nil
+	return &Exporter{DB: db, Dir: packageDir, Builder: &Builder{Meta: meta, Signer: signer, TempDir: packageDir,
+		Prover: &Prover{DB: db, Key: audit}}}, nil
 }
 
 // Package is a produced package as the packages table records it.

@@ -50,7 +50,7 @@ func LoadOrCreateKey(dir string) (*Signer, error) {
 	// rewritten rather than trusted.
 	pubPath := filepath.Join(dir, PublicKeyFile)
 	if cur, err := os.ReadFile(pubPath); err != nil || !bytes.Equal(cur, s.PublicPEM()) {
-		if err := writeFileAtomic(pubPath, s.PublicPEM(), 0o644, true); err != nil {
+		if err := writeFileAtomic(pubPath, s.PublicPEM(), 0o600, true); err != nil {
 			return nil, err
 		}
 	}
@@ -101,7 +101,7 @@ func createKey(dir string) (*Signer, error) {
 	} else if err != nil {
 		return nil, err
 	}
-	if err := writeFileAtomic(filepath.Join(dir, PublicKeyFile), s.PublicPEM(), 0o644, true); err != nil {
+	if err := writeFileAtomic(filepath.Join(dir, PublicKeyFile), s.PublicPEM(), 0o600, true); err != nil {
 		return nil, err
 	}
 	return s, nil

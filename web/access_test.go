@@ -105,6 +105,7 @@ var routeRoles = map[string][]cases.Role{
 	"POST /api/v1/policy/replay":                           adminsR,
 	"PUT /api/v1/policy":                                   adminsR,
 	"GET /api/v1/audit/verify":                             auditR,
+	"GET /api/v1/audit/checkpoint":                         auditR,
 	"GET /api/v1/cases/:id/collection":                     readers,
 	"GET /api/v1/cases/:id/preservation":                   readers,
 	"POST /api/v1/cases/:id/preservation/extend":           loggers,

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"archive/zip"
 	"context"
 	"crypto/ed25519"
 	"errors"
@@ -10,6 +11,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
+
+	"golang.org/x/mod/sumdb/note"
 
 	"envelope/cases/metadata"
 	"envelope/cases/store"
@@ -19,8 +23,8 @@ import (
 func init() {
 	register(&command{name: "export", args: "[--db DSN] [--keys DIR] [--packages DIR] [--out FILE] CASE | --due",
 		summary: "build the next disclosure package of an approved case (--due: of every prospective order with new pairs); prints SHA-256 and path", run: exportCase})
-	register(&command{name: "verify", args: "[--key PEM] [--keys DIR] PACKAGE.zip",
-		summary: "check a disclosure package's hashes and signature; exit 0 only if intact", run: verifyPackage})
+	register(&command{name: "verify", args: "[--key PEM | --fingerprint HEX] [--keys DIR] [--audit-key FILE] PACKAGE.zip",
+		summary: "check a disclosure package's hashes, signature and audit proofs; exit 0 only if intact", run: verifyPackage})
 	register(&command{name: "signing-key", args: "[--keys DIR]",
 		summary: "print the public key disclosure packages are signed with (PEM)", run: signingKey})
 }
@@ -28,7 +32,7 @@ func init() {
 // keysFlag adds --keys, defaulting to $ENVELOPE_KEYS or ./envelope-keys.
 func (a *app) keysFlag(fs *flag.FlagSet) *string {
 	return fs.String("keys", a.envOr("ENVELOPE_KEYS", exporter.DefaultKeyDir),
-		"directory of the package signing key, outside the database (env ENVELOPE_KEYS)")
+		"directory of the package signing key and the audit key, outside the database (env ENVELOPE_KEYS)")
 }
 
 // packagesFlag adds --packages, defaulting to $ENVELOPE_PACKAGES or
@@ -122,13 +126,18 @@ func copyTo(src, dst string) error {
 
 func verifyPackage(ctx context.Context, a *app, args []string) error {
 	fs := a.flags("verify")
-	keyFile := fs.String("key", "", "the signer's public key (PEM); default: the key directory's, else signing-key.pem next to the package")
+	keyFile := fs.String("key", "", "the signer's public key (PEM), as served by the platform")
+	fingerprint := fs.String("fingerprint", "", "the signer's key fingerprint (hex SHA-256, as printed in the PDF): the key of the keys folder (current or retired) with it")
 	keys := a.keysFlag(fs)
+	auditKey := auditKeyFlag(fs)
 	if err := a.parse(fs, args, 1); err != nil {
 		return err
 	}
 	path := fs.Arg(0)
-	pub, keyPath, err := findPublicKey(*keyFile, *keys, path)
+	if *keyFile != "" && *fingerprint != "" {
+		return usageError{"give --key or --fingerprint, not both"}
+	}
+	pub, keyPath, err := trustedKey(*keyFile, *fingerprint, *keys)
 	if err != nil {
 		return err
 	}
@@ -141,39 +150,72 @@ func verifyPackage(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
+	a.reportPlantedKeys(f, st.Size(), path)
 	probs := exporter.Verify(f, st.Size(), pub)
+	// The audit key, like the package key, comes from the operator of
+	// the check, never from the package.
+	var v note.Verifier
+	if pv, err := auditVerifier(*auditKey, *keys); err == nil {
+		v = pv
+	} else if *auditKey != "" {
+		return err
+	}
+	proofProbs := exporter.VerifyProof(f, st.Size(), v)
+	probs = append(probs, proofProbs...)
 	for _, p := range probs {
 		fmt.Fprintf(a.stdout, "FAILED %s\n", p)
 	}
 	if len(probs) > 0 {
 		return fmt.Errorf("%s is NOT intact: %d problem(s)", path, len(probs))
 	}
-	fmt.Fprintf(a.stdout, "OK %s: every file matches SHA256SUMS, signed by key %s (%s)\n", path, exporter.Fingerprint(pub), keyPath)
+	fmt.Fprintf(a.stdout, "OK %s: every file matches SHA256SUMS, signed by key %s (%s); its audit events are proven in the checkpointed audit log (audit key %s)\n",
+		path, exporter.Fingerprint(pub), keyPath, v.Name())
 	return nil
 }
 
-// findPublicKey loads the key to verify with: --key, else the key
-// directory's public key, else signing-key.pem beside the package (where a
-// recipient saves the key served by the platform).
-func findPublicKey(keyFile, keyDir, pkgPath string) (ed25519.PublicKey, string, error) {
-	candidates := []string{keyFile}
-	if keyFile == "" {
-		candidates = []string{filepath.Join(keyDir, exporter.PublicKeyFile), filepath.Join(filepath.Dir(pkgPath), exporter.PublicKeyFile)}
-	}
-	for _, c := range candidates {
-		b, err := os.ReadFile(c)
-		if errors.Is(err, fs.ErrNotExist) && keyFile == "" {
-			continue
-		} else if err != nil {
+// trustedKey loads the key to verify with: --key, else the keys folder's
+// key with --fingerprint, else the keys folder's current key. Never a key
+// found inside or beside the package: whoever forged a package would put
+// their own key there.
+func trustedKey(keyFile, fingerprint, keyDir string) (ed25519.PublicKey, string, error) {
+	if fingerprint != "" {
+		k, err := exporter.FindKey(keyDir, fingerprint)
+		if err != nil {
 			return nil, "", err
 		}
-		pub, err := exporter.ParsePublicKeyPEM(b)
-		if err != nil {
-			return nil, "", fmt.Errorf("%s: %w", c, err)
-		}
-		return pub, c, nil
+		return k.Public, k.Path, nil
 	}
-	return nil, "", usageError{fmt.Sprintf("no public key: pass --key PEM (none in %s or beside the package)", keyDir)}
+	given := keyFile != ""
+	if !given {
+		keyFile = filepath.Join(keyDir, exporter.PublicKeyFile)
+	}
+	b, err := os.ReadFile(keyFile)
+	if errors.Is(err, fs.ErrNotExist) && !given {
+		return nil, "", usageError{fmt.Sprintf("no public key to verify with: pass --key PEM or --fingerprint HEX (%s does not exist)", keyFile)}
+	} else if err != nil {
+		return nil, "", err
+	}
+	pub, err := exporter.ParsePublicKeyPEM(b)
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %w", keyFile, err)
+	}
+	return pub, keyFile, nil
+}
+
+// reportPlantedKeys says which keys lie inside or beside the package:
+// they were ignored, and a genuine package needs none.
+func (a *app) reportPlantedKeys(r io.ReaderAt, size int64, pkgPath string) {
+	beside, _ := filepath.Glob(filepath.Join(filepath.Dir(pkgPath), "*.pem"))
+	for _, b := range beside {
+		fmt.Fprintf(a.stdout, "NOTE %s lies beside the package: ignored (verification uses only --key, --fingerprint or the keys folder)\n", b)
+	}
+	if zr, err := zip.NewReader(r, size); err == nil {
+		for _, f := range zr.File {
+			if strings.HasSuffix(f.Name, ".pem") || strings.Contains(strings.ToLower(f.Name), "key") {
+				fmt.Fprintf(a.stdout, "NOTE the package holds %s, which looks like a key: ignored\n", f.Name)
+			}
+		}
+	}
 }
 
 func signingKey(ctx context.Context, a *app, args []string) error {

@@ -92,7 +92,11 @@ func TestExportVerifySigningKey(t *testing.T) {
 	}
 	keyFile := filepath.Join(dir, "served.pem")
 	os.WriteFile(keyFile, []byte(pem), 0o644)
-	if code, _, errOut := cli(t, db, "", "verify", "--key", keyFile, out); code != 0 {
+	// The audit key's public half checks the package's audit proofs.
+	_, vkey, _ := cli(t, db, "", "audit key", "--keys", keys)
+	auditKey := filepath.Join(t.TempDir(), "audit.pub")
+	os.WriteFile(auditKey, []byte(vkey), 0o644)
+	if code, _, errOut := cli(t, db, "", "verify", "--key", keyFile, "--audit-key", auditKey, out); code != 0 {
 		t.Fatalf("verify --key: %d %s", code, errOut)
 	}
 
