@@ -6,6 +6,7 @@ package store
 import (
 	"context"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -70,8 +71,8 @@ func IsPostgres(dsn string) bool {
 // URL) and brings its schema up to date.
 func Open(ctx context.Context, dsn string) (*DB, error) {
 	if !IsPostgres(dsn) {
-		if err := os.MkdirAll(filepath.Dir(dsn), 0o750); err != nil {
-			return nil, fmt.Errorf("create the database folder: %w", err)
+		if err := createPrivate(dsn); err != nil {
+			return nil, err
 		}
 	}
 	db, err := connect(ctx, dsn)
@@ -87,6 +88,27 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		return nil, fmt.Errorf("build the audit tree: %w", err)
 	}
 	return db, nil
+}
+
+// createPrivate creates a new SQLite file, and its folder, readable by
+// its owner only (0600, folder 0700) whatever the umask: the database holds
+// every case. SQLite gives its -wal and -shm files the database file's
+// mode. An existing file is left as it is (doctor flags a loose mode).
+func createPrivate(path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("create the database folder: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("create the database file: %w", err)
+	}
+	err = f.Chmod(0o600)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // readers is the size of the SQLite read pool.

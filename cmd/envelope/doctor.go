@@ -98,6 +98,7 @@ func doctor(ctx context.Context, a *app, args []string) error {
 	c.policy(ctx, s)
 	if dirsOK {
 		c.signingKey(cfg.keys)
+		c.auditKey(cfg.keys)
 	} else {
 		c.skip("signing key", "see configuration")
 	}
@@ -106,10 +107,12 @@ func doctor(ctx context.Context, a *app, args []string) error {
 	if dirsOK {
 		c.packagesWritable(cfg.packages)
 		c.packageFiles(ctx, s, cfg.packages)
+		c.packageSigners(ctx, s, cfg)
 	} else {
 		c.skip("packages directory", "see configuration")
 		c.skip("packages", "see configuration")
 	}
+	c.fileModes(cfg, dirsOK)
 	if c.failed > 0 {
 		return fmt.Errorf("%d check(s) failed", c.failed)
 	}

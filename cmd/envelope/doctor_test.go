@@ -68,7 +68,7 @@ func TestDoctorHealthy(t *testing.T) {
 	eachDSN(t, func(t *testing.T, dsn string) {
 		d := newDoctorSetup(t, dsn)
 		code, lines, errOut := d.run(t, "--min-free", "1MiB")
-		if code != 0 || len(lines) != 10 {
+		if code != 0 || len(lines) != 13 {
 			t.Fatalf("doctor: %d %q %q", code, lines, errOut)
 		}
 		for _, l := range lines {
@@ -183,6 +183,15 @@ func TestDoctorFindsEachProblem(t *testing.T) {
 			f.Close()
 			return nil
 		}, "packages", "(altered: SHA-256 differs)", "packages directory's backup", 1},
+		{"database readable by others", []string{"sqlite"}, func(t *testing.T, d *doctorSetup) []string {
+			os.Chmod(d.dsn, 0o644)
+			return nil
+		}, "file modes", "readable or writable by other users", "chmod 600", 1},
+		{"package signed by a key that is not kept", []string{"sqlite"}, func(t *testing.T, d *doctorSetup) []string {
+			cli(t, d.dsn, "", "signing-key rotate", "--keys", d.keys)
+			os.RemoveAll(filepath.Join(d.keys, "retired"))
+			return nil
+		}, "package signers", "public half is not kept", "retired", 1},
 	}
 	for _, tt := range tests {
 		for _, engine := range tt.engines {
