@@ -37,15 +37,16 @@ func (db *DB) Audit(ctx context.Context, tx *sqlx.Tx, actor, action, entity, ent
 		return err
 	}
 	ev.Hash = ev.ComputeHash()
-	if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO audit_events
-		(seq, at, actor, action, entity, entity_id, before_json, after_json, prev_hash, hash)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-		ev.Seq, ev.At, ev.Actor, ev.Action, ev.Entity, ev.EntityID,
-		nullString(ev.Before), nullString(ev.After), ev.PrevHash, ev.Hash); err != nil {
-		return fmt.Errorf("append audit event: %w", err)
-	}
-	if err := db.appendLeaf(ctx, tx, &head, &ev); err != nil {
+	leaf, err := appendLeaf(&head, &ev)
+	if err != nil {
 		return err
+	}
+	if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO audit_events
+		(seq, at, actor, action, entity, entity_id, before_json, after_json, prev_hash, hash, leaf_hash)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		ev.Seq, ev.At, ev.Actor, ev.Action, ev.Entity, ev.EntityID,
+		nullString(ev.Before), nullString(ev.After), ev.PrevHash, ev.Hash, leaf); err != nil {
+		return fmt.Errorf("append audit event: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, tx.Rebind("UPDATE audit_head SET seq = ?, hash = ?, tree_size = ?, tree_range = ?, tree_root = ? WHERE id = 1"),
 		ev.Seq, ev.Hash, head.Size, head.Range, head.Root); err != nil {

@@ -84,29 +84,26 @@ func rootOf(r *compact.Range) []byte {
 	return root
 }
 
-// appendLeaf adds an event's leaf to the tree inside the event's own
-// transaction: the leaf row and the head's new range and root. head is the
-// head row as read (and locked) by Audit, already caught up.
-func (db *DB) appendLeaf(ctx context.Context, tx *sqlx.Tx, head *treeRow, ev *cases.Event) error {
+// appendLeaf adds an event's leaf to the head's tree (range and root)
+// and returns the leaf hash, which Audit stores in the event's row: one
+// row and one head update per event, as before the tree.
+func appendLeaf(head *treeRow, ev *cases.Event) (string, error) {
 	r, err := decodeRange(head.Size, head.Range)
 	if err != nil {
-		return err
+		return "", err
 	}
 	leaf := LeafHash(ev)
 	if err := r.Append(leaf, nil); err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, tx.Rebind("INSERT INTO audit_leaves (seq, leaf_hash) VALUES (?, ?)"), ev.Seq, hex.EncodeToString(leaf)); err != nil {
-		return fmt.Errorf("append audit leaf: %w", err)
+		return "", err
 	}
 	head.Size, head.Range, head.Root = int64(r.End()), encodeRange(r), hex.EncodeToString(rootOf(r))
-	return nil
+	return hex.EncodeToString(leaf), nil
 }
 
-// catchUpTree adds to the tree the events it does not hold yet: those of a
-// log written before the tree existed (migration 00010), or restored from
-// a backup that kept only the events. Events are read, never changed; a
-// leaf row already present is kept.
+// catchUpTree adds to the head's tree the events it does not hold yet:
+// those of a log written before the tree existed (migration 00010), or
+// restored from a backup that kept only the events. Events are read,
+// never changed.
 func (db *DB) catchUpTree(ctx context.Context, tx *sqlx.Tx, head *treeRow) error {
 	if head.Size >= head.Seq {
 		return nil
@@ -119,7 +116,6 @@ func (db *DB) catchUpTree(ctx context.Context, tx *sqlx.Tx, head *treeRow) error
 	if err != nil {
 		return err
 	}
-	var leaves []string
 	for rows.Next() {
 		var row eventRow
 		if err := rows.StructScan(&row); err != nil {
@@ -130,22 +126,14 @@ func (db *DB) catchUpTree(ctx context.Context, tx *sqlx.Tx, head *treeRow) error
 			rows.Close()
 			return &cases.TamperError{Seq: int64(r.End()) + 1, Problem: fmt.Sprintf("audit event %d is missing: the tree cannot be built past it", r.End()+1)}
 		}
-		leaf := LeafHash(row.event())
-		if err := r.Append(leaf, nil); err != nil {
+		if err := r.Append(LeafHash(row.event()), nil); err != nil {
 			rows.Close()
 			return err
 		}
-		leaves = append(leaves, hex.EncodeToString(leaf))
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return err
-	}
-	conflict := " ON CONFLICT (seq) DO NOTHING"
-	for i, leaf := range leaves {
-		if _, err := tx.ExecContext(ctx, tx.Rebind("INSERT INTO audit_leaves (seq, leaf_hash) VALUES (?, ?)"+conflict), head.Size+int64(i)+1, leaf); err != nil {
-			return fmt.Errorf("add audit leaf: %w", err)
-		}
 	}
 	head.Size, head.Range, head.Root = int64(r.End()), encodeRange(r), hex.EncodeToString(rootOf(r))
 	_, err = tx.ExecContext(ctx, tx.Rebind("UPDATE audit_head SET tree_size = ?, tree_range = ?, tree_root = ? WHERE id = 1"), head.Size, head.Range, head.Root)
@@ -201,18 +189,9 @@ func (db *DB) ProveEvents(ctx context.Context, entity, entityID string, size uin
 		return nil, TreeHead{}, err
 	}
 	defer tx.Rollback()
-	var hexes []string
-	if err := tx.SelectContext(ctx, &hexes, tx.Rebind("SELECT leaf_hash FROM audit_leaves WHERE seq <= ? ORDER BY seq"), size); err != nil {
+	leaves, err := storedLeaves(ctx, tx, size)
+	if err != nil {
 		return nil, TreeHead{}, err
-	}
-	if uint64(len(hexes)) != size {
-		return nil, TreeHead{}, fmt.Errorf("the audit tree holds %d leaves, not %d", len(hexes), size)
-	}
-	leaves := make([][]byte, len(hexes))
-	for i, h := range hexes {
-		if leaves[i], err = hex.DecodeString(h); err != nil {
-			return nil, TreeHead{}, fmt.Errorf("audit leaf %d: %w", i+1, err)
-		}
 	}
 	t := newTree(leaves)
 	th := TreeHead{Size: size, Root: t.root(size)}
@@ -235,6 +214,53 @@ func (db *DB) ProveEvents(ctx context.Context, entity, entityID string, size uin
 		out = append(out, ProvenEvent{Event: e, Leaf: leaf, Proof: p})
 	}
 	return out, th, nil
+}
+
+// storedLeaves returns the leaf hashes of the first size events: the
+// stored ones, and for events older than the tree (no stored leaf), the
+// hash of their content.
+func storedLeaves(ctx context.Context, tx *sqlx.Tx, size uint64) ([][]byte, error) {
+	var rows []struct {
+		Seq  int64  `db:"seq"`
+		Leaf string `db:"leaf_hash"`
+	}
+	if err := tx.SelectContext(ctx, &rows, tx.Rebind("SELECT seq, COALESCE(leaf_hash, '') AS leaf_hash FROM audit_events WHERE seq <= ? ORDER BY seq"), size); err != nil {
+		return nil, err
+	}
+	if uint64(len(rows)) != size {
+		return nil, fmt.Errorf("the audit log holds %d of its first %d events", len(rows), size)
+	}
+	leaves := make([][]byte, len(rows))
+	old := false
+	for i, r := range rows {
+		if r.Seq != int64(i)+1 {
+			return nil, &cases.TamperError{Seq: int64(i) + 1, Problem: fmt.Sprintf("audit event %d is missing", i+1)}
+		}
+		if r.Leaf == "" {
+			old = true
+			continue
+		}
+		var err error
+		if leaves[i], err = hex.DecodeString(r.Leaf); err != nil {
+			return nil, fmt.Errorf("audit event %d's leaf hash: %w", r.Seq, err)
+		}
+	}
+	if !old {
+		return leaves, nil
+	}
+	evs, err := tx.QueryxContext(ctx, tx.Rebind("SELECT "+eventColumns+" FROM audit_events WHERE seq <= ? AND leaf_hash IS NULL ORDER BY seq"), size)
+	if err != nil {
+		return nil, err
+	}
+	defer evs.Close()
+	for evs.Next() {
+		var row eventRow
+		if err := evs.StructScan(&row); err != nil {
+			return nil, err
+		}
+		leaves[row.Seq-1] = LeafHash(row.event())
+	}
+	return leaves, evs.Err()
 }
 
 // tree holds every perfect subtree's hash of a list of leaves, level by
@@ -343,7 +369,7 @@ func (db *DB) VerifyTree(ctx context.Context, checkpoints []TreeHead) (*TreeRepo
 		return nil, err
 	}
 	defer tx.Rollback()
-	rows, err := tx.QueryxContext(ctx, "SELECT "+eventColumns+", COALESCE(l.leaf_hash, '') AS leaf_hash FROM audit_events e LEFT JOIN audit_leaves l USING (seq) ORDER BY seq")
+	rows, err := tx.QueryxContext(ctx, "SELECT "+eventColumns+", COALESCE(leaf_hash, '') AS leaf_hash FROM audit_events ORDER BY seq")
 	if err != nil {
 		return nil, err
 	}

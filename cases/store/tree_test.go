@@ -65,7 +65,7 @@ func TestAuditTreeBuiltForExistingLog(t *testing.T) {
 		before, _ := db.Events(ctx, "case", "1")
 		// What migration 00010 finds: events, and no tree.
 		storetest.DropTriggers(t, db)
-		if _, err := db.Writer().Exec("DELETE FROM audit_leaves"); err != nil {
+		if _, err := db.Writer().Exec("UPDATE audit_events SET leaf_hash = NULL"); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := db.Writer().Exec("UPDATE audit_head SET tree_size = 0, tree_range = '', tree_root = ''"); err != nil {
@@ -82,6 +82,11 @@ func TestAuditTreeBuiltForExistingLog(t *testing.T) {
 		got, err := again.TreeHead(ctx)
 		if err != nil || got.Size != want.Size || !bytes.Equal(got.Root, want.Root) {
 			t.Fatalf("rebuilt tree %d %x, want %d %x (%v)", got.Size, got.Root, want.Size, want.Root, err)
+		}
+		// Events older than the tree are proven from their content.
+		proven, th, err := again.ProveEvents(ctx, "case", "1", got.Size)
+		if err != nil || len(proven) != storetest.SeedEvents || !bytes.Equal(th.Root, want.Root) {
+			t.Fatalf("proofs over old events: %d %v", len(proven), err)
 		}
 		after, _ := again.Events(ctx, "case", "1")
 		for i := range before {
