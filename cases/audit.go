@@ -29,10 +29,18 @@ const GenesisHash = "00000000000000000000000000000000000000000000000000000000000
 
 // ComputeHash returns the SHA-256 of the event's content and PrevHash. The
 // fields are hashed as a JSON array, which delimits them unambiguously.
-func (e *Event) ComputeHash() string {
-	before, after := string(e.Before), string(e.After)
-	b, _ := json.Marshal([]any{e.Seq, e.At.UTC().Format(time.RFC3339Nano), e.Actor, e.Action, e.Entity, e.EntityID, before, after, e.PrevHash})
-	sum := sha256.Sum256(b)
+func (e *Event) ComputeHash() string { return e.ChainHash(e.LeafData()) }
+
+// ChainHash is ComputeHash from the event's LeafData, which is the same
+// JSON array without PrevHash: a verifier that needs both hashes encodes
+// the event once. The bytes hashed are those of json.Marshal of the whole
+// array, as they always were.
+func (e *Event) ChainHash(leaf []byte) string {
+	b := make([]byte, 0, len(leaf)+len(e.PrevHash)+4)
+	b = append(b, leaf[:len(leaf)-1]...)
+	b = append(b, ',')
+	b = appendJSONString(b, e.PrevHash)
+	sum := sha256.Sum256(append(b, ']'))
 	return hex.EncodeToString(sum[:])
 }
 
@@ -56,7 +64,10 @@ type ChainVerifier struct {
 }
 
 // Next checks the next event of the chain.
-func (v *ChainVerifier) Next(e *Event) error {
+func (v *ChainVerifier) Next(e *Event) error { return v.NextLeaf(e, e.LeafData()) }
+
+// NextLeaf is Next for an event whose LeafData the caller has already.
+func (v *ChainVerifier) NextLeaf(e *Event, leaf []byte) error {
 	if v.prev == "" {
 		v.prev = GenesisHash
 	}
@@ -65,7 +76,7 @@ func (v *ChainVerifier) Next(e *Event) error {
 		return tampered(v.seq+1, "audit event %d is missing (found %d next): a row was deleted", v.seq+1, e.Seq)
 	case e.PrevHash != v.prev:
 		return tampered(e.Seq, "audit event %d does not follow event %d: the chain was edited", e.Seq, v.seq)
-	case e.ComputeHash() != e.Hash:
+	case e.ChainHash(leaf) != e.Hash:
 		return tampered(e.Seq, "audit event %d (%s %s %s) was altered: its hash does not match its content", e.Seq, e.Action, e.Entity, e.EntityID)
 	}
 	v.prev, v.seq = e.Hash, e.Seq
