@@ -130,10 +130,12 @@ func verifyPackage(ctx context.Context, a *app, args []string) error {
 	fingerprint := fs.String("fingerprint", "", "the signer's key fingerprint (hex SHA-256, as printed in the PDF): the key of the keys folder (current or retired) with it")
 	keys := a.keysFlag(fs)
 	auditKey := auditKeyFlag(fs)
-	if err := a.parse(fs, args, 1); err != nil {
+	// The spec writes the package first: envelope verify PACKAGE.zip --key FILE.
+	pos, err := a.parseInterspersed(fs, args, 1)
+	if err != nil {
 		return err
 	}
-	path := fs.Arg(0)
+	path := pos[0]
 	if *keyFile != "" && *fingerprint != "" {
 		return usageError{"give --key or --fingerprint, not both"}
 	}
@@ -171,6 +173,29 @@ func verifyPackage(ctx context.Context, a *app, args []string) error {
 	fmt.Fprintf(a.stdout, "OK %s: every file matches SHA256SUMS, signed by key %s (%s); its audit events are proven in the checkpointed audit log (audit key %s)\n",
 		path, exporter.Fingerprint(pub), keyPath, v.Name())
 	return nil
+}
+
+// parseInterspersed is parse for a command whose flags may also follow its
+// positional arguments; it returns the positional ones.
+func (a *app) parseInterspersed(fs *flag.FlagSet, args []string, nargs int) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, usageError{}
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		pos, args = append(pos, fs.Arg(0)), fs.Args()[1:]
+	}
+	if len(pos) != nargs {
+		fs.Usage()
+		return nil, usageError{fmt.Sprintf("expected %d argument(s), got %d", nargs, len(pos))}
+	}
+	return pos, nil
 }
 
 // trustedKey loads the key to verify with: --key, else the keys folder's

@@ -93,7 +93,8 @@ func repack(t *testing.T, src, dst string, signer *exporter.Signer, edit func(fi
 func TestVerifyIntactPackageEveryWay(t *testing.T) {
 	pkg, keys, auditKey := exported(t)
 	pub := filepath.Join(keys, exporter.PublicKeyFile)
-	code, out, errOut := cli(t, "", "", "verify", "--key", pub, "--audit-key", auditKey, pkg)
+	// The package first, as the spec writes it.
+	code, out, errOut := cli(t, "", "", "verify", pkg, "--key", pub, "--audit-key", auditKey)
 	if code != 0 || !strings.Contains(out, "audit events are proven") {
 		t.Fatalf("--key: %d %s %s", code, out, errOut)
 	}
