@@ -152,7 +152,7 @@ func verifyPackage(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	a.reportPlantedKeys(f, st.Size(), path)
+	a.reportPlantedKeys(f, st.Size(), path, keyPath)
 	probs := exporter.Verify(f, st.Size(), pub)
 	// The audit key, like the package key, comes from the operator of
 	// the check, never from the package.
@@ -229,9 +229,13 @@ func trustedKey(keyFile, fingerprint, keyDir string) (ed25519.PublicKey, string,
 
 // reportPlantedKeys says which keys lie inside or beside the package:
 // they were ignored, and a genuine package needs none.
-func (a *app) reportPlantedKeys(r io.ReaderAt, size int64, pkgPath string) {
+func (a *app) reportPlantedKeys(r io.ReaderAt, size int64, pkgPath, used string) {
 	beside, _ := filepath.Glob(filepath.Join(filepath.Dir(pkgPath), "*.pem"))
+	usedAbs, _ := filepath.Abs(used)
 	for _, b := range beside {
+		if abs, _ := filepath.Abs(b); abs == usedAbs {
+			continue // the key given with --key, saved beside the package
+		}
 		fmt.Fprintf(a.stdout, "NOTE %s lies beside the package: ignored (verification uses only --key, --fingerprint or the keys folder)\n", b)
 	}
 	if zr, err := zip.NewReader(r, size); err == nil {
