@@ -114,12 +114,16 @@ func (pr *Prover) write(ctx context.Context, work string, c *cases.Case) ([]file
 // verifier: the checkpoint's signature, that every event's leaf is in the
 // checkpointed tree (RFC 6962 inclusion proof), that the events are about
 // the package's case, and that an approved case's approval is among them.
-// A package without a proof (made before envelope carried one) reports
-// just that. The files' hashes and the package signature are Verify's.
-func VerifyProof(r io.ReaderAt, size int64, v note.Verifier) []Problem {
+// The files' hashes and the package signature are Verify's.
+//
+// A package without a proof (made before envelope carried one), or a
+// check without the audit key, is not a failure: the package signature
+// still vouches for every file. note then says what could not be
+// proven, so the person checking knows what they have.
+func VerifyProof(r io.ReaderAt, size int64, v note.Verifier) (probs []Problem, notice string) {
 	zr, err := zip.NewReader(r, size)
 	if err != nil {
-		return []Problem{{"(zip)", "not a readable zip file: " + err.Error()}}
+		return []Problem{{"(zip)", "not a readable zip file: " + err.Error()}}, ""
 	}
 	files := map[string][]byte{}
 	for _, f := range zr.File {
@@ -133,27 +137,27 @@ func VerifyProof(r io.ReaderAt, size int64, v note.Verifier) []Problem {
 	evs, haveEvs := files[AuditEventsFile]
 	switch {
 	case !haveCP && !haveEvs:
-		return []Problem{{CheckpointFile, "missing: the package carries no audit proof"}}
+		return nil, "the package carries no audit proof (it was made before packages carried one): its audit events were not checked"
 	case !haveCP:
-		return []Problem{{CheckpointFile, "missing"}}
+		return []Problem{{CheckpointFile, "missing"}}, ""
 	case !haveEvs:
-		return []Problem{{AuditEventsFile, "missing"}}
+		return []Problem{{AuditEventsFile, "missing"}}, ""
 	case v == nil:
-		return []Problem{{CheckpointFile, "no audit key to check it with (pass --audit-key, the output of envelope audit key)"}}
+		return nil, "no audit key to check the audit proof with (pass --audit-key, the output of envelope audit key): its audit events were not checked"
 	}
 	th, err := auditlog.Open(cp, v)
 	if err != nil {
-		return []Problem{{CheckpointFile, err.Error()}}
+		return []Problem{{CheckpointFile, err.Error()}}, ""
 	}
 	var ap AuditProof
 	if err := json.Unmarshal(evs, &ap); err != nil {
-		return []Problem{{AuditEventsFile, "is not valid JSON: " + err.Error()}}
+		return []Problem{{AuditEventsFile, "is not valid JSON: " + err.Error()}}, ""
 	}
 	var m struct {
 		Case ManifestCase `json:"case"`
 	}
 	json.Unmarshal(files[ManifestFile], &m) // a bad manifest is Verify's to report
-	return checkEvents(&ap, th, m.Case)
+	return checkEvents(&ap, th, m.Case), ""
 }
 
 // checkEvents checks each proven event against the checkpointed head.

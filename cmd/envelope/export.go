@@ -162,13 +162,18 @@ func verifyPackage(ctx context.Context, a *app, args []string) error {
 	} else if *auditKey != "" {
 		return err
 	}
-	proofProbs := exporter.VerifyProof(f, st.Size(), v)
+	proofProbs, notice := exporter.VerifyProof(f, st.Size(), v)
 	probs = append(probs, proofProbs...)
 	for _, p := range probs {
 		fmt.Fprintf(a.stdout, "FAILED %s\n", p)
 	}
 	if len(probs) > 0 {
 		return fmt.Errorf("%s is NOT intact: %d problem(s)", path, len(probs))
+	}
+	if notice != "" {
+		fmt.Fprintf(a.stdout, "OK %s: every file matches SHA256SUMS, signed by key %s (%s)\nNOTE %s\n",
+			path, exporter.Fingerprint(pub), keyPath, notice)
+		return nil
 	}
 	fmt.Fprintf(a.stdout, "OK %s: every file matches SHA256SUMS, signed by key %s (%s); its audit events are proven in the checkpointed audit log (audit key %s)\n",
 		path, exporter.Fingerprint(pub), keyPath, v.Name())

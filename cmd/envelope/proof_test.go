@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -223,5 +224,63 @@ func TestSigningKeyRotation(t *testing.T) {
 	}
 	if code, out, errOut := cli(t, "", "", "verify", "--keys", keys, "--fingerprint", old.Fingerprint(), pkg); code != 0 {
 		t.Fatalf("old package by fingerprint: %d %s %s", code, out, errOut)
+	}
+}
+
+// A court clerk with only the platform's package key still verifies a
+// package: the signature covers the proof files, and verify says that the
+// audit events were not checked against the log. A package made before
+// packages carried proofs (here: the proof files removed and re-signed
+// with the real key, which only the platform holds) verifies the same way.
+func TestVerifyWithoutAuditKeySaysWhatItDidNotCheck(t *testing.T) {
+	pkg, keys, _ := exported(t)
+	pub := filepath.Join(t.TempDir(), "signing-key.pem")
+	b, err := os.ReadFile(filepath.Join(keys, exporter.PublicKeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(pub, b, 0o600)
+	none := filepath.Join(t.TempDir(), "no-keys")
+	code, out, errOut := cli(t, "", "", "verify", pkg, "--key", pub, "--keys", none)
+	if code != 0 || !strings.Contains(out, "NOTE no audit key") {
+		t.Fatalf("package key only: %d %s %s", code, out, errOut)
+	}
+	signer, err := exporter.LoadKey(keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := filepath.Join(t.TempDir(), "old.zip")
+	repack(t, pkg, old, signer, func(files map[string][]byte) {
+		dropFiles(files, exporter.CheckpointFile, exporter.AuditEventsFile)
+	})
+	code, out, errOut = cli(t, "", "", "verify", "--keys", keys, old)
+	if code != 0 || !strings.Contains(out, "NOTE the package carries no audit proof") {
+		t.Fatalf("package without proof: %d %s %s", code, out, errOut)
+	}
+	// Only one of the two proof files is a broken package, not an old one.
+	half := filepath.Join(t.TempDir(), "half.zip")
+	repack(t, pkg, half, signer, func(files map[string][]byte) {
+		dropFiles(files, exporter.CheckpointFile)
+	})
+	if code, out, _ := cli(t, "", "", "verify", "--keys", keys, half); code != 1 || !strings.Contains(out, "FAILED "+exporter.CheckpointFile) {
+		t.Fatalf("half a proof: %d %s", code, out)
+	}
+}
+
+// dropFiles removes files from a package being repacked, and from its
+// manifest's list.
+func dropFiles(files map[string][]byte, names ...string) {
+	var m map[string]any
+	json.Unmarshal(files[exporter.ManifestFile], &m)
+	var kept []any
+	for _, f := range m["files"].([]any) {
+		if !slices.Contains(names, f.(map[string]any)["path"].(string)) {
+			kept = append(kept, f)
+		}
+	}
+	m["files"] = kept
+	files[exporter.ManifestFile], _ = json.Marshal(m)
+	for _, n := range names {
+		delete(files, n)
 	}
 }
