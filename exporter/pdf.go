@@ -364,6 +364,13 @@ func (d *disclosurePDF) skipped(c CategorySummary) {
 	d.para(fmt.Sprintf("Allowed by rule %s; %s. %s.", c.Rule, windowText(c.Window), c.Note))
 }
 
+// CSVNotice is what the certificate says of the CSV files: a value a
+// spreadsheet would run as a formula is written with a leading quote
+// (exporter/csvsafe), and the JSON files keep the exact values.
+const CSVNotice = "In the CSV files, a value that begins with =, +, -, @, a tab or a carriage return is written " +
+	"with a leading apostrophe (') so that a spreadsheet shows it as text instead of running it as a formula. " +
+	"The JSON files keep the exact values as recorded."
+
 // certificate is the certificate of authenticity of business records, in
 // the form of a declaration under Federal Rules of Evidence 902(11) and
 // 902(13), listing the SHA-256 of every file of the package but those
@@ -382,6 +389,7 @@ func (d *disclosurePDF) certificate() {
 		d.company, p.Seq, c.Number, c.Process.Type, c.Process.Reference, d.company))
 	d.para("The records were copied from the platform's systems by a process that produces an accurate result. " +
 		"Each file of the package is identified below by its SHA-256 hash value; any change to a file changes its hash.")
+	d.para(CSVNotice)
 	d.f.SetFont("Helvetica", "B", 8)
 	d.f.CellFormat(62, 5, "File", "B", 0, "L", false, 0, "")
 	d.f.CellFormat(0, 5, "Size (bytes) and SHA-256", "B", 1, "L", false, 0, "")

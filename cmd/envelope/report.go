@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"envelope/cases/store"
+	"envelope/exporter/csvsafe"
 	"envelope/exporter/report"
 )
 
@@ -138,7 +138,7 @@ func writeExplain(w io.Writer, o reportOptions, list []report.ExplainedCase) err
 			Cases   []report.ExplainedCase `json:"cases"`
 		}{o.period, country, report.ExplainRow(country, list), nonNilCases(list)})
 	case "csv":
-		cw := csv.NewWriter(w)
+		cw := csvsafe.NewWriter(w)
 		cw.Write([]string{"number", "process_type", "received_at", "targets", "produced", "status", "counted_in"})
 		for _, c := range list {
 			cw.Write([]string{c.Number, string(c.ProcessType), c.ReceivedAt.Format(time.RFC3339Nano),

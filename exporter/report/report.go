@@ -10,13 +10,13 @@ package report
 import (
 	"bytes"
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"io"
 	"strconv"
 	"time"
 
 	"envelope/cases/store"
+	"envelope/exporter/csvsafe"
 )
 
 // TrendPeriods is how many periods the trend covers, the report's included.
@@ -148,7 +148,7 @@ func CSVHeader() []string {
 // WriteCSV writes the header and one row per country, sorted by country
 // code. There is no totals row: every line is a country.
 func (r *Report) WriteCSV(w io.Writer) error {
-	cw := csv.NewWriter(w)
+	cw := csvsafe.NewWriter(w)
 	cw.Write(CSVHeader())
 	for i := range r.Rows {
 		rec := []string{r.Period.String()}
@@ -169,7 +169,7 @@ var NationalSecurityCSVHeader = []string{"period", "country", "process", "reques
 // WriteNationalSecurityCSV writes the national-security table: one row per
 // kind of process, with bands or "pending".
 func (r *Report) WriteNationalSecurityCSV(w io.Writer) error {
-	cw := csv.NewWriter(w)
+	cw := csvsafe.NewWriter(w)
 	cw.Write(NationalSecurityCSVHeader)
 	for _, b := range r.NationalSecurity.Rows {
 		cw.Write([]string{r.Period.String(), r.NationalSecurity.Country, string(b.Process), b.Requests, b.Accounts})
