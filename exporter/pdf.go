@@ -171,7 +171,7 @@ func (d *disclosurePDF) coverLetter() {
 	d.para(strings.Join(nonEmpty(to), "\n"))
 	d.f.SetFont("Helvetica", "B", 10)
 	d.f.MultiCell(0, 5, d.tr(fmt.Sprintf("Re: %s %s (%s), our case %s",
-		c.Process.Type, c.Process.Reference, c.Process.IssuingAuthority, c.Number)), "", "L", false)
+		c.Process.Type.Label(), c.Process.Reference, c.Process.IssuingAuthority, c.Number)), "", "L", false)
 	d.f.Ln(3)
 	greeting := "Dear Sir or Madam,"
 	if c.Requester.Name != "" {
@@ -212,9 +212,9 @@ func (d *disclosurePDF) request() {
 	d.field("Received", stamp(&c.ReceivedAt))
 	d.field("Agency", fmt.Sprintf("%s (%s)", c.Agency.Name, c.Agency.Country))
 	d.field("Requester", strings.Join(nonEmpty([]string{c.Requester.Name, c.Requester.Email, c.Requester.Phone}), ", "))
-	proc := string(c.Process.Type)
+	proc := c.Process.Type.Label()
 	if c.Process.Via != "" {
-		proc += " via " + string(c.Process.Via)
+		proc += " via " + c.Process.Via.Label()
 	}
 	d.field("Legal process", proc)
 	d.field("Issuing authority", c.Process.IssuingAuthority)
@@ -225,12 +225,12 @@ func (d *disclosurePDF) request() {
 	d.field("Nondisclosure until", day(c.Process.NondisclosureUntil))
 	var targets []string
 	for _, t := range c.Targets {
-		targets = append(targets, fmt.Sprintf("%s (%s)", t.Value, t.Kind))
+		targets = append(targets, fmt.Sprintf("%s (%s)", t.Value, t.Kind.Label()))
 	}
 	d.field("Targets", strings.Join(targets, "\n"))
 	var cats []string
 	for _, k := range c.Categories {
-		cats = append(cats, string(k))
+		cats = append(cats, k.Label())
 	}
 	d.field("Categories requested", strings.Join(cats, ", "))
 	d.field("Period requested", windowText(c.Window))
@@ -241,11 +241,11 @@ func (d *disclosurePDF) decision() {
 	d.f.Ln(4)
 	d.section = "The decision"
 	d.heading("The decision")
-	d.field("Outcome", string(dec.Outcome))
+	d.field("Outcome", dec.Outcome.Label())
 	d.field("Policy version", dec.PolicyVersion)
 	d.field("Decided", stamp(&dec.DecidedAt))
 	d.field("Approved by", m.Case.ApprovedBy+" "+stamp(m.Case.ApprovedAt))
-	d.field("User notice", string(dec.UserNotice))
+	d.field("User notice", dec.UserNotice.Label())
 	d.f.Ln(2)
 	d.f.SetFont("Helvetica", "B", 10)
 	d.f.CellFormat(0, 6, "Allowed", "", 1, "L", false, 0, "")
@@ -254,20 +254,20 @@ func (d *disclosurePDF) decision() {
 		if a.Prospective {
 			extra = ", prospective"
 		}
-		d.field(string(a.Category), fmt.Sprintf("rule %s%s; %s", a.Rule, extra, windowText(a.Window)))
+		d.field(a.Category.Label(), fmt.Sprintf("rule %s%s; %s", a.Rule, extra, windowText(a.Window)))
 	}
 	if len(dec.Denied) > 0 {
 		d.f.SetFont("Helvetica", "B", 10)
 		d.f.CellFormat(0, 6, "Denied (not produced)", "", 1, "L", false, 0, "")
 		for _, x := range dec.Denied {
-			d.field(string(x.Category), fmt.Sprintf("rule %s: %s", x.Rule, x.Reason))
+			d.field(x.Category.Label(), fmt.Sprintf("rule %s: %s", x.Rule, x.Reason))
 		}
 	}
 	if len(dec.Findings) > 0 {
 		d.f.SetFont("Helvetica", "B", 10)
 		d.f.CellFormat(0, 6, "Findings", "", 1, "L", false, 0, "")
 		for _, x := range dec.Findings {
-			d.field(x.Rule+" ("+string(x.Severity)+")", x.Message)
+			d.field(x.Rule+" ("+x.Severity.Label()+")", x.Message)
 		}
 	}
 }
@@ -277,8 +277,8 @@ func (d *disclosurePDF) decision() {
 // category prints its first rows and points to the CSV for the rest.
 func (d *disclosurePDF) table(t *table) {
 	s := t.summary
-	d.page("L", "Category: "+string(s.Category))
-	d.heading("Category: " + string(s.Category))
+	d.page("L", s.Category.Label())
+	d.heading(s.Category.Label())
 	d.f.SetFont("Helvetica", "", 9)
 	d.f.MultiCell(0, 4.5, d.tr(fmt.Sprintf("Allowed by rule %s; %s. Records produced: %d. Files: %s.",
 		s.Rule, windowText(s.Window), s.Records, strings.Join(s.Files, ", "))), "", "L", false)
@@ -286,7 +286,7 @@ func (d *disclosurePDF) table(t *table) {
 	if s.Records == 0 {
 		d.f.SetFont("Helvetica", "B", 10)
 		d.f.MultiCell(0, 5, d.tr(fmt.Sprintf("No records found: %s holds no %s records for the targets named in the process within the allowed period.",
-			d.company, s.Category)), "", "L", false)
+			d.company, strings.ToLower(s.Category.Label()))), "", "L", false)
 		return
 	}
 	if int64(len(t.rows)) < s.Records {
@@ -300,7 +300,7 @@ func (d *disclosurePDF) table(t *table) {
 	pageBottom := 210.0 - bottom
 	for _, row := range t.rows {
 		if d.f.GetY()+rowH > pageBottom {
-			d.page("L", fmt.Sprintf("Category: %s (continued)", s.Category))
+			d.page("L", s.Category.Label()+" (continued)")
 			d.tableHeader(t.columns, widths)
 		}
 		d.f.SetFont("Courier", "", bodySize)
@@ -359,8 +359,8 @@ func clip(s string, n int) string {
 
 // skipped notes a category this package does not hold.
 func (d *disclosurePDF) skipped(c CategorySummary) {
-	d.page("P", "Category: "+string(c.Category))
-	d.heading("Category: " + string(c.Category))
+	d.page("P", c.Category.Label())
+	d.heading(c.Category.Label())
 	d.para(fmt.Sprintf("Allowed by rule %s; %s. %s.", c.Rule, windowText(c.Window), c.Note))
 }
 
@@ -386,7 +386,7 @@ func (d *disclosurePDF) certificate() {
 		"made at or near the time of the occurrence of the matters set forth, by, or from information transmitted by, "+
 		"a person with knowledge of those matters or an automated system; that they were kept in the course of "+
 		"regularly conducted activity of %s; and that it was the regular practice of that activity to make them.",
-		d.company, p.Seq, c.Number, c.Process.Type, c.Process.Reference, d.company))
+		d.company, p.Seq, c.Number, c.Process.Type.Label(), c.Process.Reference, d.company))
 	d.para("The records were copied from the platform's systems by a process that produces an accurate result. " +
 		"Each file of the package is identified below by its SHA-256 hash value; any change to a file changes its hash.")
 	d.para(CSVNotice)
