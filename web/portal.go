@@ -86,6 +86,7 @@ func (s *Server) portalRoutes() {
 	p.GET("/reports", s.signedIn(anyReader), s.reportPage)
 	p.GET("/reports/:period/:format", s.signedIn(anyReader), s.reportDownload)
 	s.adminRoutes(p)
+	s.orgRoutes(p)
 }
 
 // filesOnly serves files and refuses directories, so /static/ is a 404
@@ -204,6 +205,7 @@ var flashes = map[string]string{
 	"agency-added":  "Agency added.",
 	"user-saved":    "User saved.",
 	"agency-saved":  "Agency saved.",
+	"org-saved":     "Organisation profile saved.",
 	"policy":        "The new policy is in force.",
 	"exported":      "Disclosure package produced: download it below.",
 	"extended":      "Preservation hold extended by 90 days.",

@@ -58,6 +58,7 @@ var templateFuncs = template.FuncMap{
 	},
 	"caseRows": caseRowsHTML,
 	"field":    func(f map[string]string, key string) string { return f[key] },
+	"orgField": orgField,
 	"join":     func(list []string) string { return strings.Join(list, ", ") },
 	"add":      func(a, b int) int { return a + b },
 	"canReview": func(u *cases.User) bool {
