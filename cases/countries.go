@@ -1,6 +1,9 @@
 package cases
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // countryNames are the ISO 3166-1 countries by their alpha-2 codes, in the
 // short names transparency reports use (from Debian's iso-codes, with
@@ -265,3 +268,11 @@ func CountryName(code string) string {
 	}
 	return code
 }
+
+// euMembers are the Member States of the European Union.
+var euMembers = []string{"AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT",
+	"LV", "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE"}
+
+// IsEUMember reports whether country is a Member State of the European
+// Union.
+func IsEUMember(country string) bool { return slices.Contains(euMembers, strings.ToUpper(country)) }

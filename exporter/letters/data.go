@@ -173,17 +173,10 @@ func PublicReason(x cases.Denied, org *cases.Org) string {
 	return strings.TrimSuffix(r, ".") + "."
 }
 
-// euMembers are the Member States of the European Union.
-var euMembers = []string{"AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT",
-	"LV", "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE"}
-
-// IsEUMember reports whether country is an EU Member State.
-func IsEUMember(country string) bool { return slices.Contains(euMembers, strings.ToUpper(country)) }
-
 // IsEUOrder reports whether a case is an order from an EU Member State's
 // authority (a European Production or Preservation Order).
 func IsEUOrder(c *cases.Case) bool {
-	return IsEUMember(c.Agency.Country) && (c.Process.Type == cases.ForeignCourtOrder || c.Process.Type == cases.Preservation)
+	return cases.IsEUMember(c.Agency.Country) && (c.Process.Type == cases.ForeignCourtOrder || c.Process.Type == cases.Preservation)
 }
 
 // EU Form 3 grounds (Regulation (EU) 2023/1543, Annex III: information on

@@ -48,3 +48,25 @@ func TestReportCSVCannotRunFormulas(t *testing.T) {
 		}
 	}
 }
+
+// The public shapes neutralise a formula in any text cell (the DSA's
+// service name is the one an admin types).
+func TestShapesCSVCannotRunFormulas(t *testing.T) {
+	s, err := report.GenerateShapes(ctx, shapesDB(t), period(t, "2026-Q3"), at, report.ShapeOptions{Service: "=cmd|' /C calc'!A0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, write := range shapeWriters {
+		var b bytes.Buffer
+		if err := write(s, &b); err != nil {
+			t.Fatal(err)
+		}
+		for _, rec := range readCSV(t, b.Bytes()) {
+			for _, cell := range rec {
+				if csvsafe.Dangerous(cell) {
+					t.Errorf("%s: cell %q would run as a formula", name, cell)
+				}
+			}
+		}
+	}
+}
