@@ -430,3 +430,64 @@ func (s *Shapes) WriteOutcomes(w io.Writer) error {
 	cw.Flush()
 	return cw.Error()
 }
+
+// ShapeFormats are the public shapes by format name.
+var ShapeFormats = []string{"google", "meta", "dsa", "outcomes"}
+
+// IsShape reports whether format is one of ShapeFormats.
+func IsShape(format string) bool {
+	for _, f := range ShapeFormats {
+		if f == format {
+			return true
+		}
+	}
+	return false
+}
+
+// CheckShapeTable checks a table for a shape format: Google's
+// national-security files are tables nsl and fisa of format google; the
+// other shapes have one table.
+func CheckShapeTable(format, table string) string {
+	switch {
+	case table == "":
+		return ""
+	case format == "google" && (table == string(cases.NSL) || table == string(cases.FISA)):
+		return ""
+	case format == "google":
+		return "format google has the tables nsl and fisa (Google's national-security files)"
+	}
+	return "format " + format + " has no tables"
+}
+
+// Write writes shape format (and table, see CheckShapeTable) to w.
+func (s *Shapes) Write(w io.Writer, format, table string) error {
+	if msg := CheckShapeTable(format, table); msg != "" {
+		return cases.Invalid(map[string]string{"table": msg})
+	}
+	switch format {
+	case "google":
+		if table != "" {
+			return s.WriteGoogleNationalSecurity(w, cases.ProcessType(table))
+		}
+		return s.WriteGoogle(w)
+	case "meta":
+		return s.WriteMeta(w)
+	case "dsa":
+		return s.WriteDSA(w)
+	case "outcomes":
+		return s.WriteOutcomes(w)
+	}
+	return cases.Invalid(map[string]string{"format": "must be one of " + strings.Join(ShapeFormats, ", ")})
+}
+
+// ParseBandSize reads a band size, "" meaning the default.
+func ParseBandSize(v string) (int64, error) {
+	if v == "" {
+		return BandSize, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || (n != 500 && n != 1000) {
+		return 0, cases.Invalid(map[string]string{"band_size": "must be 500 or 1000 (50 U.S.C. 1874)"})
+	}
+	return n, nil
+}
