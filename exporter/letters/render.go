@@ -162,6 +162,9 @@ func (doc *Document) markup(text string, d *Data) {
 		case line == "":
 			flush()
 		case directives[dir]:
+			if dir == "@signature" {
+				doc.keepSignature(len(para) > 0)
+			}
 			flush()
 			doc.directive(dir, strings.TrimSpace(rest), d)
 		case strings.HasPrefix(line, "## "):
@@ -254,15 +257,31 @@ func (doc *Document) files(files []File, width float64) {
 	f.Ln(3)
 }
 
+// signatureSpace is the height the signature block takes, with the
+// closing line before it.
+const signatureSpace = 48.0
+
+// keepSignature starts a new page if the signature block (and the
+// closing paragraph before it, if pending) would not fit on this one: a
+// signature is never alone at the top of a page, cut from its letter.
+func (doc *Document) keepSignature(closing bool) {
+	_, h := doc.F.GetPageSize()
+	_, _, _, bottom := doc.F.GetMargins()
+	need := signatureSpace
+	if closing {
+		need += 2 * lineH
+	}
+	if doc.F.GetY()+need > h-bottom {
+		doc.Page("P")
+	}
+}
+
 // signature prints the custodian's signature (image, or typed), name,
 // title and organisation.
 func (doc *Document) signature() {
 	f := doc.F
 	f.Ln(4)
 	o := doc.Org
-	if f.GetY() > 250 {
-		doc.Page("P")
-	}
 	if t := cases.ImageType(o.SignatureImage); t != "" {
 		f.RegisterImageOptionsReader("signature", gofpdf.ImageOptions{ImageType: t}, bytes.NewReader(o.SignatureImage))
 		f.ImageOptions("signature", Margin, f.GetY(), 0, 14, true, gofpdf.ImageOptions{}, 0, "")
