@@ -172,3 +172,25 @@ func (e *Exporter) Letters(ctx context.Context, ref string) ([]*Letter, error) {
 	}
 	return out, nil
 }
+
+// OpenLetter returns a letter of the case ref by its file name, and its
+// file. Only names recorded in the letters table are served.
+func (e *Exporter) OpenLetter(ctx context.Context, ref, name string) (*Letter, *os.File, error) {
+	if !validName(name) {
+		return nil, nil, cases.Errorf(cases.ENOTFOUND, "no letter %q", name)
+	}
+	list, err := e.Letters(ctx, ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, l := range list {
+		if l.FileName == name {
+			f, err := os.Open(filepath.Join(e.Dir, l.FileName))
+			if err != nil {
+				return nil, nil, cases.Errorf(cases.ENOTFOUND, "the file of letter %s is no longer kept", name)
+			}
+			return l, f, nil
+		}
+	}
+	return nil, nil, cases.Errorf(cases.ENOTFOUND, "case %s has no letter %q", ref, name)
+}
