@@ -164,7 +164,8 @@ func (r *Report) WriteCSV(w io.Writer) error {
 }
 
 // NationalSecurityCSVHeader is the header of the national-security CSV.
-var NationalSecurityCSVHeader = []string{"period", "country", "process", "requests", "accounts"}
+var NationalSecurityCSVHeader = []string{"period", "country", "process", "requests", "accounts",
+	"requests_min", "requests_max", "accounts_min", "accounts_max"}
 
 // WriteNationalSecurityCSV writes the national-security table: one row per
 // kind of process, with bands or "pending".
@@ -172,7 +173,8 @@ func (r *Report) WriteNationalSecurityCSV(w io.Writer) error {
 	cw := csvsafe.NewWriter(w)
 	cw.Write(NationalSecurityCSVHeader)
 	for _, b := range r.NationalSecurity.Rows {
-		cw.Write([]string{r.Period.String(), r.NationalSecurity.Country, string(b.Process), b.Requests, b.Accounts})
+		cw.Write([]string{r.Period.String(), r.NationalSecurity.Country, string(b.Process), b.Requests, b.Accounts,
+			optInt(b.RequestsMin), optInt(b.RequestsMax), optInt(b.AccountsMin), optInt(b.AccountsMax)})
 	}
 	cw.Flush()
 	return cw.Error()
@@ -281,4 +283,12 @@ func (r *Report) WriteNationalSecurityJSON(w io.Writer) error {
 	}
 	_, err = w.Write(append(b, '\n'))
 	return err
+}
+
+// optInt writes a band number, or "" while the bands are pending.
+func optInt(n *int64) string {
+	if n == nil {
+		return ""
+	}
+	return itoa(*n)
 }

@@ -254,6 +254,18 @@ type BandsRow struct {
 	Process  cases.ProcessType `json:"process"`
 	Requests string            `json:"requests"`
 	Accounts string            `json:"accounts"`
+	// The bands as numbers; nil while pending.
+	RequestsMin *int64 `json:"requests_min"`
+	RequestsMax *int64 `json:"requests_max"`
+	AccountsMin *int64 `json:"accounts_min"`
+	AccountsMax *int64 `json:"accounts_max"`
+}
+
+// numbers fills the numeric bands of requests and accounts.
+func (b *BandsRow) numbers(requests, accounts int64) {
+	rlo, rhi := BandOf(requests, BandSize)
+	alo, ahi := BandOf(accounts, BandSize)
+	b.RequestsMin, b.RequestsMax, b.AccountsMin, b.AccountsMax = &rlo, &rhi, &alo, &ahi
 }
 
 // NationalSecurityTable returns the national-security table of period p as
@@ -278,6 +290,7 @@ func NationalSecurityTable(ctx context.Context, db *store.DB, p Period, at time.
 	for _, t := range NationalSecurityTypes {
 		c := counts[t]
 		row := BandsRow{Process: t, Requests: Band(c[0]), Accounts: Band(c[1])}
+		row.numbers(c[0], c[1])
 		ns.Rows = append(ns.Rows, row)
 	}
 	return ns, nil
