@@ -107,7 +107,9 @@ func FromCase(c *cases.Case, org *cases.Org, at time.Time) *Data {
 		Received: Day(c.ReceivedAt), Period: PeriodText(c.Window),
 		EU: IsEUOrder(c),
 	}
-	d.ProcessLower = strings.ToLower(d.Process[:1]) + d.Process[1:]
+	if d.Process != "" {
+		d.ProcessLower = strings.ToLower(d.Process[:1]) + d.Process[1:]
+	}
 	if c.Process.Via != cases.ViaDirect {
 		d.Process += " (" + c.Process.Via.Label() + ")"
 	}

@@ -95,6 +95,7 @@ func (d *Document) header() {
 	d.Cell(w-2*Margin, 4, d.Org.LegalName+"  ·  "+d.Section, "B", 1, "R", false)
 	f.SetTextColor(0, 0, 0)
 	f.SetY(Margin)
+	d.Forget()
 }
 
 func (d *Document) footer() {
@@ -111,6 +112,7 @@ func (d *Document) footer() {
 		d.Cell(third, 4, d.BatesNumber(f.PageNo()), "", 0, "R", false)
 	}
 	f.SetTextColor(0, 0, 0)
+	d.Forget()
 }
 
 // Output renders the document.

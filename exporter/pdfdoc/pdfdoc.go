@@ -45,7 +45,16 @@ type Doc struct {
 	added map[string]bool
 	style string // "" or "B"
 	size  float64
+	// The font last set through use, so an unchanged font is not set
+	// again; Forget clears it when gofpdf sets fonts itself.
+	curKey  string
+	curSize float64
 }
+
+// Forget clears the memory of the current font. Call it at the end of a
+// header or footer function: gofpdf restores the page's font after them
+// without telling the Doc.
+func (d *Doc) Forget() { d.curKey = "" }
 
 // New returns a document in millimetres on paper "A4" or "Letter" with
 // the given default orientation ("P" or "L").
@@ -78,6 +87,9 @@ func (d *Doc) use(family string) {
 		style = d.style
 	}
 	key := family + style
+	if key == d.curKey && d.size == d.curSize {
+		return // gofpdf's SetFont would find the same, more slowly
+	}
 	if !d.added[key] {
 		b, err := fontFS.ReadFile("fonts/" + fontFiles[key])
 		if err != nil {
@@ -88,6 +100,7 @@ func (d *Doc) use(family string) {
 		d.added[key] = true
 	}
 	d.F.SetFont(family, style, d.size)
+	d.curKey, d.curSize = key, d.size
 }
 
 // Run is a piece of text drawn in one font.
@@ -312,8 +325,21 @@ func (d *Doc) Block(x, h float64, s string) {
 // if too long), aligned "L", "C" or "R", and moves right (ln 0) or to the
 // next line (ln 1). border and fill are as gofpdf's CellFormat.
 func (d *Doc) Cell(w, h float64, s, border string, ln int, align string, fill bool) {
-	s = strings.ReplaceAll(Clean(s), "\n", " ")
 	pad := d.F.GetCellMargin()
+	if plainASCII(s) {
+		// The common case (record tables: times, numbers, addresses):
+		// one run in the Latin font, drawn by gofpdf itself.
+		d.use(Sans)
+		if d.F.GetStringWidth(s) > w-2*pad {
+			s = d.clip(s, w-2*pad)
+		}
+		d.F.CellFormat(w, h, s, border, ln, align, fill, 0, "")
+		if ln == 1 {
+			d.F.SetX(d.left())
+		}
+		return
+	}
+	s = strings.ReplaceAll(Clean(s), "\n", " ")
 	if d.Width(s) > w-2*pad {
 		s = d.clip(s, w-2*pad)
 	}
@@ -341,14 +367,26 @@ func (d *Doc) Cell(w, h float64, s, border string, ln int, align string, fill bo
 	}
 }
 
-// clip shortens s to fit w with an ellipsis.
+// clip shortens s to fit w with an ellipsis, measuring each rune once.
 func (d *Doc) clip(s string, w float64) string {
-	r := []rune(s)
-	for n := len(r) - 1; n > 0; n-- {
-		c := string(r[:n]) + "…"
-		if d.Width(c) <= w {
-			return c
+	avail := w - d.Width("…")
+	used := 0.0
+	for i, r := range s {
+		used += d.Width(string(r))
+		if used > avail {
+			return s[:i] + "…"
 		}
 	}
-	return "…"
+	return s
+}
+
+// plainASCII reports whether s is printable ASCII: one run in the Latin
+// font, nothing to clean.
+func plainASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] >= 0x7f {
+			return false
+		}
+	}
+	return true
 }
