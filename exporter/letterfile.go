@@ -16,6 +16,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"envelope/cases"
+	"envelope/cases/store"
 	"envelope/exporter/letters"
 )
 
@@ -161,10 +162,16 @@ func (e *Exporter) Letters(ctx context.Context, ref string) ([]*Letter, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := e.DB.Reader()
+	return ListLetters(ctx, e.DB, c.ID)
+}
+
+// ListLetters lists the letters of a case, oldest first, without a
+// signing key (for the case page).
+func ListLetters(ctx context.Context, db *store.DB, caseID int64) ([]*Letter, error) {
+	r := db.Reader()
 	var out []*Letter
 	if err := r.SelectContext(ctx, &out, r.Rebind(`SELECT id, case_id, seq, kind, template_version, file_name, sha256, size,
-		created_by, created_at FROM letters WHERE case_id = ? ORDER BY seq`), c.ID); err != nil {
+		created_by, created_at FROM letters WHERE case_id = ? ORDER BY seq`), caseID); err != nil {
 		return nil, fmt.Errorf("list letters: %w", err)
 	}
 	for _, l := range out {

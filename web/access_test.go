@@ -140,6 +140,8 @@ var routeRoles = map[string][]cases.Role{
 	"POST /api/v1/cases/:id/letters":                       loggers,
 	"GET /api/v1/cases/:id/letters":                        readers,
 	"GET /api/v1/cases/:id/letters/:file":                  readers,
+	"POST /cases/:id/letters":                              loggers,
+	"GET /cases/:id/letters/:file":                         readers,
 	"POST /admin/policy/replay":                            adminsR,
 	"POST /admin/policy/activate":                          adminsR,
 	"POST /admin/users/:id":                                adminsR,

@@ -82,6 +82,7 @@ func (s *Server) portalRoutes() {
 	p.GET("/cases/:id/document", s.signedIn(anyReader), s.documentDownload)
 
 	s.disclosureRoutes(p)
+	s.portalLetterRoutes(p)
 
 	p.GET("/reports", s.signedIn(anyReader), s.reportPage)
 	p.GET("/reports/:period/:format", s.signedIn(anyReader), s.reportDownload)
@@ -206,6 +207,7 @@ var flashes = map[string]string{
 	"user-saved":    "User saved.",
 	"agency-saved":  "Agency saved.",
 	"org-saved":     "Organisation profile saved.",
+	"letter":        "Letter produced.",
 	"policy":        "The new policy is in force.",
 	"exported":      "Disclosure package produced: download it below.",
 	"extended":      "Preservation hold extended by 90 days.",

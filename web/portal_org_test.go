@@ -2,13 +2,17 @@ package web
 
 import (
 	"bytes"
+	"fmt"
 	"mime/multipart"
 	"net/http"
+	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"envelope/cases"
 	"envelope/cases/store/storetest"
+	"envelope/exporter"
 )
 
 // orgForm posts the profile form as role, with a logo file if logo is set.
@@ -71,5 +75,41 @@ func TestPortalOrganisation(t *testing.T) {
 	}
 	if w := p.page(cases.RoleIntake, "GET", "/admin/organisation", nil); w.Code != http.StatusForbidden {
 		t.Errorf("intake: %d", w.Code)
+	}
+}
+
+// On the case page, intake produces a clarification request; the page
+// lists it and it downloads; without questions it is refused on the page;
+// an auditor sees the list but no form.
+func TestPortalLetters(t *testing.T) {
+	p := newPortal(t, storetest.SQLite(t))
+	dir := t.TempDir()
+	if err := p.srv.SetExportDirs(filepath.Join(dir, "keys"), filepath.Join(dir, "packages")); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.db.SetOrg(ctx, "test", &cases.Org{LegalName: "Example Messaging, Inc.", Address: "1 Main St",
+		ContactEmail: "lers@example.com", CustodianName: "Jordan Lee", CustodianTitle: "Custodian of Records"}); err != nil {
+		t.Fatal(err)
+	}
+	c := p.create(cases.RoleIntake, "subpoena.json")
+	path := fmt.Sprintf("/cases/%d", c.ID)
+	if w := p.page(cases.RoleIntake, "POST", path+"/letters", url.Values{"kind": {"clarification"}}); w.Code != http.StatusBadRequest ||
+		!strings.Contains(w.Body.String(), "at least one question") {
+		t.Errorf("no question: %d", w.Code)
+	}
+	w := p.page(cases.RoleIntake, "POST", path+"/letters", url.Values{"kind": {"clarification"}, "questions": {"Which period?\n\nWhich account?"}})
+	if w.Code != http.StatusSeeOther {
+		t.Fatalf("produce: %d %s", w.Code, w.Body)
+	}
+	body := p.page(cases.RoleAuditor, "GET", path, nil).Body.String()
+	if !strings.Contains(body, "Clarification request</a>") || strings.Contains(body, `action="`+path+`/letters"`) {
+		t.Errorf("auditor's case page:\n%s", body)
+	}
+	list, _ := exporter.ListLetters(ctx, p.db, c.ID)
+	if len(list) != 1 {
+		t.Fatalf("letters: %v", list)
+	}
+	if w := p.page(cases.RoleAuditor, "GET", path+"/letters/"+list[0].FileName, nil); w.Code != 200 || w.Header().Get("Content-Type") != "application/zip" {
+		t.Errorf("download: %d", w.Code)
 	}
 }
