@@ -73,15 +73,19 @@ func (s *Server) listLetters(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"letters": out})
 }
 
-func (s *Server) downloadLetter(c *gin.Context) {
+func (s *Server) downloadLetter(c *gin.Context) { s.sendLetter(c, s.apiError) }
+
+// sendLetter serves the letter named in the path, by a name from the
+// letters table only; fail answers errors the caller's way.
+func (s *Server) sendLetter(c *gin.Context, fail func(*gin.Context, error)) {
 	exp, err := s.exporter()
 	if err != nil {
-		s.apiError(c, err)
+		fail(c, err)
 		return
 	}
 	l, f, err := exp.OpenLetter(c.Request.Context(), c.Param("id"), c.Param("file"))
 	if err != nil {
-		s.apiError(c, err)
+		fail(c, err)
 		return
 	}
 	defer f.Close()

@@ -42,19 +42,4 @@ func (s *Server) letterSubmit(c *gin.Context) {
 	c.Redirect(http.StatusSeeOther, fmt.Sprintf("/cases/%d?done=letter#letters", l.CaseID))
 }
 
-func (s *Server) letterDownload(c *gin.Context) {
-	exp, err := s.exporter()
-	if err != nil {
-		s.portalFail(c, err)
-		return
-	}
-	l, f, err := exp.OpenLetter(c.Request.Context(), c.Param("id"), c.Param("file"))
-	if err != nil {
-		s.portalFail(c, err)
-		return
-	}
-	defer f.Close()
-	c.DataFromReader(http.StatusOK, l.Size, "application/zip", f, map[string]string{
-		"Content-Disposition": fmt.Sprintf(`attachment; filename="%s"`, l.FileName),
-	})
-}
+func (s *Server) letterDownload(c *gin.Context) { s.sendLetter(c, s.portalFail) }
