@@ -35,6 +35,7 @@ import (
 
 	"envelope/cases"
 	"envelope/cases/metadata"
+	"envelope/exporter/letters"
 )
 
 // Fixed names inside a package.
@@ -63,8 +64,11 @@ type Builder struct {
 	// TempDir holds work files while a package is built (default: the
 	// system's temporary directory).
 	TempDir string
-	// Company is who certifies the records (default "the platform").
+	// Company names the producing party when no organisation profile is
+	// saved (the page then says the profile is not set).
 	Company string
+	// Letters are the letter templates (default letters.Default()).
+	Letters *letters.Set
 	Logger  *slog.Logger
 	// Prover adds the case's audit events and their proofs (proof.go);
 	// nil for a builder without a database.
@@ -93,6 +97,8 @@ type Production struct {
 	// At is the production time: prospective records are covered up to it.
 	At time.Time
 	By string
+	// Org is the organisation profile the production is made under.
+	Org *cases.Org
 }
 
 // Manifest is manifest.json.

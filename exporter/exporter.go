@@ -135,7 +135,11 @@ func (e *Exporter) export(ctx context.Context, actor, ref string, onlyNew bool) 
 	if err := Exportable(c, prev); err != nil {
 		return nil, err
 	}
-	p := &Production{Case: c, Seq: 1, At: e.DB.Now(), By: actor}
+	org, _, err := e.DB.Org(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p := &Production{Case: c, Seq: 1, At: e.DB.Now(), By: actor, Org: org}
 	if prev != nil {
 		p.Seq, p.AfterPairID, p.Since = prev.Seq+1, prev.LastPairID, prev.CoveredUntil
 		if p.At.Before(p.Since) {

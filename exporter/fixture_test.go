@@ -39,6 +39,8 @@ type fixture struct {
 	intake   *cases.User
 	reviewer *cases.User
 	keyDir   string
+	// agency, if set, is the agency of the cases logCase logs.
+	agency *cases.Agency
 }
 
 func newFixture(t testing.TB, db *store.DB) *fixture {
@@ -51,6 +53,9 @@ func newFixture(t testing.TB, db *store.DB) *fixture {
 	f.keyDir = filepath.Join(dir, "keys")
 	var err error
 	if f.exp, err = New(db, f.meta, f.keyDir, filepath.Join(dir, "packages")); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SetOrg(ctx, "test", testOrg()); err != nil {
 		t.Fatal(err)
 	}
 	f.intake = f.user("ivy@example.org", cases.RoleIntake)
@@ -90,9 +95,13 @@ func (f *fixture) importFile(name string) {
 func (f *fixture) logCase(p cases.ProcessType, targets []string, allowed []cases.Allowed, denied []cases.Denied) *cases.Case {
 	f.t.Helper()
 	issued := T0.Add(-48 * time.Hour)
+	ag := cases.Agency{Name: "Federal Bureau of Investigation", Country: "US", VerifiedDomains: []string{"fbi.gov"}}
+	if f.agency != nil {
+		ag = *f.agency
+	}
 	req := &cases.Request{
 		ReceivedAt: T0.Add(-time.Hour),
-		Agency:     cases.Agency{Name: "Federal Bureau of Investigation", Country: "US", VerifiedDomains: []string{"fbi.gov"}},
+		Agency:     ag,
 		Requester:  cases.Requester{Name: "Dana Reyes", Email: "dreyes@fbi.gov"},
 		Process: cases.Process{Type: p, IssuingAuthority: "U.S. District Court for the Northern District of California",
 			Reference: "3:26-mj-70412", IssuedAt: &issued},
@@ -228,3 +237,9 @@ func metadataQuery(c cases.Category, accountID string) metadata.Query {
 }
 
 func metadataImportOptions() metadata.ImportOptions { return metadata.ImportOptions{} }
+
+// testOrg is the organisation profile packages are produced under.
+func testOrg() *cases.Org {
+	return &cases.Org{LegalName: "Example Messaging, Inc.", Address: "1 Main Street\nPalo Alto, CA 94301",
+		ContactEmail: "lers@example.com", CustodianName: "Jordan Lee", CustodianTitle: "Custodian of Records"}
+}

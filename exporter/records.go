@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"crypto/sha256"
-	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -18,6 +17,7 @@ import (
 
 	"envelope/cases"
 	"envelope/cases/metadata"
+	"envelope/exporter/csvsafe"
 )
 
 // pairColumns are the columns of message_pairs: the collection event's
@@ -91,7 +91,7 @@ type categoryWriter struct {
 	cat      cases.Category
 	csvFile  *hashedFile
 	jsonFile *hashedFile
-	csv      *csv.Writer
+	csv      *csvsafe.Writer
 	count    int64
 	preview  [][]string
 	maxRows  int
@@ -110,7 +110,7 @@ func newCategoryWriter(dir string, cat cases.Category, previewRows int) (*catego
 		cw.csvFile.abort()
 		return nil, err
 	}
-	cw.csv = csv.NewWriter(cw.csvFile.buf)
+	cw.csv = csvsafe.NewWriter(cw.csvFile.buf)
 	cw.csv.Write(columnsOf(cat))
 	cw.jsonFile.buf.WriteString("[")
 	return cw, nil
@@ -449,12 +449,13 @@ func (cw *categoryWriter) addPairBytes(at time.Time, from, to, kind []byte) erro
 	}
 	w := cw.csvFile.buf
 	w.Write(ts)
-	w.WriteByte(',')
-	w.Write(from)
-	w.WriteByte(',')
-	w.Write(to)
-	w.WriteByte(',')
-	w.Write(kind)
+	for _, v := range [...][]byte{from, to, kind} {
+		w.WriteByte(',')
+		if len(v) > 0 && csvsafe.DangerousFirst(v[0]) {
+			w.WriteString(csvsafe.Prefix) // as csvsafe.Writer does on the general path
+		}
+		w.Write(v)
+	}
 	w.WriteByte('\n')
 
 	j := cw.jsonFile.buf

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -31,12 +32,22 @@ func (s *Server) getReport(c *gin.Context) {
 	format := strings.ToLower(c.DefaultQuery("format", "json"))
 	table := c.Query("table")
 	bad := map[string]string{}
-	switch format {
-	case "json", "csv", "pdf":
+	shape := report.IsShape(format)
+	switch {
+	case format == "json", format == "csv", format == "pdf":
+	case shape:
+		if msg := report.CheckShapeTable(format, table); msg != "" {
+			bad["table"] = msg
+		}
 	default:
-		bad["format"] = "must be json, csv or pdf"
+		bad["format"] = "must be json, csv, pdf, google, meta, dsa or outcomes"
+	}
+	band, err := report.ParseBandSize(c.Query("band_size"))
+	if err != nil {
+		bad["band_size"] = cases.ErrorFields(err)["band_size"]
 	}
 	switch {
+	case shape:
 	case table != "" && table != "national_security":
 		bad["table"] = "the only table is national_security"
 	case table != "" && format == "pdf":
@@ -52,15 +63,19 @@ func (s *Server) getReport(c *gin.Context) {
 		s.apiError(c, cases.Invalid(bad))
 		return
 	}
-	r, err := report.Generate(c.Request.Context(), s.DB, p, at)
-	if err != nil {
-		s.apiError(c, err)
-		return
-	}
 	var buf bytes.Buffer
 	name := "transparency-report-" + p.String()
 	if table != "" {
 		name += "-" + table
+	}
+	if shape {
+		s.writeShape(c, p, at, band, format, table, name)
+		return
+	}
+	r, err := report.Generate(c.Request.Context(), s.DB, p, at)
+	if err != nil {
+		s.apiError(c, err)
+		return
 	}
 	switch {
 	case format == "pdf":
@@ -103,4 +118,25 @@ func (s *Server) explainReport(c *gin.Context) {
 		list = []report.ExplainedCase{}
 	}
 	c.JSON(http.StatusOK, gin.H{"period": p, "country": country, "row": report.ExplainRow(country, list), "cases": list})
+}
+
+// writeShape answers a public shape of the report as a CSV download.
+func (s *Server) writeShape(c *gin.Context, p report.Period, at time.Time, band int64, format, table, name string) {
+	ctx := c.Request.Context()
+	org, _, err := s.DB.Org(ctx)
+	if err != nil {
+		s.apiError(c, err)
+		return
+	}
+	sh, err := report.GenerateShapes(ctx, s.DB, p, at, report.ShapeOptions{BandSize: band, Service: org.LegalName})
+	var buf bytes.Buffer
+	if err == nil {
+		err = sh.Write(&buf, format, table)
+	}
+	if err != nil {
+		s.apiError(c, err)
+		return
+	}
+	c.Header("Content-Disposition", `attachment; filename="`+name+"-"+format+`.csv"`)
+	c.Data(http.StatusOK, "text/csv; charset=utf-8", buf.Bytes())
 }

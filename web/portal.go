@@ -82,10 +82,12 @@ func (s *Server) portalRoutes() {
 	p.GET("/cases/:id/document", s.signedIn(anyReader), s.documentDownload)
 
 	s.disclosureRoutes(p)
+	s.portalLetterRoutes(p)
 
 	p.GET("/reports", s.signedIn(anyReader), s.reportPage)
 	p.GET("/reports/:period/:format", s.signedIn(anyReader), s.reportDownload)
 	s.adminRoutes(p)
+	s.orgRoutes(p)
 }
 
 // filesOnly serves files and refuses directories, so /static/ is a 404
@@ -204,6 +206,8 @@ var flashes = map[string]string{
 	"agency-added":  "Agency added.",
 	"user-saved":    "User saved.",
 	"agency-saved":  "Agency saved.",
+	"org-saved":     "Organisation profile saved.",
+	"letter":        "Letter produced.",
 	"policy":        "The new policy is in force.",
 	"exported":      "Disclosure package produced: download it below.",
 	"extended":      "Preservation hold extended by 90 days.",

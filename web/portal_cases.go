@@ -58,6 +58,7 @@ var templateFuncs = template.FuncMap{
 	},
 	"caseRows": caseRowsHTML,
 	"field":    func(f map[string]string, key string) string { return f[key] },
+	"orgField": orgField,
 	"join":     func(list []string) string { return strings.Join(list, ", ") },
 	"add":      func(a, b int) int { return a + b },
 	"canReview": func(u *cases.User) bool {
@@ -97,22 +98,10 @@ var templateFuncs = template.FuncMap{
 	},
 }
 
-// labels are the words the portal shows for the API's identifiers.
-var labels = map[string]string{
-	"subpoena": "Subpoena", "court_order_2703d": "Court order 2703(d)", "search_warrant": "Search warrant",
-	"pen_register": "Pen register", "title_iii": "Title III wiretap", "emergency": "Emergency",
-	"preservation": "Preservation", "nsl": "National security letter", "fisa": "FISA",
-	"foreign_court_order": "Foreign court order", "foreign_police_request": "Foreign police request",
-	"mlat": "MLAT", "cloud_act": "CLOUD Act",
-	"basic_subscriber_info": "Basic subscriber info", "ip_logs": "IP logs", "device_info": "Device info",
-	"profile": "Profile", "group_info": "Group info", "linked_accounts": "Linked accounts",
-	"enforcement_history": "Enforcement history", "contacts": "Contacts", "message_pairs": "Message pairs",
-	"message_content": "Message content",
-	"received":        "Received", "approved": "Approved", "rejected": "Rejected", "produced": "Produced", "closed": "Closed",
-	"approve": "Approve", "partial": "Partial", "reject": "Reject", "needs_review": "Needs review",
-	"notify": "Notify the user before disclosure", "delayed": "Notice delayed (nondisclosure)", "none": "No user notice",
-	"phone": "Phone", "account_id": "Account ID", "username": "Username",
-	"info": "Info", "review": "Review", "block": "Block",
+// auditLabels are the words the portal shows for audit actions; the
+// vocabulary's codes are labelled by cases.Label, the one table the PDFs
+// use too.
+var auditLabels = map[string]string{
 	"case.create": "Logged", "case.import": "Imported", "case.decide": "Policy decision",
 	"case.approve": "Approved", "case.reject": "Rejected", "case.note": "Note", "case.assign": "Assigned",
 	"case.document": "Document uploaded", "case.status": "Status changed",
@@ -124,14 +113,17 @@ var labels = map[string]string{
 }
 
 func label(v any) string {
+	if l, ok := v.(interface{ Label() string }); ok {
+		return l.Label()
+	}
 	s := fmt.Sprint(v)
-	if l, ok := labels[s]; ok {
+	if l, ok := auditLabels[s]; ok {
 		return l
 	}
 	if s == "" {
 		return "Direct"
 	}
-	return s
+	return cases.Label(s)
 }
 
 // ruleText explains each rule of the default policy (shared/domain.md) in a

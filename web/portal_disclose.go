@@ -13,6 +13,7 @@ import (
 	"envelope/cases/retention"
 	"envelope/cases/store"
 	"envelope/exporter"
+	"envelope/exporter/letters"
 )
 
 // The case page's disclosure side: producing and downloading packages,
@@ -39,6 +40,10 @@ type disclosure struct {
 	// Hold is the legal hold standing on the case, if any: nothing of the
 	// case is purged while it stands (docs/retention.md).
 	Hold *retention.Hold
+	// Letters are the case's letters (exporter/letters), LetterKinds
+	// those that can be produced.
+	Letters     []*exporter.Letter
+	LetterKinds []letters.Kind
 }
 
 // loadDisclosure reads the case's packages, windows and hold.
@@ -56,6 +61,10 @@ func (s *Server) loadDisclosure(c *gin.Context, kase *cases.Case) (*disclosure, 
 	if err := exporter.Exportable(kase, last); err != nil {
 		d.ExportBlocked = cases.ErrorMessage(err)
 	}
+	if d.Letters, err = exporter.ListLetters(ctx, s.DB, kase.ID); err != nil {
+		return nil, err
+	}
+	d.LetterKinds = letters.Kinds
 	if d.Hold, err = retention.ActiveHold(ctx, s.DB, kase.ID); err != nil {
 		return nil, err
 	}

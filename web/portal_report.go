@@ -105,7 +105,8 @@ func (s *Server) reportPage(c *gin.Context) {
 	d.Country = countryChart(r.Rows)
 	d.Trend = trendChart(r.Trend)
 	base := "/reports/" + p.String() + "/"
-	d.Download = map[string]string{"csv": base + "csv", "pdf": base + "pdf", "ns": base + "national-security.csv"}
+	d.Download = map[string]string{"csv": base + "csv", "pdf": base + "pdf", "ns": base + "national-security.csv",
+		"google": base + "google.csv", "meta": base + "meta.csv", "dsa": base + "dsa.csv", "outcomes": base + "outcomes.csv"}
 	s.render(c, http.StatusOK, "report", "Transparency report "+p.String(), d)
 }
 
@@ -118,6 +119,10 @@ func (s *Server) reportDownload(c *gin.Context) {
 		return
 	}
 	format := c.Param("format")
+	if shape := strings.TrimSuffix(format, ".csv"); report.IsShape(shape) {
+		s.portalShape(c, p, shape)
+		return
+	}
 	var write func(*report.Report, *bytes.Buffer) error
 	var ctype, name string
 	switch format {
@@ -304,4 +309,26 @@ func measureText(m string) string {
 		return "Preservation requests"
 	}
 	return label(m)
+}
+
+// portalShape serves a public shape of the report (format google, meta,
+// dsa or outcomes) for a signed-in reader, as the API does.
+func (s *Server) portalShape(c *gin.Context, p report.Period, format string) {
+	ctx := c.Request.Context()
+	org, _, err := s.DB.Org(ctx)
+	if err != nil {
+		s.portalFail(c, err)
+		return
+	}
+	sh, err := report.GenerateShapes(ctx, s.DB, p, s.Now(), report.ShapeOptions{Service: org.LegalName})
+	var buf bytes.Buffer
+	if err == nil {
+		err = sh.Write(&buf, format, "")
+	}
+	if err != nil {
+		s.portalFail(c, err)
+		return
+	}
+	c.Header("Content-Disposition", `attachment; filename="transparency-report-`+p.String()+"-"+format+`.csv"`)
+	c.Data(http.StatusOK, "text/csv; charset=utf-8", buf.Bytes())
 }

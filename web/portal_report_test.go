@@ -98,6 +98,13 @@ func TestPortalReport(t *testing.T) {
 	if w.Code != 200 || !strings.HasPrefix(w.Body.String(), "period,country,process,requests,accounts") {
 		t.Errorf("national-security csv: %d %s", w.Code, w.Body)
 	}
+	for shape, head := range map[string]string{"google": "Period Ending,Country/Region,", "meta": "Country,Preservation Requests,",
+		"dsa": "Applicability,Service,", "outcomes": "Period Ending,Country/Region,CLDR Territory Code,Legal Process,Requests,"} {
+		w = p.page(cases.RoleIntake, "GET", "/reports/2026-Q3/"+shape+".csv", nil)
+		if w.Code != 200 || !strings.HasPrefix(w.Body.String(), head) || !strings.Contains(w.Header().Get("Content-Disposition"), "2026-Q3-"+shape+".csv") {
+			t.Errorf("%s: %d %s", shape, w.Code, w.Body)
+		}
+	}
 	for path, code := range map[string]int{"/reports/2026-Q3/xlsx": 404, "/reports/2026-Q9/csv": 400} {
 		if w := p.page(cases.RoleIntake, "GET", path, nil); w.Code != code {
 			t.Errorf("%s: %d, want %d", path, w.Code, code)

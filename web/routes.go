@@ -42,4 +42,5 @@ func (s *Server) routes() {
 	s.exportRoutes(api)
 	s.holdRoutes(api)
 	s.auditProofRoutes(api)
+	s.letterRoutes(api)
 }

@@ -76,6 +76,13 @@ func loadDemo(ctx context.Context, db *store.DB, p *policy.Policy, out io.Writer
 		}
 		users[du.role] = u
 	}
+	org, err := readOrgFile(envelope.Demo, "testdata/demo/org.json")
+	if err != nil {
+		return err
+	}
+	if err := db.SetOrg(ctx, cases.System, org); err != nil {
+		return err
+	}
 	rng := rand.New(rand.NewPCG(2026, 11))
 	now := time.Now().UTC().Truncate(time.Second)
 	for i := 0; i < demoCases; i++ {

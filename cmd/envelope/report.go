@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -15,12 +14,13 @@ import (
 	"time"
 
 	"envelope/cases/store"
+	"envelope/exporter/csvsafe"
 	"envelope/exporter/report"
 )
 
 func init() {
 	register(&command{name: "report",
-		args:    "--period 2026-Q3 [--format csv|json|pdf] [--out FILE] [--at RFC3339] [--table national_security] [--explain COUNTRY]",
+		args:    "--period 2026-Q3 [--format csv|json|pdf|google|meta|dsa|outcomes] [--band-size 500|1000] [--out FILE] [--at RFC3339] [--table national_security|nsl|fisa] [--explain COUNTRY]",
 		summary: "print the transparency report of a quarter (2026-Q3) or half year (2026-H2)", run: reportCmd})
 }
 
@@ -32,13 +32,15 @@ type reportOptions struct {
 	at      time.Time
 	table   string // "" or national_security
 	explain string // a country code
+	band    int64  // the national-security band size of the public shapes
 }
 
 func reportCmd(ctx context.Context, a *app, args []string) error {
 	fs := a.flags("report")
 	db := a.dbFlag(fs)
 	period := fs.String("period", "", "the period: YYYY-Qn for a quarter, YYYY-Hn for a half year (UTC)")
-	format := fs.String("format", "", "csv (default), json or pdf")
+	format := fs.String("format", "", "csv (default), json, pdf, or a public shape: google, meta, dsa, outcomes")
+	band := fs.String("band-size", "", "national-security band size of the public shapes: 500 (default) or 1000")
 	out := fs.String("out", "", "write to FILE instead of standard output")
 	at := fs.String("at", "", "generation time, RFC 3339 (default: now); national-security bands appear only 180 days after the period")
 	table := fs.String("table", "", "national_security: only the national-security table (csv or json)")
@@ -51,6 +53,9 @@ func reportCmd(ctx context.Context, a *app, args []string) error {
 	}
 	opts, err := reportFlags(*period, *format, *out, *at, *table, *explain)
 	if err != nil {
+		return err
+	}
+	if opts.band, err = report.ParseBandSize(*band); err != nil {
 		return err
 	}
 	return a.withDB(ctx, *db, func(db *store.DB) error {
@@ -71,12 +76,20 @@ func reportCmd(ctx context.Context, a *app, args []string) error {
 // that does not go with the others, is bad usage (exit 2).
 func reportFlags(period, format, out, at, table, explain string) (reportOptions, error) {
 	o := reportOptions{format: strings.ToLower(format), out: out, table: table, explain: explain}
-	switch o.format {
-	case "", "csv", "json", "pdf":
+	switch {
+	case o.format == "", o.format == "csv", o.format == "json", o.format == "pdf":
+	case report.IsShape(o.format):
+		if msg := report.CheckShapeTable(o.format, table); msg != "" {
+			return o, usageError{"--table: " + msg}
+		}
+		if explain != "" {
+			return o, usageError{"--explain lists cases: use it with --format csv or json"}
+		}
 	default:
-		return o, usageError{fmt.Sprintf("--format %q: use csv, json or pdf", format)}
+		return o, usageError{fmt.Sprintf("--format %q: use csv, json, pdf, google, meta, dsa or outcomes", format)}
 	}
 	switch {
+	case report.IsShape(o.format):
 	case o.table != "" && o.table != "national_security":
 		return o, usageError{fmt.Sprintf("--table %q: the only table is national_security", table)}
 	case o.table != "" && o.format == "pdf":
@@ -105,6 +118,17 @@ func writeReport(ctx context.Context, db *store.DB, o reportOptions, w io.Writer
 			return err
 		}
 		return writeExplain(w, o, list)
+	}
+	if report.IsShape(o.format) {
+		org, _, err := db.Org(ctx)
+		if err != nil {
+			return err
+		}
+		s, err := report.GenerateShapes(ctx, db, o.period, o.at, report.ShapeOptions{BandSize: o.band, Service: org.LegalName})
+		if err != nil {
+			return err
+		}
+		return s.Write(w, o.format, o.table)
 	}
 	r, err := report.Generate(ctx, db, o.period, o.at)
 	if err != nil {
@@ -138,7 +162,7 @@ func writeExplain(w io.Writer, o reportOptions, list []report.ExplainedCase) err
 			Cases   []report.ExplainedCase `json:"cases"`
 		}{o.period, country, report.ExplainRow(country, list), nonNilCases(list)})
 	case "csv":
-		cw := csv.NewWriter(w)
+		cw := csvsafe.NewWriter(w)
 		cw.Write([]string{"number", "process_type", "received_at", "targets", "produced", "status", "counted_in"})
 		for _, c := range list {
 			cw.Write([]string{c.Number, string(c.ProcessType), c.ReceivedAt.Format(time.RFC3339Nano),

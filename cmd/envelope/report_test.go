@@ -53,7 +53,8 @@ func TestReportCommand(t *testing.T) {
 
 	// A second before the 180 days are up, the bands are pending.
 	code, out, _ = cli(t, db, "", "report", "--period", "2026-Q3", "--format", "csv", "--table", "national_security", "--at", "2027-03-29T23:59:59Z")
-	if want := "period,country,process,requests,accounts\n2026-Q3,US,nsl,pending,pending\n2026-Q3,US,fisa,pending,pending\n"; code != 0 || out != want {
+	if want := "period,country,process,requests,accounts,requests_min,requests_max,accounts_min,accounts_max\n" +
+		"2026-Q3,US,nsl,pending,pending,,,,\n2026-Q3,US,fisa,pending,pending,,,,\n"; code != 0 || out != want {
 		t.Errorf("national-security csv: %d\n got %q\nwant %q", code, out, want)
 	}
 }

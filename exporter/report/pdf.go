@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/jung-kurt/gofpdf"
+
+	"envelope/cases"
 )
 
 // CountingRules are the normative counting rules, printed as the PDF's
@@ -455,21 +457,5 @@ func measureLabel(m string) string {
 	return "  " + processLabel(m)
 }
 
-var processLabels = map[string]string{
-	"subpoena":               "Subpoena",
-	"court_order_2703d":      "2703(d) order",
-	"search_warrant":         "Search warrant",
-	"pen_register":           "Pen register",
-	"title_iii":              "Title III",
-	"foreign_court_order":    "Foreign court",
-	"foreign_police_request": "Foreign police",
-	"nsl":                    "National security letters",
-	"fisa":                   "FISA orders and directives",
-}
-
-func processLabel(t string) string {
-	if l, ok := processLabels[t]; ok {
-		return l
-	}
-	return t
-}
+// processLabel is the short name of a process type for a narrow column.
+func processLabel(t string) string { return cases.ShortLabel(t) }

@@ -10,13 +10,13 @@ package report
 import (
 	"bytes"
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"io"
 	"strconv"
 	"time"
 
 	"envelope/cases/store"
+	"envelope/exporter/csvsafe"
 )
 
 // TrendPeriods is how many periods the trend covers, the report's included.
@@ -148,7 +148,7 @@ func CSVHeader() []string {
 // WriteCSV writes the header and one row per country, sorted by country
 // code. There is no totals row: every line is a country.
 func (r *Report) WriteCSV(w io.Writer) error {
-	cw := csv.NewWriter(w)
+	cw := csvsafe.NewWriter(w)
 	cw.Write(CSVHeader())
 	for i := range r.Rows {
 		rec := []string{r.Period.String()}
@@ -164,15 +164,17 @@ func (r *Report) WriteCSV(w io.Writer) error {
 }
 
 // NationalSecurityCSVHeader is the header of the national-security CSV.
-var NationalSecurityCSVHeader = []string{"period", "country", "process", "requests", "accounts"}
+var NationalSecurityCSVHeader = []string{"period", "country", "process", "requests", "accounts",
+	"requests_min", "requests_max", "accounts_min", "accounts_max"}
 
 // WriteNationalSecurityCSV writes the national-security table: one row per
 // kind of process, with bands or "pending".
 func (r *Report) WriteNationalSecurityCSV(w io.Writer) error {
-	cw := csv.NewWriter(w)
+	cw := csvsafe.NewWriter(w)
 	cw.Write(NationalSecurityCSVHeader)
 	for _, b := range r.NationalSecurity.Rows {
-		cw.Write([]string{r.Period.String(), r.NationalSecurity.Country, string(b.Process), b.Requests, b.Accounts})
+		cw.Write([]string{r.Period.String(), r.NationalSecurity.Country, string(b.Process), b.Requests, b.Accounts,
+			optInt(b.RequestsMin), optInt(b.RequestsMax), optInt(b.AccountsMin), optInt(b.AccountsMax)})
 	}
 	cw.Flush()
 	return cw.Error()
@@ -281,4 +283,12 @@ func (r *Report) WriteNationalSecurityJSON(w io.Writer) error {
 	}
 	_, err = w.Write(append(b, '\n'))
 	return err
+}
+
+// optInt writes a band number, or "" while the bands are pending.
+func optInt(n *int64) string {
+	if n == nil {
+		return ""
+	}
+	return itoa(*n)
 }

@@ -254,6 +254,18 @@ type BandsRow struct {
 	Process  cases.ProcessType `json:"process"`
 	Requests string            `json:"requests"`
 	Accounts string            `json:"accounts"`
+	// The bands as numbers; nil while pending.
+	RequestsMin *int64 `json:"requests_min"`
+	RequestsMax *int64 `json:"requests_max"`
+	AccountsMin *int64 `json:"accounts_min"`
+	AccountsMax *int64 `json:"accounts_max"`
+}
+
+// numbers fills the numeric bands of requests and accounts.
+func (b *BandsRow) numbers(requests, accounts int64) {
+	rlo, rhi := BandOf(requests, BandSize)
+	alo, ahi := BandOf(accounts, BandSize)
+	b.RequestsMin, b.RequestsMax, b.AccountsMin, b.AccountsMax = &rlo, &rhi, &alo, &ahi
 }
 
 // NationalSecurityTable returns the national-security table of period p as
@@ -271,25 +283,14 @@ func NationalSecurityTable(ctx context.Context, db *store.DB, p Period, at time.
 	// Every nsl and fisa case is counted, whatever agency country was
 	// logged: the policy admits them from the US only, and a mislogged one
 	// must still be counted somewhere rather than vanish.
-	var got []struct {
-		Process  string `db:"process_type"`
-		Requests int64  `db:"requests"`
-		Accounts int64  `db:"accounts"`
-	}
-	r := db.Reader()
-	if err := r.SelectContext(ctx, &got, r.Rebind(`SELECT process_type, COUNT(*) AS requests,
-		CAST(COALESCE(SUM(target_count), 0) AS BIGINT) AS accounts
-		FROM cases WHERE received_at >= ? AND received_at < ? AND process_type IN `+sqlList(NationalSecurityTypes)+`
-		GROUP BY process_type`), p.Start(), p.End()); err != nil {
-		return ns, fmt.Errorf("national-security tally: %w", err)
+	counts, err := nationalSecurityCounts(ctx, db, p)
+	if err != nil {
+		return ns, err
 	}
 	for _, t := range NationalSecurityTypes {
-		row := BandsRow{Process: t, Requests: Band(0), Accounts: Band(0)}
-		for _, g := range got {
-			if g.Process == string(t) {
-				row.Requests, row.Accounts = Band(g.Requests), Band(g.Accounts)
-			}
-		}
+		c := counts[t]
+		row := BandsRow{Process: t, Requests: Band(c[0]), Accounts: Band(c[1])}
+		row.numbers(c[0], c[1])
 		ns.Rows = append(ns.Rows, row)
 	}
 	return ns, nil

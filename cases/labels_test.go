@@ -1,0 +1,44 @@
+package cases
+
+import (
+	"strings"
+	"testing"
+)
+
+// Every code of the vocabulary has a label of its own, so no code reaches
+// a reader as itself.
+func TestEveryCodeHasALabel(t *testing.T) {
+	var codes []string
+	for _, v := range ProcessTypes {
+		codes = append(codes, string(v))
+	}
+	for _, v := range Categories {
+		codes = append(codes, string(v))
+	}
+	for _, v := range TargetKinds {
+		codes = append(codes, string(v))
+	}
+	for _, v := range Statuses {
+		codes = append(codes, string(v))
+	}
+	for _, v := range Roles {
+		codes = append(codes, string(v))
+	}
+	for _, v := range Vias[1:] {
+		codes = append(codes, string(v))
+	}
+	codes = append(codes, string(OutcomeApprove), string(OutcomePartial), string(OutcomeReject), string(OutcomeNeedsReview),
+		string(SeverityInfo), string(SeverityReview), string(SeverityBlock),
+		string(NoticeNotify), string(NoticeDelayed), string(NoticeNone))
+	for _, c := range codes {
+		if _, ok := labels[c]; !ok {
+			t.Errorf("%s has no label", c)
+		}
+		if l := Label(c); strings.Contains(l, "_") || l == c && strings.ToLower(l) == l {
+			t.Errorf("%s reads %q", c, l)
+		}
+	}
+	if ViaDirect.Label() != "Direct" || Label("some_new_code") != "Some new code" {
+		t.Error("fallbacks")
+	}
+}
