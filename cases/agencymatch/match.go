@@ -90,12 +90,17 @@ func Skeletons(s string) []string {
 	}), " ")
 	var out []string
 	for _, v := range []string{plain, strings.ToLower(plain), strings.ToUpper(plain)} {
-		if k := Fold(confusables.Skeleton(v)); k != "" && !slices.Contains(out, k) {
+		if k := key(Fold(confusables.Skeleton(v))); k != "" && !slices.Contains(out, k) {
 			out = append(out, k)
 		}
 	}
 	return out
 }
+
+// key is a folded name without its spaces, the form names are compared in:
+// "F.B.I." and "FBI", "Metropolitan-Police" and "MetropolitanPolice" are
+// one name.
+func key(folded string) string { return strings.ReplaceAll(folded, " ", "") }
 
 // strip applies NFKC and removes invisible characters.
 func strip(s string) string {
@@ -123,19 +128,19 @@ func shareAny(a, b []string) bool {
 }
 
 // Match finds the directory entry a request's agency (name and country) is.
-// An entry's name or one of its aliases folding to the same form in the
-// same country is Known. The same folded name in another country, or a name
+// An entry's name or one of its aliases folding to the same form (spaces
+// aside) in the same country is Known. The same folded name in another country, or a name
 // whose skeleton equals an entry's, is Lookalike: a forger's spelling of a
 // real agency. Anything else is Unknown.
 func Match(name, country string, entries []Entry) Result {
-	folded, skel := Fold(name), Skeletons(name)
+	folded, skel := key(Fold(name)), Skeletons(name)
 	country = strings.ToUpper(strings.TrimSpace(country))
 	var elsewhere, confusable *Entry
 	for i := range entries {
 		e := &entries[i]
 		for _, n := range append([]string{e.Name}, e.Aliases...) {
 			switch {
-			case Fold(n) == folded && folded != "":
+			case key(Fold(n)) == folded && folded != "":
 				if e.Country == country {
 					return Result{Kind: Known, Entry: e}
 				}

@@ -43,6 +43,8 @@ func TestMatch(t *testing.T) {
 		{"\u202eMetropolitan Police Service\u202c", "GB", Known, 1}, // bidi override
 		{"Met Police", "GB", Known, 1},                              // alias
 		{"FBI", "US", Known, 2},
+		{"F.B.I.", "US", Known, 2},
+		{"Metropolitan-Police-Service", "GB", Known, 1},
 		{"Metropolitan Police S\u0435rvice", "GB", Lookalike, 1},           // Cyrillic е
 		{"Metr\u043Ep\u043Elitan P\u043Elice Service", "GB", Lookalike, 1}, // Cyrillic о, mixed scripts
 		{"Federal Bureau of Investigati\u043En", "US", Lookalike, 2},

@@ -1,0 +1,77 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"envelope/cases/store"
+)
+
+// `agency add` lists an agency and prints its id; bad input names the
+// field and writes nothing; `agency list` shows the directory; the audit
+// records the command, not a name from the environment.
+func TestAgencyCommands(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "a.db")
+	add := []string{"agency", "add", "--name", "Federal Bureau of Investigation", "--country", "US",
+		"--domain", "fbi.gov", "--domain", "IC.FBI.GOV.", "--phone", "+12023243000", "--alias", "FBI"}
+	code, out, errOut := cli(t, db, "", add...)
+	id, err := strconv.ParseInt(strings.TrimSpace(out), 10, 64)
+	if code != 0 || err != nil || id <= 0 {
+		t.Fatalf("agency add: %d %q %q", code, out, errOut)
+	}
+	for _, tc := range []struct {
+		args  []string
+		code  int
+		field string
+	}{
+		{[]string{"--name", "X", "--country", "US", "--domain", "x.gov", "--phone", "555-0100"}, 1, "phone"},
+		{[]string{"--name", "X", "--country", "US", "--domain", "not a domain", "--phone", "+12025550100"}, 1, "verified_domains"},
+		{[]string{"--name", "X", "--country", "UK", "--domain", "x.gov", "--phone", "+12025550100"}, 1, "country"},
+		{[]string{"--name", "F.B.I.", "--country", "US", "--domain", "x.gov", "--phone", "+12025550100"}, 1, "already in the directory"},
+		{[]string{"--name", "X", "--country", "US", "--domain", "x.gov"}, 2, "--phone"},
+		{[]string{"--name", "X", "--country", "US", "--phone", "+12025550100"}, 2, "--domain"},
+	} {
+		code, _, errOut := cli(t, db, "", append([]string{"agency", "add"}, tc.args...)...)
+		if code != tc.code || !strings.Contains(errOut, tc.field) {
+			t.Errorf("%v: %d %q", tc.args, code, errOut)
+		}
+	}
+	code, out, _ = cli(t, db, "", "agency", "list")
+	if code != 0 || strings.Count(out, "\n") != 2 || !strings.Contains(out, "fbi.gov,ic.fbi.gov") || !strings.Contains(out, "+12023243000") || !strings.Contains(out, "cli:agency add") {
+		t.Fatalf("agency list: %d\n%s", code, out)
+	}
+	s, err := store.Open(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	evs, _ := s.Events(context.Background(), "agency", strconv.FormatInt(id, 10))
+	if len(evs) != 1 || evs[0].Actor != "cli:agency add" {
+		t.Errorf("audit: %+v", evs)
+	}
+}
+
+// `cases import` brings history, never a case to produce: an imported
+// "approved" case was approved by no one in envelope, and export refuses it.
+func TestImportedCasesAreNeverProduced(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "i.db")
+	line := `{"received_at":"2026-11-01T10:00:00Z","agency":{"name":"Federal Bureau of Investigation","country":"US","verified_domains":["fbi.gov"]},` +
+		`"requester":{"name":"Dana Reyes","email":"dreyes@fbi.gov"},"process":{"type":"subpoena","issuing_authority":"Grand Jury","reference":"GJ-1","issued_at":"2026-10-30"},` +
+		`"targets":[{"kind":"phone","value":"+14155550123"}],"categories":["basic_subscriber_info"],"status":"approved"}` + "\n"
+	file := filepath.Join(dir, "legacy.ndjson")
+	if err := os.WriteFile(file, []byte(line), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := cli(t, db, "", "cases", "import", file); code != 0 {
+		t.Fatalf("import: %d %s", code, errOut)
+	}
+	code, _, errOut := cli(t, db, "", "export", "--keys", filepath.Join(dir, "k"), "--packages", filepath.Join(dir, "p"), "LR-2026-000001")
+	if code != 1 || !strings.Contains(errOut, "never approved in envelope") {
+		t.Errorf("export of an imported case: %d %q", code, errOut)
+	}
+}
