@@ -56,7 +56,6 @@ func (s *Server) createAgency(c *gin.Context) {
 }
 
 func (s *Server) recordVerification(c *gin.Context) {
-	var v cases.Verification
 	var body struct {
 		Method  string `json:"method"`
 		Phone   string `json:"phone"`
@@ -67,7 +66,7 @@ func (s *Server) recordVerification(c *gin.Context) {
 		s.apiError(c, err)
 		return
 	}
-	v.Method, v.Phone, v.Outcome, v.Note = body.Method, body.Phone, body.Outcome, body.Note
+	v := cases.Verification{Method: body.Method, Phone: body.Phone, Outcome: body.Outcome, Note: body.Note}
 	out, err := s.DB.RecordVerification(c.Request.Context(), currentUser(c), c.Param("id"), v)
 	if err != nil {
 		s.apiError(c, err)

@@ -85,7 +85,7 @@ func TestE2EForgedEmergency(t *testing.T) {
 		chromedp.WaitVisible(chromedp.ID(`note`)),
 		chromedp.SetValue(chromedp.ID(`note`), "Urgent, approving."),
 		chromedp.Click(chromedp.CSS(`button[value=approve]`)),
-		chromedp.WaitVisible(chromedp.ID(`h-identity`)),
+		chromedp.WaitVisible(chromedp.CSS(`p.error[role=alert]`)),
 		into(chromedp.Text(chromedp.CSS(`main`)), &refused),
 		signOut,
 	)

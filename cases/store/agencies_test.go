@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -200,6 +201,61 @@ func TestApprovalChecks(t *testing.T) {
 		db.Now = time.Now
 		if _, err := db.Review(ctx, other, c.Number, cases.StatusApproved, "ok"); err != nil {
 			t.Errorf("a second person approving: %v", err)
+		}
+	})
+}
+
+// ListUnverified lists the received cases waiting for a callback: an
+// emergency or an identity finding without a confirmed callback, or a
+// failed callback; not those confirmed, not the others.
+func TestListUnverified(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		if _, err := db.CreateAgency(ctx, "ada@example.org", fbi()); err != nil {
+			t.Fatal(err)
+		}
+		caller := user(t, db, "cal@example.org", cases.RoleIntake)
+		mk := func(p cases.ProcessType, rule string) *cases.Case {
+			req := request(t, "subpoena.json")
+			req.Agency = cases.Agency{Name: "FBI", Country: "US"}
+			req.Process.Type = p
+			d := decision(cases.OutcomeNeedsReview)
+			if rule != "" {
+				d.Findings = []cases.Finding{{Rule: rule, Severity: cases.SeverityReview, Message: "x"}}
+			}
+			c, err := db.CreateCase(ctx, "ivy@example.org", store.NewCase{Request: req, Decision: d})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return c
+		}
+		verify := func(c *cases.Case, outcome string) {
+			if _, err := db.RecordVerification(ctx, caller, c.Number, cases.Verification{Phone: "+12023243000", Outcome: outcome}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		plain := mk(cases.Subpoena, "")
+		unknown := mk(cases.Subpoena, cases.RuleAgencyUnknown)
+		emergency := mk(cases.Emergency, "")
+		confirmed := mk(cases.Subpoena, cases.RuleRequester)
+		verify(confirmed, cases.VerifyConfirmed)
+		failed := mk(cases.Subpoena, cases.RuleAgencyLookalike)
+		verify(failed, cases.VerifyConfirmed)
+		verify(failed, cases.VerifyFailed)
+		list, err := db.ListUnverified(ctx, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, u := range list {
+			got = append(got, fmt.Sprintf("%s %v %v %v", u.Number, u.Emergency, u.Doubts, u.Failed))
+		}
+		want := []string{
+			fmt.Sprintf("%s false [AGENCY-LOOKALIKE] true", failed.Number),
+			fmt.Sprintf("%s true [] false", emergency.Number),
+			fmt.Sprintf("%s false [AGENCY-UNKNOWN] false", unknown.Number),
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("unverified:\n%v\nwant\n%v (not %s, %s)", got, want, plain.Number, confirmed.Number)
 		}
 	})
 }
