@@ -29,12 +29,12 @@ func (s *Server) createCase(c *gin.Context) {
 	if req.ReceivedAt.IsZero() {
 		req.ReceivedAt = now.Truncate(time.Microsecond)
 	}
-	if err := cases.CheckReceived(req, now); err != nil {
+	dec, err := s.decide(c, req, now)
+	if err != nil {
 		s.apiError(c, err)
 		return
 	}
-	dec, err := s.decide(c, req, now)
-	if err != nil {
+	if err := s.DB.CheckReceipt(c.Request.Context(), req, now); err != nil {
 		s.apiError(c, err)
 		return
 	}

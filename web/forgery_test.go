@@ -281,3 +281,37 @@ func TestAgencyAPI(t *testing.T) {
 		t.Error("the new entry is not listed")
 	}
 }
+
+// received_at in the future, or years before the agency first wrote, is a
+// field error at intake, and nothing is logged.
+func TestIntakeRefusesImplausibleReceipt(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		now := time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
+		f.srv.Now = func() time.Time { return now }
+		f.create(cases.RoleIntake, "subpoena.json") // the agency's first request: 2026-11-20
+		at := func(received string) []byte {
+			var req map[string]any
+			json.Unmarshal(fixtureJSON(t, "subpoena.json"), &req)
+			req["received_at"] = received
+			b, _ := json.Marshal(req)
+			return b
+		}
+		for _, received := range []string{"2026-11-21T12:10:00Z", "2027-11-21T12:00:00Z", "2021-01-01T00:00:00Z"} {
+			var e struct{ Fields map[string]string }
+			if w := f.do(cases.RoleIntake, "POST", "/api/v1/cases", at(received), &e); w.Code != http.StatusBadRequest || e.Fields["received_at"] == "" {
+				t.Errorf("received_at %s: %d %v", received, w.Code, e.Fields)
+			}
+		}
+		for _, received := range []string{"2026-11-21T12:04:00Z", "2025-06-01T00:00:00Z"} { // clock skew; a year back
+			if w := f.do(cases.RoleIntake, "POST", "/api/v1/cases", at(received), nil); w.Code != http.StatusCreated {
+				t.Errorf("received_at %s: %d %s", received, w.Code, w.Body)
+			}
+		}
+		var page struct{ Cases []cases.Case }
+		f.do(cases.RoleAuditor, "GET", "/api/v1/cases", nil, &page)
+		if len(page.Cases) != 3 {
+			t.Errorf("%d cases logged, want 3", len(page.Cases))
+		}
+	})
+}

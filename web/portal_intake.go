@@ -169,13 +169,13 @@ func (s *Server) intakeSubmit(c *gin.Context) {
 	if req.ReceivedAt.IsZero() {
 		req.ReceivedAt = now.Truncate(time.Microsecond)
 	}
-	if err := cases.CheckReceived(req, now); err != nil {
-		again(statusOf(cases.ErrorCode(err)), err)
-		return
-	}
 	dec, err := s.decide(c, req, now)
 	if err != nil {
 		s.portalFail(c, err)
+		return
+	}
+	if err := s.DB.CheckReceipt(c.Request.Context(), req, now); err != nil {
+		again(statusOf(cases.ErrorCode(err)), err)
 		return
 	}
 	if c.PostForm("action") != "save" {

@@ -422,3 +422,38 @@ func (db *DB) ListDirectory(ctx context.Context, actor string, file []byte) ([]*
 	}
 	return out, nil
 }
+
+// FirstContactSlack is how long before an agency's first logged request a
+// new one may say it was received. A request from years before the agency
+// ever wrote is a forger's backdating (to land inside an order's window, or
+// outside a deadline) or a typing mistake, never a case to log as new;
+// history goes in with `cases import`.
+const FirstContactSlack = 2 * 365 * 24 * time.Hour
+
+// CheckReceipt refuses, as a field error on received_at, a request whose
+// received_at is in the future (cases.CheckReceived) or years before the
+// first request logged from its directory entry (FirstContactSlack).
+// req.Directory must be resolved.
+func (db *DB) CheckReceipt(ctx context.Context, req *cases.Request, now time.Time) error {
+	if err := cases.CheckReceived(req, now); err != nil {
+		return err
+	}
+	m := req.Directory
+	if m == nil || m.Kind != cases.AgencyKnown {
+		return nil
+	}
+	// The oldest row rather than MIN(): SQLite returns an aggregate of a
+	// timestamp column as text.
+	var first time.Time
+	err := db.r.GetContext(ctx, &first, db.r.Rebind("SELECT received_at FROM cases WHERE agency_id = ? ORDER BY received_at LIMIT 1"), m.AgencyID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if req.ReceivedAt.Before(first.Add(-FirstContactSlack)) {
+		return cases.Invalid(map[string]string{"received_at": fmt.Sprintf("%s is years before %s first wrote (%s): log history with `envelope cases import`, or give the time the request actually arrived",
+			req.ReceivedAt.UTC().Format(time.RFC3339), m.Name, first.UTC().Format("2006-01-02"))})
+	}
+	return nil
+}

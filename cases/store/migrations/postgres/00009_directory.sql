@@ -26,7 +26,11 @@ CREATE TABLE case_verifications (
 );
 CREATE INDEX case_verifications_case ON case_verifications (case_id, id);
 
+-- Intake checks a request's receipt against the agency's first one.
+CREATE INDEX cases_agency_received ON cases (agency_id, received_at);
+
 -- +goose Down
+DROP INDEX cases_agency_received;
 DROP TABLE case_verifications;
 ALTER TABLE agencies DROP COLUMN verified_at;
 ALTER TABLE agencies DROP COLUMN verified_by;
