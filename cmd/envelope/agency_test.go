@@ -2,13 +2,17 @@ package main
 
 import (
 	"context"
+	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
+	"envelope/cases"
 	"envelope/cases/store"
+	"envelope/policy"
 )
 
 // `agency add` lists an agency and prints its id; bad input names the
@@ -73,5 +77,50 @@ func TestImportedCasesAreNeverProduced(t *testing.T) {
 	code, _, errOut := cli(t, db, "", "export", "--keys", filepath.Join(dir, "k"), "--packages", filepath.Join(dir, "p"), "LR-2026-000001")
 	if code != 1 || !strings.Contains(errOut, "never approved in envelope") {
 		t.Errorf("export of an imported case: %d %q", code, errOut)
+	}
+}
+
+// The demo lists its agencies in the directory and leaves one look-alike
+// emergency waiting for a callback; its approved cases with identity
+// findings were called back first.
+func TestDemoDirectory(t *testing.T) {
+	ctx := context.Background()
+	s, err := store.Open(ctx, filepath.Join(t.TempDir(), "d.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := loadDemo(ctx, s, policy.Default(), io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	list, _ := s.Agencies(ctx)
+	if len(list) != 8 {
+		t.Errorf("directory: %d entries", len(list))
+	}
+	waiting, err := s.ListUnverified(ctx, 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lookalike := false
+	for _, u := range waiting {
+		lookalike = lookalike || u.Emergency && slices.Contains(u.Doubts, cases.RuleAgencyLookalike)
+	}
+	if !lookalike {
+		t.Errorf("no unverified look-alike emergency among %d waiting", len(waiting))
+	}
+	err = s.EachCase(ctx, nil, nil, func(c *cases.Case) error {
+		full, err := s.Case(ctx, c.Number)
+		if err != nil {
+			return err
+		}
+		if full.Status == cases.StatusApproved || full.Status == cases.StatusProduced {
+			if err := cases.CheckVerified(full, full.Review.By); err != nil {
+				t.Errorf("demo case %s approved without its callback: %v", c.Number, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
