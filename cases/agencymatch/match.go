@@ -127,27 +127,56 @@ func shareAny(a, b []string) bool {
 	return false
 }
 
+// Index holds directory entries with their folded names and skeletons
+// worked out once, for matching many names (a policy replay of every
+// stored case) without folding the directory again for each.
+type Index struct {
+	entries []Entry
+	names   [][]indexed // per entry: its name, then its aliases
+}
+
+type indexed struct {
+	key   string
+	skels []string
+}
+
+// NewIndex indexes entries for Match.
+func NewIndex(entries []Entry) *Index {
+	x := &Index{entries: entries, names: make([][]indexed, len(entries))}
+	for i, e := range entries {
+		for _, n := range append([]string{e.Name}, e.Aliases...) {
+			x.names[i] = append(x.names[i], indexed{key: key(Fold(n)), skels: Skeletons(n)})
+		}
+	}
+	return x
+}
+
 // Match finds the directory entry a request's agency (name and country) is.
 // An entry's name or one of its aliases folding to the same form (spaces
-// aside) in the same country is Known. The same folded name in another country, or a name
-// whose skeleton equals an entry's, is Lookalike: a forger's spelling of a
-// real agency. Anything else is Unknown.
+// aside) in the same country is Known. The same folded name in another
+// country, or a name whose skeleton equals an entry's, is Lookalike: a
+// forger's spelling of a real agency. Anything else is Unknown.
 func Match(name, country string, entries []Entry) Result {
+	return NewIndex(entries).Match(name, country)
+}
+
+// Match is Match on the indexed entries.
+func (x *Index) Match(name, country string) Result {
 	folded, skel := key(Fold(name)), Skeletons(name)
 	country = strings.ToUpper(strings.TrimSpace(country))
 	var elsewhere, confusable *Entry
-	for i := range entries {
-		e := &entries[i]
-		for _, n := range append([]string{e.Name}, e.Aliases...) {
+	for i := range x.entries {
+		e := &x.entries[i]
+		for _, n := range x.names[i] {
 			switch {
-			case key(Fold(n)) == folded && folded != "":
+			case n.key == folded && folded != "":
 				if e.Country == country {
 					return Result{Kind: Known, Entry: e}
 				}
 				if elsewhere == nil {
 					elsewhere = e
 				}
-			case confusable == nil && shareAny(Skeletons(n), skel):
+			case confusable == nil && shareAny(n.skels, skel):
 				confusable = e
 			}
 		}

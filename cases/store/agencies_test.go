@@ -135,6 +135,19 @@ func TestResolveAgency(t *testing.T) {
 		if len(list) != 1 || !slices.Equal(list[0].VerifiedDomains, []string{"fbi.gov", "ic.fbi.gov"}) {
 			t.Errorf("cases changed the directory: %+v", list)
 		}
+		// The kept index follows every change, even within one instant.
+		frozen := time.Now()
+		db.Now = func() time.Time { return frozen }
+		for _, name := range []string{"FBI Headquarters", "FBI Field Office"} {
+			up := fbi()
+			up.Name, up.Aliases = name, nil
+			if _, err := db.UpdateAgency(ctx, "ada@example.org", list[0].ID, up); err != nil {
+				t.Fatal(err)
+			}
+			if m, _ := db.ResolveAgency(ctx, cases.Agency{Name: name, Country: "US"}); m.Kind != cases.AgencyKnown {
+				t.Errorf("after renaming to %s: %+v", name, m)
+			}
+		}
 	})
 }
 

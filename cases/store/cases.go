@@ -594,7 +594,7 @@ func (db *DB) documentInfoTx(ctx context.Context, q sqlx.QueryerContext, id int6
 // agency is resolved against the directory as it is now (Request.Directory),
 // so that a replay decides on what the directory says, as intake does.
 func (db *DB) EachCase(ctx context.Context, from, to *time.Time, fn func(c *cases.Case) error) error {
-	directory, err := db.listed(ctx, db.r)
+	dir, err := db.loadDirectory(ctx, db.r)
 	if err != nil {
 		return err
 	}
@@ -622,7 +622,7 @@ func (db *DB) EachCase(ctx context.Context, from, to *time.Time, fn func(c *case
 		if err != nil {
 			return err
 		}
-		c.Request.Directory = matchAgency(directory, c.Agency)
+		c.Request.Directory = dir.match(c.Agency)
 		if err := fn(c); err != nil {
 			return err
 		}

@@ -11,6 +11,9 @@ ALTER TABLE agencies ADD COLUMN aliases TEXT NOT NULL DEFAULT '[]';
 ALTER TABLE agencies ADD COLUMN phone TEXT NOT NULL DEFAULT '';
 ALTER TABLE agencies ADD COLUMN verified_by TEXT NOT NULL DEFAULT '';
 ALTER TABLE agencies ADD COLUMN verified_at TIMESTAMPTZ;
+-- Counts the changes of an entry, so a kept copy of the directory can tell
+-- it is stale (store.loadDirectory).
+ALTER TABLE agencies ADD COLUMN revision INTEGER NOT NULL DEFAULT 0;
 
 -- Out-of-band checks of a case's requester: a callback to the directory's
 -- number, with its outcome.
@@ -32,6 +35,7 @@ CREATE INDEX cases_agency_received ON cases (agency_id, received_at);
 -- +goose Down
 DROP INDEX cases_agency_received;
 DROP TABLE case_verifications;
+ALTER TABLE agencies DROP COLUMN revision;
 ALTER TABLE agencies DROP COLUMN verified_at;
 ALTER TABLE agencies DROP COLUMN verified_by;
 ALTER TABLE agencies DROP COLUMN phone;
