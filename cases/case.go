@@ -25,6 +25,10 @@ type Case struct {
 	Review   *Review   `json:"review,omitempty"`
 	Document *Document `json:"document,omitempty"`
 	Notes    []Note    `json:"notes,omitempty"`
+	// AgencyMatch is the directory's match of the agency, resolved when the
+	// case is read; Verifications are the callbacks recorded on it.
+	AgencyMatch   *AgencyMatch   `json:"agency_match,omitempty"`
+	Verifications []Verification `json:"verifications,omitempty"`
 }
 
 // CaseNumber formats the human-friendly number of a case, e.g. LR-2026-000123:

@@ -28,6 +28,11 @@ type Request struct {
 	Categories []Category `json:"categories"`
 	Window     *Window    `json:"window"`
 	DueAt      *time.Time `json:"due_at"`
+	// Directory is the directory's match of Agency, resolved by the store
+	// before the policy decides (never read from or written to the JSON).
+	// Without it, as for a check that consults no directory, the policy
+	// can only compare the requester with the domains the request claims.
+	Directory *AgencyMatch `json:"-"`
 }
 
 // Agency is the authority a request comes from.

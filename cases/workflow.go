@@ -29,5 +29,5 @@ func CheckReview(actor *User, c *Case, verdict Status, note string) error {
 	case c.Decision.Outcome == OutcomeNeedsReview && strings.TrimSpace(note) == "":
 		return Invalid(map[string]string{"note": "the decision needs review: say why you approve it"})
 	}
-	return nil
+	return CheckVerified(c, actor.Email)
 }

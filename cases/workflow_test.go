@@ -12,6 +12,14 @@ func TestCheckReview(t *testing.T) {
 		c.Process.Type = p
 		return c
 	}
+	called := func(c *Case, by, outcome string) *Case {
+		c.Verifications = append(c.Verifications, Verification{Method: VerifyCallback, Phone: "+12023243000", Outcome: outcome, RecordedBy: by})
+		return c
+	}
+	doubt := func(c *Case, rule string) *Case {
+		c.Decision.Findings = append(c.Decision.Findings, Finding{Rule: rule, Severity: SeverityReview})
+		return c
+	}
 	tests := []struct {
 		name    string
 		actor   *User
@@ -26,7 +34,13 @@ func TestCheckReview(t *testing.T) {
 		{"four eyes", reviewer, mk(Subpoena, OutcomeApprove, reviewer.Email), StatusApproved, "", EFORBIDDEN},
 		{"four eyes, any case", reviewer, mk(Subpoena, OutcomeApprove, "REX@example.org"), StatusRejected, "", EFORBIDDEN},
 		{"emergency needs supervisor", reviewer, mk(Emergency, OutcomeNeedsReview, intake.Email), StatusApproved, "ok", EFORBIDDEN},
-		{"supervisor signs emergency", supervisor, mk(Emergency, OutcomeNeedsReview, intake.Email), StatusApproved, "verified by phone", ""},
+		{"emergency needs a callback", supervisor, mk(Emergency, OutcomeNeedsReview, intake.Email), StatusApproved, "verified by phone", ECONFLICT},
+		{"supervisor signs emergency", supervisor, called(mk(Emergency, OutcomeNeedsReview, intake.Email), reviewer.Email, VerifyConfirmed), StatusApproved, "verified by phone", ""},
+		{"own callback does not count", supervisor, called(mk(Emergency, OutcomeNeedsReview, intake.Email), supervisor.Email, VerifyConfirmed), StatusApproved, "ok", ECONFLICT},
+		{"a failed callback blocks", supervisor, called(called(mk(Emergency, OutcomeNeedsReview, intake.Email), reviewer.Email, VerifyFailed), intake.Email, VerifyConfirmed), StatusApproved, "ok", ECONFLICT},
+		{"a failed callback allows rejecting", supervisor, called(mk(Emergency, OutcomeNeedsReview, intake.Email), reviewer.Email, VerifyFailed), StatusRejected, "forged", ""},
+		{"identity finding needs a callback", reviewer, doubt(mk(Subpoena, OutcomeNeedsReview, intake.Email), RuleAgencyUnknown), StatusApproved, "ok", ECONFLICT},
+		{"identity finding with a callback", reviewer, called(doubt(mk(Subpoena, OutcomeNeedsReview, intake.Email), RuleRequester), intake.Email, VerifyConfirmed), StatusApproved, "ok", ""},
 		{"needs_review needs a note", supervisor, mk(Emergency, OutcomeNeedsReview, intake.Email), StatusApproved, "  ", EINVALID},
 		{"reject decision cannot be approved", reviewer, mk(TitleIII, OutcomeReject, intake.Email), StatusApproved, "", ECONFLICT},
 		{"reject decision can be rejected", reviewer, mk(TitleIII, OutcomeReject, intake.Email), StatusRejected, "", ""},

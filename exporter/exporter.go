@@ -76,6 +76,10 @@ func Exportable(c *cases.Case, prev *Package) error {
 	switch {
 	case c.Status != cases.StatusApproved && c.Status != cases.StatusProduced:
 		return cases.Errorf(cases.ECONFLICT, "case %s is %s: only an approved case can be produced", c.Number, c.Status)
+	case c.Review == nil || c.Review.Verdict != cases.StatusApproved:
+		// Imported history carries a legacy tracker's status, not an
+		// approval given here by a second person.
+		return cases.Errorf(cases.ECONFLICT, "case %s was never approved in envelope (imported history is reported, never produced): only a case a second person approved here can be produced", c.Number)
 	case c.Decision == nil:
 		return cases.Errorf(cases.ECONFLICT, "case %s has no decision", c.Number)
 	case c.Process.Type == cases.Preservation:
@@ -140,6 +144,14 @@ func (e *Exporter) export(ctx context.Context, actor, ref string, onlyNew bool) 
 		return nil, err
 	}
 	p := &Production{Case: c, Seq: 1, At: e.DB.Now(), By: actor, Org: org}
+	// An order that lapsed since its approval produces nothing. A later
+	// production of a prospective order only delivers what was collected
+	// inside its window, which ends at the expiry: it may follow it.
+	if prev == nil {
+		if err := cases.CheckInForce(c, p.At); err != nil {
+			return nil, err
+		}
+	}
 	if prev != nil {
 		p.Seq, p.AfterPairID, p.Since = prev.Seq+1, prev.LastPairID, prev.CoveredUntil
 		if p.At.Before(p.Since) {

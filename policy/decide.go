@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"envelope/cases"
+	"envelope/cases/agencymatch"
 )
 
 const day = 24 * time.Hour
@@ -212,25 +213,72 @@ func (e *eval) processValid(proc *procRule) {
 // agency's verified domains or a subdomain of one. A look-alike such as
 // fbi.gov.example.com or notfbi.gov is not.
 func (e *eval) requester() {
+	if m := e.req.Directory; m != nil {
+		e.directory(m)
+		return
+	}
+	// No directory was consulted (a check of a request on its own): the
+	// domains the request claims are all there is to compare with.
 	email := e.req.Requester.Email
 	domains := e.req.Agency.VerifiedDomains
 	verified := "none"
 	if len(domains) > 0 {
 		verified = strings.Join(domains, ", ")
 	}
-	at := strings.LastIndexByte(email, '@')
-	if email == "" || at < 0 {
+	if email == "" || strings.LastIndexByte(email, '@') < 0 {
 		e.find(RuleRequester, cases.SeverityReview, "the requester gives no email address, so the request cannot be tied to the agency's verified domains (%s): confirm it through a known channel", verified)
 		return
 	}
-	domain := strings.ToLower(strings.TrimSuffix(email[at+1:], "."))
+	var norm []string
 	for _, v := range domains {
-		v = strings.ToLower(strings.TrimSuffix(strings.TrimSpace(v), "."))
-		if v != "" && (domain == v || strings.HasSuffix(domain, "."+v)) {
-			return
+		if d, err := agencymatch.NormalizeDomain(v); err == nil {
+			norm = append(norm, d)
 		}
 	}
+	if d, ok := agencymatch.EmailDomain(email); ok && agencymatch.Within(d, norm) {
+		return
+	}
 	e.find(RuleRequester, cases.SeverityReview, "the requester's email %s is not on a verified domain of the agency (%s): confirm the request through a known channel before acting on it", email, verified)
+}
+
+// directory applies AGENCY-UNKNOWN, AGENCY-LOOKALIKE and GLOBAL-REQUESTER
+// to what the agency directory says of the request's agency (resolved by
+// the store). The domains the request claims play no part: a forger claims
+// whatever domain it writes from.
+func (e *eval) directory(m *cases.AgencyMatch) {
+	a, email := e.req.Agency, e.req.Requester.Email
+	claimed := ""
+	if len(a.VerifiedDomains) > 0 {
+		claimed = " (the request claims " + strings.Join(a.VerifiedDomains, ", ") + ", which is not trusted)"
+	}
+	switch m.Kind {
+	case cases.AgencyKnown:
+		if d, ok := agencymatch.EmailDomain(email); ok && agencymatch.Within(d, m.Domains) {
+			return
+		}
+		if email == "" {
+			e.find(RuleRequester, cases.SeverityReview, "the requester gives no email address, so the request cannot be tied to %s's domains in the directory (%s): confirm it by calling the agency on the directory's number",
+				m.Name, strings.Join(m.Domains, ", "))
+			return
+		}
+		e.find(RuleRequester, cases.SeverityReview, "the requester's email %s is not on %s's domains in the directory (%s)%s: confirm the request by calling the agency on the directory's number before acting on it",
+			email, m.Name, strings.Join(m.Domains, ", "), claimed)
+	case cases.AgencyLookalike:
+		e.find(RuleAgencyLookalike, cases.SeverityReview, "the agency %q %s: forged requests use look-alike names; call %s on the directory's number to ask whether it sent this request",
+			a.Name, m.Reason, m.Name)
+		e.find(RuleRequester, cases.SeverityReview, "the requester's email %s cannot be tied to a directory entry%s: confirm the request through the directory's number", orNone(email), claimed)
+	default:
+		e.find(RuleAgencyUnknown, cases.SeverityReview, "no entry of the agency directory matches %q (%s): an admin adds an agency only after verifying it independently; until then confirm the request on a number found independently, never one from the request",
+			a.Name, a.Country)
+		e.find(RuleRequester, cases.SeverityReview, "the requester's email %s cannot be tied to a directory entry%s: confirm the request through a known channel", orNone(email), claimed)
+	}
+}
+
+func orNone(email string) string {
+	if email == "" {
+		return "(none given)"
+	}
+	return email
 }
 
 // jurisdiction applies JURIS-PROCESS.

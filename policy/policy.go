@@ -25,7 +25,9 @@ const (
 	RuleContent         = "GLOBAL-CONTENT"
 	RuleTargets         = "GLOBAL-TARGETS"
 	RuleProcessValid    = "GLOBAL-PROCESS-VALID"
-	RuleRequester       = "GLOBAL-REQUESTER"
+	RuleRequester       = cases.RuleRequester
+	RuleAgencyUnknown   = cases.RuleAgencyUnknown
+	RuleAgencyLookalike = cases.RuleAgencyLookalike
 	RuleJurisdiction    = "JURIS-PROCESS"
 	RuleWindow          = "PR-WINDOW"
 	RuleForeignPMP      = "FOREIGN-PMP"
@@ -40,6 +42,7 @@ const (
 var builtinRules = []string{
 	RuleContent, RuleTargets, RuleProcessValid, RuleRequester, RuleJurisdiction, RuleWindow,
 	RuleForeignPMP, RuleForeignCloudAct, RuleForeignBasic, RuleEmergency, RulePreservation, RuleFISA,
+	RuleAgencyUnknown, RuleAgencyLookalike,
 }
 
 // homeCountry is where US legal process is valid (JURIS-PROCESS).

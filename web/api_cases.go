@@ -34,6 +34,10 @@ func (s *Server) createCase(c *gin.Context) {
 		s.apiError(c, err)
 		return
 	}
+	if err := s.DB.CheckReceipt(c.Request.Context(), req, now); err != nil {
+		s.apiError(c, err)
+		return
+	}
 	kase, err := s.DB.CreateCase(c.Request.Context(), currentUser(c).Email, store.NewCase{Request: req, Decision: dec})
 	if err != nil {
 		s.apiError(c, err)
@@ -43,10 +47,11 @@ func (s *Server) createCase(c *gin.Context) {
 	c.JSON(http.StatusCreated, kase)
 }
 
-// decide runs the policy on a request after replacing the verified domains
-// it claims for its agency with the agency directory's (store.DB.Trust).
+// decide runs the policy on a request with the agency directory's match of
+// its agency (store.DB.Resolve); the domains the request claims are kept as
+// claimed and never trusted.
 func (s *Server) decide(c *gin.Context, req *cases.Request, at time.Time) (*cases.Decision, error) {
-	if _, err := s.DB.Trust(c.Request.Context(), req); err != nil {
+	if err := s.DB.Resolve(c.Request.Context(), req); err != nil {
 		return nil, err
 	}
 	return s.Policy().Decide(req, at), nil

@@ -45,7 +45,21 @@ func newFixture(t testing.TB, db *store.DB) *fixture {
 		}
 		f.tokens[r], f.emails[r] = tok, email
 	}
+	listDirectory(t, db)
 	return f
+}
+
+// listDirectory lists the agencies of the test requests in the directory
+// (testdata/demo/directory.json), as an admin would have.
+func listDirectory(t testing.TB, db *store.DB) {
+	t.Helper()
+	b, err := os.ReadFile("../testdata/demo/directory.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ListDirectory(ctx, "admin@example.org", b); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // do sends a request as role ("" for none) and decodes a JSON answer.
@@ -220,6 +234,10 @@ func TestAPIReviewWorkflow(t *testing.T) {
 			if w := f.do(cases.RoleSupervisor, "POST", epath+"/approve", []byte(`{"note": ""}`), nil); w.Code != http.StatusBadRequest {
 				t.Errorf("needs_review without a note: %d", w.Code)
 			}
+		}
+		// ... and a confirmed callback by someone else first (issue 12).
+		if w := f.do(cases.RoleIntake, "POST", epath+"/verifications", []byte(`{"method": "callback", "phone": "+442072301212", "outcome": "confirmed"}`), nil); w.Code != http.StatusCreated {
+			t.Fatalf("callback: %d %s", w.Code, w.Body)
 		}
 		if w := f.do(cases.RoleSupervisor, "POST", epath+"/approve", []byte(`{"note": "called the duty officer back"}`), nil); w.Code != http.StatusOK {
 			t.Errorf("supervisor approving an emergency: %d %s", w.Code, w.Body)

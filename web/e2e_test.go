@@ -122,21 +122,12 @@ func TestE2EPortal(t *testing.T) {
 	db := storetest.SQLite(t)
 	p := policy.Default()
 	srv := New(db, p, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	listDirectory(t, db)
 	exports := t.TempDir()
 	if err := srv.SetExportDirs(filepath.Join(exports, "keys"), filepath.Join(exports, "packages")); err != nil {
 		t.Fatal(err)
 	}
-	users := map[cases.Role]string{}
-	for _, r := range []cases.Role{cases.RoleIntake, cases.RoleReviewer} {
-		email := string(r) + "@example.org"
-		if _, _, err := db.CreateUser(context.Background(), "test", email, r); err != nil {
-			t.Fatal(err)
-		}
-		if err := db.SetPassword(context.Background(), "test", email, portalPassword, false); err != nil {
-			t.Fatal(err)
-		}
-		users[r] = email
-	}
+	users := portalUsers(t, db, cases.RoleIntake, cases.RoleReviewer)
 	// A few cases already on file, so the lists show something.
 	for _, name := range []string{"subpoena.json", "emergency.json", "pen_register.json"} {
 		req, err := cases.ParseRequest(fixtureJSON(t, name))
@@ -349,7 +340,7 @@ func TestE2EReportAndAdmin(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := db.CreateAgency(context.Background(), admin, cases.Agency{Name: "Bundeskriminalamt", Country: "DE", VerifiedDomains: []string{"bka.bund.de"}}); err != nil {
+	if _, err := db.CreateAgency(context.Background(), admin, store.AgencyEntry{Agency: cases.Agency{Name: "Bundeskriminalamt", Country: "DE", VerifiedDomains: []string{"bka.bund.de"}}, Phone: "+4961155112020"}); err != nil {
 		t.Fatal(err)
 	}
 	ts := httptest.NewServer(srv)

@@ -78,6 +78,7 @@ func (s *Server) portalRoutes() {
 	p.GET("/cases/:id", s.signedIn(anyReader), s.casePage)
 	p.POST("/cases/:id/review", s.signedIn(reviewers), s.reviewSubmit)
 	p.POST("/cases/:id/notes", s.signedIn(caseLogger), s.noteSubmit)
+	p.POST("/cases/:id/verifications", s.signedIn(caseLogger), s.caseVerify)
 	p.POST("/cases/:id/document", s.signedIn(caseLogger), s.documentSubmit)
 	p.GET("/cases/:id/document", s.signedIn(anyReader), s.documentDownload)
 
@@ -196,6 +197,7 @@ func (s *Server) render(c *gin.Context, status int, name, title string, data any
 // set, so no one can make the portal display text of their choosing.
 var flashes = map[string]string{
 	"created":       "Case logged.",
+	"verified":      "Callback recorded.",
 	"approved":      "Case approved.",
 	"rejected":      "Case rejected.",
 	"note":          "Note added.",

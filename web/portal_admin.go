@@ -165,16 +165,18 @@ type agenciesData struct {
 	Message string
 }
 
-type agencyForm struct{ Name, Country, Domains string }
+type agencyForm struct{ Name, Country, Domains, Phone, Aliases string }
 
 func (d agenciesData) ErrorText() string { return d.Message }
 
 // agencyFromForm reads the agency form; domains may be separated by commas,
-// spaces or lines.
-func agencyFromForm(c *gin.Context) (cases.Agency, agencyForm) {
-	f := agencyForm{Name: c.PostForm("name"), Country: c.PostForm("country"), Domains: c.PostForm("verified_domains")}
+// spaces or lines, aliases (which may hold spaces) by commas or lines.
+func agencyFromForm(c *gin.Context) (store.AgencyEntry, agencyForm) {
+	f := agencyForm{Name: c.PostForm("name"), Country: c.PostForm("country"), Domains: c.PostForm("verified_domains"),
+		Phone: c.PostForm("phone"), Aliases: c.PostForm("aliases")}
 	domains := strings.FieldsFunc(f.Domains, func(r rune) bool { return r == ',' || r == ';' || r == ' ' || r == '\n' || r == '\r' || r == '\t' })
-	return cases.Agency{Name: f.Name, Country: f.Country, VerifiedDomains: domains}, f
+	aliases := strings.FieldsFunc(f.Aliases, func(r rune) bool { return r == ',' || r == ';' || r == '\n' || r == '\r' })
+	return store.AgencyEntry{Agency: cases.Agency{Name: f.Name, Country: f.Country, VerifiedDomains: domains}, Phone: f.Phone, Aliases: aliases}, f
 }
 
 func (s *Server) agenciesPage(c *gin.Context) {
@@ -233,7 +235,8 @@ func (s *Server) agencyPage(c *gin.Context) {
 	if !ok {
 		return
 	}
-	d := agenciesData{Edit: e, Form: agencyForm{Name: e.Name, Country: e.Country, Domains: strings.Join(e.VerifiedDomains, ", ")}}
+	d := agenciesData{Edit: e, Form: agencyForm{Name: e.Name, Country: e.Country, Domains: strings.Join(e.VerifiedDomains, ", "),
+		Phone: e.Phone, Aliases: strings.Join(e.Aliases, ", ")}}
 	s.render(c, http.StatusOK, "agencies", "Edit agency", d)
 }
 

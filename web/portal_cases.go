@@ -183,6 +183,8 @@ type dashboardData struct {
 	Closing, Expiring []metadata.Deadline
 	// More says which panels show only the first of their cases.
 	More map[string]bool
+	// Unverified are the cases waiting for a callback (portal_identity.go).
+	Unverified []unverifiedRow
 }
 
 // openCases lists at most f.Limit open cases (received or approved, i.e. not
@@ -242,6 +244,10 @@ func (s *Server) dashboard(c *gin.Context) {
 		return
 	}
 	d.Mine, d.More["mine"] = listRows(list, now), more
+	if d.Unverified, err = s.unverifiedRows(c); err != nil {
+		s.portalFail(c, err)
+		return
+	}
 	s.render(c, http.StatusOK, "dashboard", "Dashboard", d)
 }
 
@@ -493,6 +499,7 @@ type caseData struct {
 	Note     string
 	Mine     bool
 	Document *cases.Document
+	Identity *identity
 	*disclosure
 }
 
@@ -516,7 +523,7 @@ func (s *Server) loadCase(c *gin.Context) (*caseData, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &caseData{Case: kase, Mine: strings.EqualFold(kase.CreatedBy, currentUser(c).Email), disclosure: disc}
+	d := &caseData{Case: kase, Mine: strings.EqualFold(kase.CreatedBy, currentUser(c).Email), disclosure: disc, Identity: caseIdentity(kase)}
 	for _, e := range evs {
 		d.Events = append(d.Events, timelineEntry{Event: e, Detail: eventDetail(e)})
 	}

@@ -41,14 +41,27 @@ type intakeData struct {
 	Fields   map[string]string
 	Message  string
 	Decision *cases.Decision
+	// Directory is the agency directory, which the agency name is picked
+	// from; a name not in it makes an unknown agency (AGENCY-UNKNOWN).
+	Directory []*store.AgencyEntry
 }
 
 func (d intakeData) ErrorText() string { return d.Message }
 
+// renderIntake shows the intake form with the agency directory to pick from.
+func (s *Server) renderIntake(c *gin.Context, status int, d intakeData) {
+	var err error
+	if d.Directory, err = s.DB.Agencies(c.Request.Context()); err != nil {
+		s.portalFail(c, err)
+		return
+	}
+	s.render(c, status, "intake", "Log a request", d)
+}
+
 func (s *Server) intakePage(c *gin.Context) {
 	f := intakeForm{ProcessType: string(cases.Subpoena)}
 	f.padTargets()
-	s.render(c, http.StatusOK, "intake", "Log a request", intakeData{Form: f})
+	s.renderIntake(c, http.StatusOK, intakeData{Form: f})
 }
 
 func (f *intakeForm) padTargets() {
@@ -145,7 +158,7 @@ func (s *Server) intakeSubmit(c *gin.Context) {
 			d.Message = "The request has errors: see the fields marked below. Nothing was saved."
 		}
 		d.Form.padTargets()
-		s.render(c, status, "intake", "Log a request", d)
+		s.renderIntake(c, status, d)
 	}
 	req, err := cases.ParseRequest(form.json())
 	if err != nil {
@@ -161,10 +174,14 @@ func (s *Server) intakeSubmit(c *gin.Context) {
 		s.portalFail(c, err)
 		return
 	}
+	if err := s.DB.CheckReceipt(c.Request.Context(), req, now); err != nil {
+		again(statusOf(cases.ErrorCode(err)), err)
+		return
+	}
 	if c.PostForm("action") != "save" {
 		d.Decision = dec
 		d.Form.padTargets()
-		s.render(c, http.StatusOK, "intake", "Log a request", d)
+		s.renderIntake(c, http.StatusOK, d)
 		return
 	}
 	name, content, err := formFile(c, "document")

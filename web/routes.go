@@ -43,4 +43,5 @@ func (s *Server) routes() {
 	s.holdRoutes(api)
 	s.auditProofRoutes(api)
 	s.letterRoutes(api)
+	s.agencyRoutes(api)
 }

@@ -268,7 +268,7 @@ var tamper = map[string]struct {
 	"edit": {map[store.Dialect][]string{
 		store.SQLite:   {"DROP TRIGGER audit_events_no_update", "UPDATE audit_events SET actor = 'mallory' WHERE seq = 3"},
 		store.Postgres: {"DROP TRIGGER audit_events_no_change ON audit_events", "UPDATE audit_events SET actor = 'mallory' WHERE seq = 3"},
-	}, "audit event 3 (agency.create agency 1) was altered"},
+	}, "audit event 3 (case.create case 1) was altered"}, // logging a case lists no agency
 	"delete newest": {map[store.Dialect][]string{
 		store.SQLite:   {"DROP TRIGGER audit_events_no_delete", "DELETE FROM audit_events WHERE seq = (SELECT MAX(seq) FROM audit_events)"},
 		store.Postgres: {"DROP TRIGGER audit_events_no_change ON audit_events", "DELETE FROM audit_events WHERE seq = (SELECT MAX(seq) FROM audit_events)"},

@@ -144,7 +144,7 @@ func (db *DB) createCase(ctx context.Context, tx *sqlx.Tx, actor string, nc NewC
 	if status == "" {
 		status = cases.StatusReceived
 	}
-	agencyID, err := db.upsertAgency(ctx, tx, actor, &req.Agency)
+	agencyID, err := db.caseAgency(ctx, tx, req.Agency)
 	if err != nil {
 		return nil, err
 	}
@@ -209,31 +209,6 @@ func (db *DB) createCase(ctx context.Context, tx *sqlx.Tx, actor string, nc NewC
 	return c, nil
 }
 
-func (db *DB) upsertAgency(ctx context.Context, tx *sqlx.Tx, actor string, a *cases.Agency) (int64, error) {
-	if e, err := db.findAgency(ctx, tx, a.Name, a.Country); err != nil {
-		return 0, err
-	} else if e != nil {
-		return e.ID, nil
-	}
-	// On PostgreSQL two requests from a new agency may both get here; the
-	// second waits for the first to commit and then inserts nothing, and
-	// takes the agency the first created instead of failing the request
-	// (the conflict is on the exact name, which the read below uses).
-	var id int64
-	domains, _ := json.Marshal(nonNil(a.VerifiedDomains))
-	err := tx.GetContext(ctx, &id, tx.Rebind(`INSERT INTO agencies (name, country, verified_domains) VALUES (?, ?, ?)
-		ON CONFLICT (name, country) DO NOTHING RETURNING id`), a.Name, a.Country, string(domains))
-	if errors.Is(err, sql.ErrNoRows) {
-		if err := tx.GetContext(ctx, &id, tx.Rebind("SELECT id FROM agencies WHERE name = ? AND country = ?"), a.Name, a.Country); err != nil {
-			return 0, fmt.Errorf("read agency: %w", err)
-		}
-		return id, nil
-	} else if err != nil {
-		return 0, fmt.Errorf("insert agency: %w", err)
-	}
-	return id, db.Audit(ctx, tx, actor, "agency.create", "agency", strconv.FormatInt(id, 10), nil, a)
-}
-
 func nonNil[T any](s []T) []T {
 	if s == nil {
 		return []T{}
@@ -261,6 +236,12 @@ func (db *DB) Case(ctx context.Context, ref string) (*cases.Case, error) {
 	}
 	for i := range c.Notes {
 		c.Notes[i].At = c.Notes[i].At.UTC()
+	}
+	if c.Verifications, err = db.verifications(ctx, db.r, id); err != nil {
+		return nil, err
+	}
+	if c.AgencyMatch, err = db.ResolveAgency(ctx, c.Agency); err != nil {
+		return nil, err
 	}
 	return c, nil
 }
@@ -325,8 +306,19 @@ func (db *DB) Review(ctx context.Context, actor *cases.User, ref string, verdict
 		if err != nil {
 			return err
 		}
+		if before.Verifications, err = db.verifications(ctx, tx, id); err != nil {
+			return err
+		}
+		if err := db.checkFourEyes(ctx, tx, actor, before); err != nil {
+			return err
+		}
 		if err := cases.CheckReview(actor, before, verdict, note); err != nil {
 			return err
+		}
+		if verdict == cases.StatusApproved {
+			if err := cases.CheckInForce(before, db.Now()); err != nil {
+				return err
+			}
 		}
 		review := cases.Review{Verdict: verdict, By: actor.Email, At: db.Now(), Note: strings.TrimSpace(note)}
 		b, _ := json.Marshal(review)
@@ -598,8 +590,14 @@ func (db *DB) documentInfoTx(ctx context.Context, q sqlx.QueryerContext, id int6
 }
 
 // EachCase calls fn for each case received in [from, to), oldest first, with
-// its request and stored decision; policy replay uses it.
+// its request and stored decision; policy replay uses it. Each request's
+// agency is resolved against the directory as it is now (Request.Directory),
+// so that a replay decides on what the directory says, as intake does.
 func (db *DB) EachCase(ctx context.Context, from, to *time.Time, fn func(c *cases.Case) error) error {
+	dir, err := db.loadDirectory(ctx, db.r)
+	if err != nil {
+		return err
+	}
 	query := "SELECT " + caseColumns + " FROM cases WHERE 1=1"
 	var args []any
 	if from != nil {
@@ -624,6 +622,7 @@ func (db *DB) EachCase(ctx context.Context, from, to *time.Time, fn func(c *case
 		if err != nil {
 			return err
 		}
+		c.Request.Directory = dir.match(c.Agency)
 		if err := fn(c); err != nil {
 			return err
 		}

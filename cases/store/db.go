@@ -54,6 +54,8 @@ type DB struct {
 	onClose   []CloseHook
 
 	commits atomic.Uint64 // see Commits
+
+	directory atomic.Pointer[directory] // the agency directory's match index (agencies.go)
 }
 
 // Commits counts the write transactions (Tx) this DB has committed. A reader

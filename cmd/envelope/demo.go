@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -83,10 +84,20 @@ func loadDemo(ctx context.Context, db *store.DB, p *policy.Policy, out io.Writer
 	if err := db.SetOrg(ctx, cases.System, org); err != nil {
 		return err
 	}
+	dir, err := envelope.Demo.ReadFile("testdata/demo/directory.json")
+	if err != nil {
+		return err
+	}
+	if _, err := db.ListDirectory(ctx, users[cases.RoleAdmin].Email, dir); err != nil {
+		return err
+	}
 	rng := rand.New(rand.NewPCG(2026, 11))
 	now := time.Now().UTC().Truncate(time.Second)
 	for i := 0; i < demoCases; i++ {
 		req := demoRequest(&seed, rng, now, i)
+		if err := db.Resolve(ctx, req); err != nil {
+			return err
+		}
 		dec := p.Decide(req, req.ReceivedAt)
 		c, err := db.CreateCase(ctx, users[cases.RoleIntake].Email, store.NewCase{Request: req, Decision: dec})
 		if err != nil {
@@ -95,6 +106,9 @@ func loadDemo(ctx context.Context, db *store.DB, p *policy.Policy, out io.Writer
 		if err := advanceDemo(ctx, db, users, c, now, rng); err != nil {
 			return fmt.Errorf("demo case %s: %w", c.Number, err)
 		}
+	}
+	if err := demoForgery(ctx, db, p, users[cases.RoleIntake], now); err != nil {
+		return err
 	}
 	fmt.Fprintf(out, "demo: loaded %d cases. Sign in as %s (or reviewer@, supervisor@, auditor@, admin@ the same domain) with password %s\n",
 		demoCases, demoUsers[0].email, password)
@@ -189,6 +203,32 @@ func advanceDemo(ctx context.Context, db *store.DB, users map[cases.Role]*cases.
 		_, err := db.Review(ctx, reviewer, c.Number, cases.StatusRejected, "Declined per the policy decision.")
 		return err
 	}
+	if cases.CheckInForce(c, now) != nil {
+		_, err := db.Review(ctx, reviewer, c.Number, cases.StatusRejected, "The order expired before it could be approved.")
+		return err
+	}
+	if cases.NeedsCallback(c) != "" {
+		// Someone other than the approver calls the agency back on the
+		// directory's number; a webmail requester is not who it claims.
+		m, err := db.ResolveAgency(ctx, c.Agency)
+		if err != nil {
+			return err
+		}
+		forged := strings.HasSuffix(c.Requester.Email, "@gmail.com") || m.Phone == ""
+		v := cases.Verification{Phone: m.Phone, Outcome: cases.VerifyConfirmed, Note: "The requesting officer confirmed the request on the agency's switchboard."}
+		if forged {
+			v.Outcome, v.Note = cases.VerifyFailed, "The agency has no record of this request or of the requester."
+		}
+		if m.Phone != "" {
+			if _, err := db.RecordVerification(ctx, users[cases.RoleIntake], c.Number, v); err != nil {
+				return err
+			}
+		}
+		if forged {
+			_, err := db.Review(ctx, reviewer, c.Number, cases.StatusRejected, "Forged: the agency did not send it.")
+			return err
+		}
+	}
 	note := ""
 	if c.Decision.Outcome == cases.OutcomeNeedsReview {
 		note = "Verified with the requesting agency by phone on its published number."
@@ -211,6 +251,30 @@ func advanceDemo(ctx context.Context, db *store.DB, users map[cases.Role]*cases.
 		return err
 	}
 	return nil
+}
+
+// demoForgery logs an emergency request from a look-alike of a listed
+// agency, left waiting: the dashboard and the case page show it as
+// unverified, and it cannot be approved until someone calls the agency back.
+func demoForgery(ctx context.Context, db *store.DB, p *policy.Policy, intake *cases.User, now time.Time) error {
+	received := now.Add(-40 * time.Minute)
+	due := received.Add(2 * time.Hour)
+	req := &cases.Request{
+		ReceivedAt: received,
+		Agency:     cases.Agency{Name: "Metropolitan Police S\u0435rvice", Country: "GB", VerifiedDomains: []string{"met-police-uk.com"}},
+		Requester:  cases.Requester{Name: "DS Alex Morgan", Email: "alex.morgan@met-police-uk.com", Phone: "+447700900123"},
+		Process:    cases.Process{Type: cases.Emergency},
+		Emergency:  &cases.Exigency{Description: "Kidnapping in progress; the victim's account is needed now. Call me on my mobile.", ImminentHarm: true},
+		Targets:    []cases.Target{{Kind: cases.TargetPhone, Value: "+447911123456"}},
+		Categories: []cases.Category{cases.BasicSubscriberInfo, cases.IPLogs, cases.DeviceInfo},
+		Window:     &cases.Window{From: received.Add(-7 * 24 * time.Hour), To: received},
+		DueAt:      &due,
+	}
+	if err := db.Resolve(ctx, req); err != nil {
+		return err
+	}
+	_, err := db.CreateCase(ctx, intake.Email, store.NewCase{Request: req, Decision: p.Decide(req, received)})
+	return err
 }
 
 func randomWord() string {

@@ -168,9 +168,9 @@ func casesImport(ctx context.Context, a *app, args []string) error {
 		if err != nil {
 			return fmt.Errorf("%s:%d changed while importing: %w", path, n, err)
 		}
-		// The agency directory's verified domains, not the file's, decide
-		// GLOBAL-REQUESTER, as at intake.
-		if _, err := s.Trust(ctx, lc.req); err != nil {
+		// The agency directory, not the file, decides the agency findings,
+		// as at intake; the import adds nothing to the directory.
+		if err := s.Resolve(ctx, lc.req); err != nil {
 			return err
 		}
 		batch = append(batch, store.NewCase{Request: lc.req, Decision: p.Decide(lc.req, lc.req.ReceivedAt),

@@ -249,6 +249,11 @@ func TestServeDemo(t *testing.T) {
 func TestPolicyReplay(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "e.db")
+	// The imported cases' agency is in the directory: replay resolves it.
+	if code, _, errOut := cli(t, db, "", "agency", "add", "--name", "New York County District Attorney", "--country", "US",
+		"--domain", "dany.nyc.gov", "--phone", "+12123354000"); code != 0 {
+		t.Fatal(errOut)
+	}
 	if code, _, errOut := cli(t, db, "", "cases", "import", "../../testdata/import/legacy.ndjson"); code != 0 {
 		t.Fatal(errOut)
 	}

@@ -32,7 +32,7 @@ func TestHoldCommands(t *testing.T) {
 	if code, _, errOut := cli(t, db, "", "hold", "place", "--case", "LR-2026-000001", "--reason", "again"); code != 1 || !strings.Contains(errOut, "already under a legal hold") {
 		t.Errorf("second hold: %d %q", code, errOut)
 	}
-	if code, out, _ := cli(t, db, "", "hold", "list"); code != 0 || !strings.Contains(out, "LR-2026-000001  placed ") || !strings.Contains(out, "cli:system: litigation: Doe v. Platform") {
+	if code, out, _ := cli(t, db, "", "hold", "list"); code != 0 || !strings.Contains(out, "LR-2026-000001  placed ") || !strings.Contains(out, "cli:hold place: litigation: Doe v. Platform") {
 		t.Errorf("list: %d %q", code, out)
 	}
 	// --as: the named user's role must allow it.

@@ -1,0 +1,235 @@
+// Package agencymatch tells whether the agency a request names is one of the
+// directory's entries, one made to look like an entry, or one the directory
+// does not know; and whether an email domain is one of an entry's domains.
+//
+// It is pure: no storage, no policy. Names are compared after folding
+// (Fold), so that spacing, case, punctuation and invisible characters cannot
+// make a known agency look unknown; and by their Unicode TR39 confusable
+// skeletons (Skeleton), so that a name written with look-alike letters (a
+// Cyrillic "е" for a Latin "e") is caught as a look-alike instead of passing
+// as a new agency. Domains are compared in their IDNA ASCII form, so an
+// internationalised homograph of a directory domain never equals it.
+package agencymatch
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"unicode"
+
+	"github.com/mtibben/confusables"
+	"golang.org/x/net/idna"
+	xcases "golang.org/x/text/cases"
+	"golang.org/x/text/unicode/norm"
+)
+
+// Kind is how a request's agency relates to the directory.
+type Kind string
+
+const (
+	Known     Kind = "known"     // the name (or an alias) folds to an entry's, in the entry's country
+	Lookalike Kind = "lookalike" // confusable with an entry, or an entry's name from another country
+	Unknown   Kind = "unknown"   // nothing in the directory resembles it
+)
+
+// Entry is what matching needs of a directory entry.
+type Entry struct {
+	ID      int64
+	Name    string
+	Country string
+	Aliases []string
+}
+
+// Result is the outcome of Match: for Known the entry it is, for Lookalike
+// the entry it resembles, and why.
+type Result struct {
+	Kind   Kind
+	Entry  *Entry
+	Reason string
+}
+
+var folder = xcases.Fold()
+
+// Fold reduces a name to the form names are compared in: Unicode NFKC
+// (compatibility characters such as NBSP or full-width letters become their
+// plain forms), case folding, format characters (zero-width spaces and
+// joiners, bidi controls, soft hyphens) removed, and every run of
+// whitespace and punctuation collapsed to one space.
+func Fold(s string) string {
+	s = norm.NFKC.String(s)
+	s = folder.String(s)
+	var b strings.Builder
+	space := false
+	for _, r := range s {
+		switch {
+		case invisible(r):
+		case unicode.IsSpace(r) || unicode.IsPunct(r) || unicode.IsSymbol(r) || unicode.IsControl(r):
+			space = b.Len() > 0
+		default:
+			if space {
+				b.WriteByte(' ')
+				space = false
+			}
+			b.WriteRune(r)
+		}
+	}
+	// NFKC again: removing a format character can bring a base letter and
+	// a combining mark together.
+	return norm.NFKC.String(b.String())
+}
+
+// Skeletons are the TR39 confusable skeletons of a name: two names that
+// share one look alike to a reader. The table maps letters as written (a
+// capital I and a small l share the prototype l, a small i does not), so a
+// name's skeletons are taken as written, in lower case and in upper case,
+// each with invisible characters and spacing removed first and folded
+// after.
+func Skeletons(s string) []string {
+	plain := strings.Join(strings.FieldsFunc(strip(s), func(r rune) bool {
+		return unicode.IsSpace(r) || unicode.IsPunct(r) || unicode.IsSymbol(r) || unicode.IsControl(r)
+	}), " ")
+	var out []string
+	for _, v := range []string{plain, strings.ToLower(plain), strings.ToUpper(plain)} {
+		if k := key(Fold(confusables.Skeleton(v))); k != "" && !slices.Contains(out, k) {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// key is a folded name without its spaces, the form names are compared in:
+// "F.B.I." and "FBI", "Metropolitan-Police" and "MetropolitanPolice" are
+// one name.
+func key(folded string) string { return strings.ReplaceAll(folded, " ", "") }
+
+// strip applies NFKC and removes invisible characters.
+func strip(s string) string {
+	return strings.Map(func(r rune) rune {
+		if invisible(r) {
+			return -1
+		}
+		return r
+	}, norm.NFKC.String(s))
+}
+
+// invisible reports format characters (zero-width, bidi controls, soft
+// hyphen) and variation selectors.
+func invisible(r rune) bool {
+	return unicode.Is(unicode.Cf, r) || r >= 0xFE00 && r <= 0xFE0F
+}
+
+func shareAny(a, b []string) bool {
+	for _, x := range a {
+		if slices.Contains(b, x) {
+			return true
+		}
+	}
+	return false
+}
+
+// Index holds directory entries with their folded names and skeletons
+// worked out once, for matching many names (a policy replay of every
+// stored case) without folding the directory again for each.
+type Index struct {
+	entries []Entry
+	names   [][]indexed // per entry: its name, then its aliases
+}
+
+type indexed struct {
+	key   string
+	skels []string
+}
+
+// NewIndex indexes entries for Match.
+func NewIndex(entries []Entry) *Index {
+	x := &Index{entries: entries, names: make([][]indexed, len(entries))}
+	for i, e := range entries {
+		for _, n := range append([]string{e.Name}, e.Aliases...) {
+			x.names[i] = append(x.names[i], indexed{key: key(Fold(n)), skels: Skeletons(n)})
+		}
+	}
+	return x
+}
+
+// Match finds the directory entry a request's agency (name and country) is.
+// An entry's name or one of its aliases folding to the same form (spaces
+// aside) in the same country is Known. The same folded name in another
+// country, or a name whose skeleton equals an entry's, is Lookalike: a
+// forger's spelling of a real agency. Anything else is Unknown.
+func Match(name, country string, entries []Entry) Result {
+	return NewIndex(entries).Match(name, country)
+}
+
+// Match is Match on the indexed entries.
+func (x *Index) Match(name, country string) Result {
+	folded, skel := key(Fold(name)), Skeletons(name)
+	country = strings.ToUpper(strings.TrimSpace(country))
+	var elsewhere, confusable *Entry
+	for i := range x.entries {
+		e := &x.entries[i]
+		for _, n := range x.names[i] {
+			switch {
+			case n.key == folded && folded != "":
+				if e.Country == country {
+					return Result{Kind: Known, Entry: e}
+				}
+				if elsewhere == nil {
+					elsewhere = e
+				}
+			case confusable == nil && shareAny(n.skels, skel):
+				confusable = e
+			}
+		}
+	}
+	switch {
+	case elsewhere != nil:
+		return Result{Kind: Lookalike, Entry: elsewhere,
+			Reason: "has the name of " + elsewhere.Name + " (" + elsewhere.Country + ") but says it is in " + country}
+	case confusable != nil:
+		return Result{Kind: Lookalike, Entry: confusable,
+			Reason: "is written with characters that look like " + confusable.Name + " (" + confusable.Country + ") but is not that name"}
+	}
+	return Result{Kind: Unknown}
+}
+
+// ErrDomain is returned by NormalizeDomain for what is not a domain name.
+var ErrDomain = errors.New("is not a domain name")
+
+// NormalizeDomain returns a domain name in the form domains are compared
+// in: surrounding space and one trailing dot removed, IDNA ASCII (punycode)
+// lower case. It refuses what cannot be a host's domain: no dot, an
+// address, a URL, a label IDNA refuses.
+func NormalizeDomain(d string) (string, error) {
+	d = strings.TrimSuffix(strings.TrimSpace(d), ".")
+	if d == "" || strings.ContainsAny(d, "@/\\: ") || strings.ContainsFunc(d, invisible) || len(d) > 253 {
+		return "", ErrDomain
+	}
+	a, err := idna.Lookup.ToASCII(d)
+	if err != nil || !strings.Contains(a, ".") || strings.HasPrefix(a, ".") || strings.Contains(a, "..") {
+		return "", ErrDomain
+	}
+	return strings.ToLower(a), nil
+}
+
+// EmailDomain returns the normalised domain of an email address, or false
+// when it has none that NormalizeDomain accepts.
+func EmailDomain(email string) (string, bool) {
+	at := strings.LastIndexByte(email, '@')
+	if at < 0 {
+		return "", false
+	}
+	d, err := NormalizeDomain(email[at+1:])
+	return d, err == nil
+}
+
+// Within reports whether domain (normalised) is one of domains (normalised)
+// or a subdomain of one: mail.fbi.gov is within fbi.gov; fbi.gov.evil.com
+// and fbi-gov.us are not.
+func Within(domain string, domains []string) bool {
+	for _, d := range domains {
+		if d != "" && (domain == d || strings.HasSuffix(domain, "."+d)) {
+			return true
+		}
+	}
+	return false
+}
