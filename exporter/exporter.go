@@ -19,6 +19,7 @@ import (
 	"envelope/cases"
 	"envelope/cases/metadata"
 	"envelope/cases/store"
+	"envelope/policy/clock"
 )
 
 // Exporter produces, stores, lists and serves the packages of cases.
@@ -27,6 +28,9 @@ type Exporter struct {
 	Builder *Builder
 	// Dir is the packages directory, outside the database.
 	Dir string
+	// Clocks are the clock rules whose holds export obeys (hold.go); nil:
+	// the embedded default.
+	Clocks *clock.Clocks
 }
 
 // New returns an exporter that signs with the key in keyDir (generated on
@@ -127,6 +131,9 @@ func (e *Exporter) export(ctx context.Context, actor, ref string, onlyNew bool) 
 		return nil, nil
 	}
 	if err := Exportable(c, prev); err != nil {
+		return nil, err
+	}
+	if err := e.clockHold(ctx, c); err != nil {
 		return nil, err
 	}
 	p := &Production{Case: c, Seq: 1, At: e.DB.Now(), By: actor}

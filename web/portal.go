@@ -147,6 +147,7 @@ func (s *Server) signedIn(allow func(*cases.User) bool) gin.HandlerFunc {
 			return
 		}
 		c.Set(userKey, u)
+		s.zone(c) // the zone this page reads and shows times in
 		if u.MustChangePassword && c.Request.URL.Path != "/password" {
 			c.Redirect(http.StatusSeeOther, "/password")
 			c.Abort()

@@ -34,21 +34,30 @@ var templateFuncs = template.FuncMap{
 			if v.IsZero() {
 				return ""
 			}
-			return v.UTC().Format("2006-01-02")
+			return fmtDate(v)
 		case *time.Time:
 			if v == nil {
 				return ""
 			}
-			return v.UTC().Format("2006-01-02")
+			return fmtDate(*v)
 		}
 		return ""
 	},
-	"datetime": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
-	"iso":      func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-	"label":    label,
-	"rule":     func(id string) string { return ruleText[id] },
-	"due":      dueClass,
-	"dueText":  dueText,
+	"datetime": fmtDateTime,
+	"window":   fmtWindow,
+	"list":     func(s ...string) []string { return s },
+	"zoneName": zoneName,
+	"caseDue": func(c *cases.Case, now time.Time) string {
+		if c.DueAt == nil {
+			return ""
+		}
+		return fmtDue(*c.DueAt, now, urgent(c.Process.Type, c.Emergency))
+	},
+	"iso":     func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"label":   label,
+	"rule":    func(id string) string { return ruleText[id] },
+	"due":     dueClass,
+	"dueText": dueText,
 	"has": func(list []cases.Category, c cases.Category) bool {
 		return slices.Contains(list, c)
 	},
@@ -86,7 +95,7 @@ var templateFuncs = template.FuncMap{
 		if t == nil {
 			return "none"
 		}
-		return t.UTC().Format("2006-01-02")
+		return fmtDate(*t)
 	},
 	"measure": measureText,
 	"shortHash": func(h string) string {
@@ -178,10 +187,8 @@ func dueText(class string) string {
 	return map[string]string{"overdue": "overdue", "today": "due today", "soon": "due soon"}[class]
 }
 
-func endOfDay(t time.Time) time.Time {
-	y, m, d := t.UTC().Date()
-	return time.Date(y, m, d+1, 0, 0, 0, 0, time.UTC)
-}
+// endOfDay is the end of t's day in the organisation's zone.
+func endOfDay(t time.Time) time.Time { return cases.NextDay(t, shownZone()) }
 
 // dashboardData holds the lists of the dashboard, most urgent first.
 type dashboardData struct {

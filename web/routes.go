@@ -41,4 +41,6 @@ func (s *Server) routes() {
 	s.reportRoutes(api)
 	s.exportRoutes(api)
 	s.holdRoutes(api)
+	s.settingsRoutes(api)
+	s.clockRoutes(api)
 }
