@@ -1,7 +1,9 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -10,6 +12,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"envelope/cases"
+	"envelope/cases/retention"
 	"envelope/cases/store"
 	"envelope/policy/clock"
 )
@@ -129,6 +132,16 @@ func (s *Server) postClockEvent(c *gin.Context) {
 		s.apiError(c, err)
 		return
 	}
+	if ev.Action == clockEventActions["eu_production_linked"] {
+		// The preserved records must outlive the preservation's 60 days
+		// while the production order needs them: a legal hold keeps them
+		// from the purge. It is placed first, so a failure leaves more
+		// kept, never less.
+		if err := s.keepForProduction(ctx, currentUser(c), kase, ev.Detail["production_case"]); err != nil {
+			s.apiError(c, err)
+			return
+		}
+	}
 	if kase, err = s.DB.RecordClockEvent(ctx, currentUser(c), c.Param("id"), ev); err == nil {
 		err = s.withClocks(c, kase)
 	}
@@ -186,4 +199,18 @@ func (s *Server) clockEvent(c *gin.Context, k *cases.Case, name string, dueAt *s
 		ev.Detail["reason"], ev.Detail["partial"] = reason, partial
 	}
 	return ev, nil
+}
+
+// keepForProduction places a legal hold on an EU preservation order's case
+// for the production order that followed it; a hold already in place
+// keeps the records as well.
+func (s *Server) keepForProduction(ctx context.Context, u *cases.User, k *cases.Case, production any) error {
+	if !retention.CanHold(u) {
+		return cases.Errorf(cases.EFORBIDDEN, "linking a production order places a legal hold on the preservation: a reviewer or supervisor must do it")
+	}
+	_, err := retention.PlaceHold(ctx, s.DB, u, k.Number, fmt.Sprintf("EU preservation order kept for the production order %v (Art. 11 of Regulation (EU) 2023/1543)", production))
+	if cases.ErrorCode(err) == cases.ECONFLICT {
+		return nil // already held
+	}
+	return err
 }

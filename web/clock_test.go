@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"envelope/cases"
+	"envelope/cases/retention"
 	"envelope/cases/store/storetest"
 )
 
@@ -122,4 +123,52 @@ func TestEUEmergencyDeadlineOnDashboard(t *testing.T) {
 	if i < 0 || !strings.Contains(dash[i:min(len(dash), i+2000)], "2026-11-20 17:30 UTC") {
 		t.Errorf("dashboard lacks the case's 8-hour deadline to the hour")
 	}
+}
+
+// A preservation linked to the production order that followed it is kept
+// as long as that order needs: its preserve clock has no end and a legal
+// hold keeps its records from the purge.
+func TestEUPreservationLinkedToProduction(t *testing.T) {
+	db := storetest.SQLite(t)
+	f := newFixture(t, db)
+	preserve := []byte(`{"received_at":"2026-11-20T09:30:00Z","agency":{"name":"Parquet de Paris","country":"FR","verified_domains":["justice.fr"]},
+		"requester":{"name":"A","email":"a@justice.fr"},
+		"process":{"type":"eu_preservation_order","issuing_authority":"Parquet","reference":"EPOC-PR-1","issued_at":"2026-11-19T00:00:00Z","authority_role":"prosecutor"},
+		"targets":[{"kind":"phone","value":"+33612345678"}],"categories":["basic_subscriber_info"]}`)
+	var pr, prod cases.Case
+	if w := f.do(cases.RoleIntake, "POST", "/api/v1/cases", preserve, &pr); w.Code != http.StatusCreated {
+		t.Fatalf("preservation: %d %s", w.Code, w.Body)
+	}
+	if p := clockOf(pr.Clocks, "preserve"); p == nil || p.Rule != "EU-PRESERVATION-60D" || !p.At.Equal(time.Date(2027, 1, 19, 9, 30, 0, 0, time.UTC)) {
+		t.Fatalf("preserve clock: %+v", pr.Clocks)
+	}
+	if w := f.do(cases.RoleIntake, "POST", "/api/v1/cases", euProduction(""), &prod); w.Code != http.StatusCreated {
+		t.Fatal(w.Body)
+	}
+	link := []byte(`{"event":"eu_production_linked","production_case":"` + prod.Number + `"}`)
+	if w := f.do(cases.RoleIntake, "POST", "/api/v1/cases/"+pr.Number+"/clock-events", link, nil); w.Code != http.StatusForbidden {
+		t.Errorf("intake placed a hold: %d %s", w.Code, w.Body)
+	}
+	if w := f.do(cases.RoleReviewer, "POST", "/api/v1/cases/"+pr.Number+"/clock-events", []byte(`{"event":"eu_production_linked","production_case":"LR-0000-000999"}`), nil); w.Code != http.StatusBadRequest {
+		t.Errorf("link to no case: %d %s", w.Code, w.Body)
+	}
+	var got cases.Case
+	if w := f.do(cases.RoleReviewer, "POST", "/api/v1/cases/"+pr.Number+"/clock-events", link, &got); w.Code != http.StatusCreated {
+		t.Fatalf("link: %d %s", w.Code, w.Body)
+	}
+	if p := clockOf(got.Clocks, "preserve"); p == nil || !p.OpenEnded || p.At != nil {
+		t.Errorf("preserve clock after the link: %+v", p)
+	}
+	if h, err := retention.ActiveHold(ctx, db, pr.ID); err != nil || h == nil || !strings.Contains(h.Reason, prod.Number) {
+		t.Errorf("legal hold: %+v %v", h, err)
+	}
+}
+
+func clockOf(ds []cases.Deadline, name string) *cases.Deadline {
+	for i := range ds {
+		if ds[i].Clock == name {
+			return &ds[i]
+		}
+	}
+	return nil
 }
