@@ -68,6 +68,12 @@ func (s *Server) withClocks(c *gin.Context, k *cases.Case) error {
 	if err != nil {
 		return err
 	}
+	s.applyClocks(c, k, evs)
+	return nil
+}
+
+// applyClocks is withClocks with the case's events read already.
+func (s *Server) applyClocks(c *gin.Context, k *cases.Case, evs []*cases.Event) {
 	s.Clocks().ForCase(k, evs, s.zone(c))
 	for _, e := range evs {
 		if e.Action != actionNonExecution {
@@ -79,7 +85,6 @@ func (s *Server) withClocks(c *gin.Context, k *cases.Case) error {
 			k.NonExecution = &ne
 		}
 	}
-	return nil
 }
 
 // The case events the clock rules read that staff record through the API.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"envelope/cases"
+	"envelope/cases/remind"
 	"envelope/cases/retention"
 	"envelope/cases/store/storetest"
 )
@@ -95,6 +96,13 @@ func TestEUEnforcingStateHold(t *testing.T) {
 	if !strings.Contains(string(raw["clocks"]), `"blocked":true`) || !strings.Contains(string(raw["non_execution"]), "data_not_held") {
 		t.Errorf("case JSON: clocks %s non_execution %s", raw["clocks"], raw["non_execution"])
 	}
+	page := p.page(cases.RoleAuditor, "GET", "/cases/"+itoa(refused.ID), nil).Body.String()
+	for _, want := range []string{"Production held until</strong>: nothing may be produced", "EU-ENFORCING-HOLD: 10 days from received_at",
+		"Response due</strong> 2026-11-30 09:30 UTC", "Partly executed</strong> (Form 3: data_not_held)", "Ground for refusal raised"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("case page lacks %q", want)
+		}
+	}
 }
 
 // An EU emergency production order is due 8 hours after receipt and the
@@ -122,6 +130,23 @@ func TestEUEmergencyDeadlineOnDashboard(t *testing.T) {
 	i := strings.Index(dash, c.Number)
 	if i < 0 || !strings.Contains(dash[i:min(len(dash), i+2000)], "2026-11-20 17:30 UTC") {
 		t.Errorf("dashboard lacks the case's 8-hour deadline to the hour")
+	}
+
+	// Two hours before it, unanswered: an alert on the dashboard, and after
+	// another hour untouched, escalated to the supervisors.
+	now = time.Date(2026, 11, 20, 15, 45, 0, 0, time.UTC)
+	r := &remind.Reminder{DB: db, Config: remind.DefaultConfig}
+	if raised, _, err := r.Scan(ctx, now); err != nil || len(raised) != 1 {
+		t.Fatalf("scan: %v %v", raised, err)
+	}
+	now = now.Add(61 * time.Minute)
+	if _, escalated, err := r.Scan(ctx, now); err != nil || len(escalated) != 1 {
+		t.Fatalf("escalate: %v %v", escalated, err)
+	}
+	dash = p.page(cases.RoleAuditor, "GET", "/dashboard", nil).Body.String()
+	if !strings.Contains(dash, `id="h-alerts"`) || !strings.Contains(dash, c.Number+"</a>: due 2026-11-20 17:30 UTC") ||
+		!strings.Contains(dash, "escalated</strong> to supervisor@example.org") {
+		t.Errorf("dashboard lacks the escalated alert:\n%s", dash)
 	}
 }
 

@@ -6,6 +6,12 @@ func init() {
 		"eu_production_order": "EU production order (EPOC)", "eu_preservation_order": "EU preservation order (EPOC-PR)",
 		"judge": "Judge or court", "prosecutor": "Public prosecutor", "other": "Other competent authority",
 		"settings.time_zone": "Time zone changed",
+		"due":                "Response due", "hold": "Production held until", "objection": "Enforcing state may object until",
+		"preserve": "Preserved until", "collection": "Collection authorised until",
+		"alert.raise": "Deadline at risk", "alert.escalate": "Escalated to supervisors",
+		"case.deadline_reset": "New deadline from the authority", "case.extend": "Extended",
+		"case.eu_enforcing_confirmed": "Enforcing state confirmed", "case.eu_refusal_ground": "Ground for refusal raised",
+		"case.eu_production_linked": "Production order linked", "case.eu_non_execution": "Non-execution (Form 3)",
 	} {
 		labels[k] = v
 	}

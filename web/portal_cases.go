@@ -18,6 +18,7 @@ import (
 
 	"envelope/cases"
 	"envelope/cases/metadata"
+	"envelope/cases/remind"
 	"envelope/cases/retention"
 	"envelope/cases/store"
 )
@@ -43,7 +44,17 @@ var templateFuncs = template.FuncMap{
 		}
 		return ""
 	},
-	"datetime": fmtDateTime,
+	"datetime": func(t any) string {
+		switch v := t.(type) {
+		case time.Time:
+			return fmtDateTime(v)
+		case *time.Time:
+			if v != nil {
+				return fmtDateTime(*v)
+			}
+		}
+		return ""
+	},
 	"window":   fmtWindow,
 	"list":     func(s ...string) []string { return s },
 	"zoneName": zoneName,
@@ -198,6 +209,8 @@ type dashboardData struct {
 	Closing, Expiring []metadata.Deadline
 	// More says which panels show only the first of their cases.
 	More map[string]bool
+	// Alerts are the deadline alerts on open cases (cases/remind).
+	Alerts []*remind.Alert
 }
 
 // openCases lists at most f.Limit open cases (received or approved, i.e. not
@@ -257,6 +270,10 @@ func (s *Server) dashboard(c *gin.Context) {
 		return
 	}
 	d.Mine, d.More["mine"] = listRows(list, now), more
+	if d.Alerts, err = remind.Active(c.Request.Context(), s.DB, panelRows); err != nil {
+		s.portalFail(c, err)
+		return
+	}
 	s.render(c, http.StatusOK, "dashboard", "Dashboard", d)
 }
 
@@ -527,6 +544,7 @@ func (s *Server) loadCase(c *gin.Context) (*caseData, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.applyClocks(c, kase, evs)
 	disc, err := s.loadDisclosure(c, kase)
 	if err != nil {
 		return nil, err

@@ -53,6 +53,7 @@ func serve(ctx context.Context, a *app, args []string) error {
 	keys, pkgs := a.keysFlag(fs), a.packagesFlag(fs)
 	produceEvery := fs.Duration("produce-every", 0, "produce again, this often, every prospective order with pairs collected since its last package (audited as "+exporter.SchedulerActor+"); 0: only on demand")
 	retain := retentionFlags(fs)
+	reminders := remindFlags(a, fs)
 	clockFile := fs.String("clock", "", "a clock rules YAML file (default: the embedded default clock rules)")
 	tz := fs.String("tz", a.getenv("ENVELOPE_TZ"), "set the organisation's time zone (an IANA name such as Europe/Berlin; env ENVELOPE_TZ), in which dates typed without a time are read and the portal shows times; empty: keep the one set (UTC until set)")
 	if err := a.parse(fs, args, 0); err != nil {
@@ -115,6 +116,11 @@ func serve(ctx context.Context, a *app, args []string) error {
 		defer background(ctx, func(ctx context.Context) { exp.RunProducer(ctx, *produceEvery) })()
 		logger.Info("scheduled production of prospective orders", "every", produceEvery.String())
 	}
+	stopReminders, err := reminders.start(ctx, a, s, logger)
+	if err != nil {
+		return err
+	}
+	defer stopReminders()
 	if retain.Enabled() {
 		defer startPurger(ctx, s, *retain, *pkgs, logger)()
 	}
