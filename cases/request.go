@@ -213,12 +213,8 @@ func ParseTime(s string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("not a date: %q (use RFC 3339, e.g. 2026-11-20T09:30:00Z)", s)
 }
 
-// optTime parses an optional date; null and "" mean absent.
-func optTime(f fieldErrors, field string, s *string) *time.Time {
-	return optTimeIn(f, field, s, time.UTC, StartOfDay)
-}
-
-// optTimeIn parses an optional date in the organisation's zone.
+// optTimeIn parses an optional date in the organisation's zone; null and
+// "" mean absent.
 func optTimeIn(f fieldErrors, field string, s *string, loc *time.Location, b Bound) *time.Time {
 	if s == nil || strings.TrimSpace(*s) == "" {
 		return nil
@@ -283,6 +279,7 @@ func HasWildcard(v string) bool { return strings.ContainsAny(v, "*%") }
 func (raw *rawRequest) validate(loc *time.Location) (*Request, error) {
 	f := fieldErrors{}
 	req := &Request{}
+	// A date without a time starts its day, unless it ends something.
 	optTime := func(f fieldErrors, field string, s *string) *time.Time {
 		return optTimeIn(f, field, s, loc, StartOfDay)
 	}

@@ -106,6 +106,8 @@ var routeRoles = map[string][]cases.Role{
 	"POST /api/v1/policy/replay":                           adminsR,
 	"PUT /api/v1/policy":                                   adminsR,
 	"GET /api/v1/settings":                                 readers,
+	"GET /admin/settings":                                  adminsR,
+	"POST /admin/settings":                                 adminsR,
 	"PUT /api/v1/settings/time_zone":                       adminsR,
 	"GET /api/v1/audit/verify":                             auditR,
 	"GET /api/v1/cases/:id/collection":                     readers,

@@ -210,6 +210,7 @@ var flashes = map[string]string{
 	"extended":      "Preservation hold extended by 90 days.",
 	"hold-placed":   "Legal hold placed: nothing of this case will be purged until it is released.",
 	"hold-released": "Legal hold released.",
+	"settings":      "Settings saved.",
 }
 
 type messageData struct{ Message string }

@@ -132,3 +132,31 @@ func urgent(p cases.ProcessType, e *cases.Exigency) bool {
 
 // zoneName is the zone the portal names beside its times.
 func zoneName() string { return strings.ReplaceAll(shownZone().String(), "_", " ") }
+
+type settingsData struct {
+	Zone    string
+	Fields  map[string]string
+	Message string
+}
+
+func (d settingsData) ErrorText() string { return d.Message }
+
+// settingsPortalRoutes are the admin's settings page.
+func (s *Server) settingsPortalRoutes(p *gin.RouterGroup) {
+	p.GET("/admin/settings", s.signedIn(admins), func(c *gin.Context) {
+		s.render(c, http.StatusOK, "settings", "Settings", settingsData{Zone: s.zone(c).String()})
+	})
+	p.POST("/admin/settings", s.signedIn(admins), func(c *gin.Context) {
+		name := c.PostForm("time_zone")
+		if err := s.setZone(c, currentUser(c).Email, name); err != nil {
+			code := cases.ErrorCode(err)
+			if code != cases.EINVALID {
+				s.portalFail(c, err)
+				return
+			}
+			s.render(c, statusOf(code), "settings", "Settings", settingsData{Zone: name, Fields: cases.ErrorFields(err), Message: "The time zone was not changed."})
+			return
+		}
+		c.Redirect(http.StatusSeeOther, "/admin/settings?done=settings")
+	})
+}

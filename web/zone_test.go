@@ -92,3 +92,28 @@ func TestPortalTimesInOrganisationZone(t *testing.T) {
 		t.Errorf("API due_at = %v", got["due_at"])
 	}
 }
+
+// An admin changes the zone on the settings page; a bad zone is shown next
+// to its field and changes nothing.
+func TestPortalSettingsPage(t *testing.T) {
+	db := storetest.SQLite(t)
+	p := newPortal(t, db)
+	page := p.page(cases.RoleAdmin, "GET", "/admin/settings", nil)
+	if page.Code != 200 || !strings.Contains(page.Body.String(), `value="UTC"`) {
+		t.Fatalf("settings: %d %s", page.Code, page.Body)
+	}
+	checkTitleAndLabels(t, "/admin/settings", page.Body.String())
+	w := p.page(cases.RoleAdmin, "POST", "/admin/settings", url.Values{"time_zone": {"Europe/Berln"}}, "Origin", "http://example.com")
+	if w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), "is not an IANA time zone") {
+		t.Fatalf("bad zone: %d %s", w.Code, w.Body)
+	}
+	if w := p.page(cases.RoleAdmin, "POST", "/admin/settings", url.Values{"time_zone": {"Asia/Kolkata"}}); w.Code != http.StatusSeeOther {
+		t.Fatalf("save: %d %s", w.Code, w.Body)
+	}
+	if loc, _ := db.OrgZone(ctx); loc.String() != "Asia/Kolkata" {
+		t.Errorf("zone = %v", loc)
+	}
+	if w := p.page(cases.RoleReviewer, "POST", "/admin/settings", url.Values{"time_zone": {"UTC"}}); w.Code != http.StatusForbidden {
+		t.Errorf("reviewer: %d", w.Code)
+	}
+}
