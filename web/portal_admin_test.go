@@ -31,6 +31,8 @@ var adminOnly = [][2]string{
 	{"POST", "/admin/agencies/1"},
 	{"POST", "/admin/policy/replay"},
 	{"POST", "/admin/policy/activate"},
+	{"GET", "/admin/settings"},
+	{"POST", "/admin/settings"},
 }
 
 func TestPortalAdminRoles(t *testing.T) {
