@@ -29,6 +29,14 @@ type Case struct {
 	// case is read; Verifications are the callbacks recorded on it.
 	AgencyMatch   *AgencyMatch   `json:"agency_match,omitempty"`
 	Verifications []Verification `json:"verifications,omitempty"`
+	// Deadline is the due clock the clock rules computed, with its rule;
+	// Clocks every clock of the case (policy/clock). Filled when a case is
+	// read through the API, from its request and events.
+	Deadline *Deadline  `json:"deadline,omitempty"`
+	Clocks   []Deadline `json:"clocks,omitempty"`
+	// NonExecution is the recorded partial or full non-execution of an EU
+	// order (Form 3), if any.
+	NonExecution *NonExecution `json:"non_execution,omitempty"`
 }
 
 // CaseNumber formats the human-friendly number of a case, e.g. LR-2026-000123:

@@ -19,6 +19,9 @@ var labels = map[string]string{
 	string(Preservation): "Preservation request", string(NSL): "National security letter",
 	string(FISA): "FISA order", string(ForeignCourtOrder): "Foreign court order",
 	string(ForeignPoliceRequest): "Foreign police request",
+	string(EUProductionOrder): "EU production order (EPOC)", string(EUPreservationOrder): "EU preservation order (EPOC-PR)",
+	// Issuing authorities of EU orders.
+	string(RoleJudge): "Judge or court", string(RoleProsecutor): "Public prosecutor", string(RoleOther): "Other competent authority",
 	// Channels.
 	string(ViaMLAT): "Mutual legal assistance treaty (MLAT)", string(ViaCloudAct): "CLOUD Act agreement",
 	// Categories.

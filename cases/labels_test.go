@@ -24,6 +24,9 @@ func TestEveryCodeHasALabel(t *testing.T) {
 	for _, v := range Roles {
 		codes = append(codes, string(v))
 	}
+	for _, v := range AuthorityRoles {
+		codes = append(codes, string(v))
+	}
 	for _, v := range Vias[1:] {
 		codes = append(codes, string(v))
 	}

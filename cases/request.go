@@ -33,6 +33,9 @@ type Request struct {
 	// Without it, as for a check that consults no directory, the policy
 	// can only compare the requester with the domains the request claims.
 	Directory *AgencyMatch `json:"-"`
+	// DueReason says why a typed-in due_at is shorter than the legal
+	// deadline the clock rules compute (policy/clock).
+	DueReason string `json:"due_reason,omitempty"`
 }
 
 // Agency is the authority a request comes from.
@@ -59,6 +62,10 @@ type Process struct {
 	EffectiveAt        *time.Time  `json:"effective_at"`
 	ExpiresAt          *time.Time  `json:"expires_at"`
 	NondisclosureUntil *time.Time  `json:"nondisclosure_until"`
+	// EU orders only (cases/eu.go).
+	AuthorityRole          AuthorityRole `json:"authority_role,omitempty"`
+	ValidatedBy            AuthorityRole `json:"validated_by,omitempty"`
+	EnforcingStateNotified bool          `json:"enforcing_state_notified,omitempty"`
 }
 
 // Exigency holds the details of an emergency disclosure request.
@@ -106,6 +113,10 @@ type rawRequest struct {
 		EffectiveAt        *string     `json:"effective_at"`
 		ExpiresAt          *string     `json:"expires_at"`
 		NondisclosureUntil *string     `json:"nondisclosure_until"`
+
+		AuthorityRole          AuthorityRole `json:"authority_role"`
+		ValidatedBy            AuthorityRole `json:"validated_by"`
+		EnforcingStateNotified bool          `json:"enforcing_state_notified"`
 	} `json:"process"`
 	Emergency  *Exigency  `json:"emergency"`
 	Targets    []Target   `json:"targets"`
@@ -114,19 +125,25 @@ type rawRequest struct {
 		From *string `json:"from"`
 		To   *string `json:"to"`
 	} `json:"window"`
-	DueAt *string `json:"due_at"`
+	DueAt     *string `json:"due_at"`
+	DueReason string  `json:"due_reason"`
 }
 
 // ParseRequest decodes and validates one intake JSON document. Unknown fields
 // are refused rather than ignored: a misspelt "categories" must not turn into
 // a request for nothing. A malformed request is an EINVALID *Error naming
 // every bad field.
-func ParseRequest(data []byte) (*Request, error) {
+func ParseRequest(data []byte) (*Request, error) { return ParseRequestIn(data, time.UTC) }
+
+// ParseRequestIn is ParseRequest for an organisation in zone loc: a date
+// typed without a time is read as that day in loc, and as the whole day
+// where it ends something (window.to, due_at). See ParseTimeIn.
+func ParseRequestIn(data []byte, loc *time.Location) (*Request, error) {
 	var raw rawRequest
 	if err := DecodeStrict(data, &raw); err != nil {
 		return nil, err
 	}
-	return raw.validate()
+	return raw.validate(loc)
 }
 
 // DecodeStrict decodes one JSON value into v, refusing unknown fields and
@@ -201,12 +218,13 @@ func ParseTime(s string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("not a date: %q (use RFC 3339, e.g. 2026-11-20T09:30:00Z)", s)
 }
 
-// optTime parses an optional date; null and "" mean absent.
-func optTime(f fieldErrors, field string, s *string) *time.Time {
+// optTimeIn parses an optional date in the organisation's zone; null and
+// "" mean absent.
+func optTimeIn(f fieldErrors, field string, s *string, loc *time.Location, b Bound) *time.Time {
 	if s == nil || strings.TrimSpace(*s) == "" {
 		return nil
 	}
-	t, err := ParseTime(*s)
+	t, err := ParseTimeIn(*s, loc, b)
 	if err != nil {
 		f.add(field, "%v", err)
 		return nil
@@ -263,9 +281,13 @@ func ValidCountry(code string) string {
 // input error, so validation lets them through for the engine to explain.
 func HasWildcard(v string) bool { return strings.ContainsAny(v, "*%") }
 
-func (raw *rawRequest) validate() (*Request, error) {
+func (raw *rawRequest) validate(loc *time.Location) (*Request, error) {
 	f := fieldErrors{}
 	req := &Request{}
+	// A date without a time starts its day, unless it ends something.
+	optTime := func(f fieldErrors, field string, s *string) *time.Time {
+		return optTimeIn(f, field, s, loc, StartOfDay)
+	}
 
 	if raw.ReceivedAt != nil && strings.TrimSpace(*raw.ReceivedAt) != "" {
 		if t := optTime(f, "received_at", raw.ReceivedAt); t != nil {
@@ -339,6 +361,13 @@ func (raw *rawRequest) validate() (*Request, error) {
 			EffectiveAt:        optTime(f, "process.effective_at", p.EffectiveAt),
 			ExpiresAt:          optTime(f, "process.expires_at", p.ExpiresAt),
 			NondisclosureUntil: optTime(f, "process.nondisclosure_until", p.NondisclosureUntil),
+
+			AuthorityRole:          AuthorityRole(strings.TrimSpace(string(p.AuthorityRole))),
+			ValidatedBy:            AuthorityRole(strings.TrimSpace(string(p.ValidatedBy))),
+			EnforcingStateNotified: p.EnforcingStateNotified,
+		}
+		if p.Type.Valid() {
+			validateEU(f, &req.Process)
 		}
 	}
 
@@ -387,7 +416,7 @@ func (raw *rawRequest) validate() (*Request, error) {
 
 	if raw.Window != nil {
 		from := optTime(f, "window.from", raw.Window.From)
-		to := optTime(f, "window.to", raw.Window.To)
+		to := optTimeIn(f, "window.to", raw.Window.To, loc, EndOfDayExclusive)
 		switch {
 		case from == nil && f["window.from"] == "":
 			f.add("window.from", "is required when a window is given")
@@ -400,7 +429,12 @@ func (raw *rawRequest) validate() (*Request, error) {
 		}
 	}
 
-	req.DueAt = optTime(f, "due_at", raw.DueAt)
+	req.DueAt = optTimeIn(f, "due_at", raw.DueAt, loc, EndOfDayInclusive)
+	if req.DueReason = strings.TrimSpace(raw.DueReason); len(req.DueReason) > maxText {
+		f.add("due_reason", "is longer than %d characters", maxText)
+	} else if msg := TextProblem(req.DueReason); msg != "" {
+		f.add("due_reason", "%s", msg)
+	}
 
 	for field, s := range map[string]string{
 		"agency.name": req.Agency.Name, "requester.name": req.Requester.Name,

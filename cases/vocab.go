@@ -22,6 +22,7 @@ const (
 var ProcessTypes = []ProcessType{
 	Subpoena, CourtOrder2703d, SearchWarrant, PenRegister, TitleIII,
 	Emergency, Preservation, NSL, FISA, ForeignCourtOrder, ForeignPoliceRequest,
+	EUProductionOrder, EUPreservationOrder, // cases/eu.go
 }
 
 // Valid reports whether p is a known process type.

@@ -20,6 +20,7 @@ import (
 	"envelope/cases/auditlog"
 	"envelope/cases/metadata"
 	"envelope/cases/store"
+	"envelope/policy/clock"
 )
 
 // Exporter produces, stores, lists and serves the packages of cases.
@@ -28,6 +29,9 @@ type Exporter struct {
 	Builder *Builder
 	// Dir is the packages directory, outside the database.
 	Dir string
+	// Clocks are the clock rules whose holds export obeys (hold.go); nil:
+	// the embedded default.
+	Clocks *clock.Clocks
 }
 
 // New returns an exporter that signs with the key in keyDir (generated on
@@ -137,6 +141,9 @@ func (e *Exporter) export(ctx context.Context, actor, ref string, onlyNew bool) 
 		return nil, nil
 	}
 	if err := Exportable(c, prev); err != nil {
+		return nil, err
+	}
+	if err := e.clockHold(ctx, c); err != nil {
 		return nil, err
 	}
 	org, _, err := e.DB.Org(ctx)

@@ -40,6 +40,7 @@ func (p *Policy) Decide(req *cases.Request, at time.Time) *cases.Decision {
 		e.processValid(proc)
 		e.requester()
 		e.jurisdiction(proc)
+		e.usPerson()
 	}
 
 	// Rules 6-11: the rule for this process type says what it grants. A
@@ -59,6 +60,8 @@ func (p *Policy) Decide(req *cases.Request, at time.Time) *cases.Decision {
 			e.deny(c, block.Rule, "request rejected: "+block.Message)
 		case c == cases.MessageContent:
 			e.deny(c, RuleContent, contentReason)
+		case e.euStoredOnly(c):
+			e.deny(c, RuleEUStoredOnly, e.p.eu.storedOnly)
 		case proc.handler == handledFISA:
 			// Rule 11: neither allowed nor denied; the restricted team decides.
 		default:
@@ -80,6 +83,13 @@ func (p *Policy) Decide(req *cases.Request, at time.Time) *cases.Decision {
 			from = at
 		}
 		until := from.UTC().AddDate(0, 0, p.file.Preservation.Days)
+		d.PreserveUntil = &until
+	}
+	if req.Process.Type == cases.EUPreservationOrder && block == nil && len(d.Allowed) > 0 {
+		until := req.ReceivedAt.UTC().AddDate(0, 0, p.eu.days)
+		if req.ReceivedAt.IsZero() {
+			until = at.AddDate(0, 0, p.eu.days)
+		}
 		d.PreserveUntil = &until
 	}
 	return d
@@ -285,9 +295,14 @@ func orNone(email string) string {
 func (e *eval) jurisdiction(proc *procRule) {
 	country, pt := e.req.Agency.Country, e.req.Process.Type
 	switch {
-	case country == homeCountry && !proc.validUS:
+	case proc.validEU:
+		if !e.p.eu.states[country] {
+			e.find(RuleJurisdiction, cases.SeverityBlock, "%s is valid only from the Member States bound by Regulation (EU) 2023/1543 (%s), and this agency is in %s",
+				pt, strings.Join(e.p.file.EU.MemberStates, " "), country)
+		}
+	case e.p.inUS(country) && !proc.validUS:
 		e.find(RuleJurisdiction, cases.SeverityBlock, "%s is valid only from agencies outside the US, and this agency is in the US: US agencies use US legal process", pt)
-	case country != homeCountry && !proc.validNonUS:
+	case !e.p.inUS(country) && !proc.validNonUS:
 		own := ""
 		if l := e.p.file.Jurisdiction.NonUSOnly; len(l) > 0 {
 			own = fmt.Sprintf("uses its own process (%s) or ", joinList(l))
@@ -311,11 +326,15 @@ func (e *eval) scope(proc *procRule) (grants []*grantSet, deny *grantSet) {
 		return []*grantSet{proc.us}, proc.us
 	case handledForeign:
 		country := e.req.Agency.Country
-		if !proc.pmp || !p.pmpCountries[country] {
+		cloud := e.req.Process.Via == cases.ViaCloudAct && p.cloudCountries[country]
+		if !proc.pmp || (!p.pmpCountries[country] && !cloud) {
 			return []*grantSet{p.basic}, p.basic
 		}
-		if e.req.Process.Via == cases.ViaCloudAct && p.cloudCountries[country] {
+		switch {
+		case cloud && p.pmpCountries[country]:
 			return []*grantSet{p.pmp, p.cloud}, p.cloud
+		case cloud:
+			return []*grantSet{p.cloudFull}, p.cloudFull
 		}
 		return []*grantSet{p.pmp}, p.pmp
 	case handledEmergency:
@@ -327,6 +346,8 @@ func (e *eval) scope(proc *procRule) (grants []*grantSet, deny *grantSet) {
 		return []*grantSet{p.emergency}, p.emergency
 	case handledPreservation:
 		return []*grantSet{p.preservation}, p.preservation
+	case handledEU:
+		return e.scopeEU()
 	case handledFISA:
 		e.find(RuleFISA, cases.SeverityReview, "FISA order or directive: the restricted national-security team decides it; nothing is allowed or denied automatically")
 	}

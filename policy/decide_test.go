@@ -100,11 +100,44 @@ var goldenCases = []struct {
 		denied:  []string{"contacts=US-PEN-REGISTER"}},
 
 	// Rule 8: foreign requests.
-	{name: "foreign_gb_cloud_act_contacts", outcome: "partial", notice: "notify",
+	// Rule 8a: its target, +1 415, is numbered in the US.
+	{name: "foreign_gb_cloud_act_contacts", outcome: "needs_review", notice: "notify",
 		allowed: []string{
 			"basic_subscriber_info=FOREIGN-PMP 2026-11-19..2027-01-01", "ip_logs=FOREIGN-PMP 2026-11-19..2027-01-01",
 			"device_info=FOREIGN-CLOUD-ACT 2026-11-19..2027-01-01", "message_pairs=FOREIGN-PMP 2026-11-19..2027-01-01 prospective"},
+		denied: []string{"contacts=FOREIGN-CLOUD-ACT"}, findings: []string{"FOREIGN-US-PERSON:review"}, message: "US person"},
+	// Rule 8: Australia under the CLOUD Act.
+	{name: "foreign_au_cloud_act", outcome: "partial", notice: "notify",
+		allowed: []string{
+			"basic_subscriber_info=FOREIGN-CLOUD-ACT 2026-11-19..2027-01-01", "device_info=FOREIGN-CLOUD-ACT 2026-11-19..2027-01-01",
+			"message_pairs=FOREIGN-CLOUD-ACT 2026-11-19..2027-01-01 prospective"},
 		denied: []string{"contacts=FOREIGN-CLOUD-ACT"}},
+	{name: "foreign_au_direct_basic", outcome: "partial", notice: "notify",
+		allowed: []string{"basic_subscriber_info=FOREIGN-BASIC 2026-01-01..2026-11-01"},
+		denied:  []string{"device_info=FOREIGN-BASIC"}},
+	{name: "foreign_au_cloud_act_us_person", outcome: "needs_review", notice: "notify",
+		allowed:  []string{"basic_subscriber_info=FOREIGN-CLOUD-ACT 2026-01-01..2026-11-01"},
+		findings: []string{"FOREIGN-US-PERSON:review"}, message: "targets[1] +16715550123"},
+	// Rule 5: US territories are in the US.
+	{name: "us_territory_pr_subpoena", outcome: "approve", notice: "notify",
+		allowed: []string{"basic_subscriber_info=US-SUBPOENA 2026-01-01..2026-11-01"}},
+	{name: "foreign_court_order_from_guam_rejected", outcome: "reject", notice: "notify",
+		denied: []string{"basic_subscriber_info=JURIS-PROCESS"}, findings: []string{"JURIS-PROCESS:block"}, message: "US legal process"},
+	// Rules 11a-11c and 14: EU orders.
+	{name: "eu_epoc_prosecutor_partial", outcome: "partial", notice: "none",
+		allowed: []string{"basic_subscriber_info=EU-EPOC 2026-01-01..2026-11-01"},
+		denied:  []string{"ip_logs=EU-EPOC", "message_pairs=EU-STORED-ONLY", "message_content=GLOBAL-CONTENT"}},
+	{name: "eu_epoc_judge_approve", outcome: "approve", notice: "none",
+		allowed: []string{"basic_subscriber_info=EU-EPOC 2026-01-01..2026-11-01", "ip_logs=EU-EPOC 2026-01-01..2026-11-01", "contacts=EU-EPOC 2026-01-01..2026-11-01"}},
+	{name: "eu_epoc_other_validated_by_judge", outcome: "approve", notice: "none",
+		allowed: []string{"ip_logs=EU-EPOC 2026-01-01..2026-11-01", "device_info=EU-EPOC 2026-01-01..2026-11-01"}},
+	{name: "eu_epoc_other_validated_by_prosecutor", outcome: "partial", notice: "none",
+		allowed: []string{"basic_subscriber_info=EU-EPOC 2026-01-01..2026-11-01"}, denied: []string{"ip_logs=EU-EPOC"}},
+	{name: "eu_epoc_from_denmark_rejected", outcome: "reject", notice: "none",
+		denied: []string{"basic_subscriber_info=JURIS-PROCESS"}, findings: []string{"JURIS-PROCESS:block"}, message: "Member States"},
+	{name: "eu_preservation_order", outcome: "partial", notice: "none",
+		allowed: []string{"basic_subscriber_info=EU-PRESERVATION", "ip_logs=EU-PRESERVATION"},
+		denied:  []string{"message_pairs=EU-STORED-ONLY", "message_content=GLOBAL-CONTENT"}, preserve: "2027-01-19T09:30:00Z"},
 	{name: "foreign_gb_court_order_direct", outcome: "partial", notice: "notify",
 		allowed: []string{"basic_subscriber_info=FOREIGN-PMP 2026-01-01..2026-11-01"},
 		denied:  []string{"device_info=FOREIGN-PMP"}},

@@ -20,6 +20,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"envelope/cases"
+	"envelope/policy/internal/yamlpath"
 )
 
 // LoadFile reads and loads a policy file.
@@ -195,59 +196,10 @@ func (c *checker) add(path []any, format string, args ...any) {
 	c.problems = append(c.problems, Problem{Line: c.line(path), Path: pathString(path), Message: fmt.Sprintf(format, args...)})
 }
 
-func pathString(path []any) string {
-	var b strings.Builder
-	for _, e := range path {
-		switch e := e.(type) {
-		case int:
-			fmt.Fprintf(&b, "[%d]", e)
-		default:
-			if b.Len() > 0 {
-				b.WriteByte('.')
-			}
-			fmt.Fprint(&b, e)
-		}
-	}
-	return b.String()
-}
+func pathString(path []any) string { return yamlpath.String(path) }
 
 // line finds the deepest node of path that exists in the file.
-func (c *checker) line(path []any) int {
-	n := c.root
-	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
-		n = n.Content[0]
-	}
-	line := 0
-	for _, e := range path {
-		var next *yaml.Node
-		switch e := e.(type) {
-		case int:
-			if n.Kind == yaml.SequenceNode && e < len(n.Content) {
-				next = n.Content[e]
-			}
-		default:
-			key := fmt.Sprint(e)
-			if n.Kind == yaml.MappingNode {
-				for i := 0; i+1 < len(n.Content); i += 2 {
-					if n.Content[i].Value == key {
-						// The key's line: where a reader looks for a section.
-						line, next = n.Content[i].Line, n.Content[i+1]
-						break
-					}
-				}
-			}
-			if next != nil {
-				n = next
-				continue
-			}
-		}
-		if next == nil {
-			return line
-		}
-		n, line = next, next.Line
-	}
-	return line
-}
+func (c *checker) line(path []any) int { return yamlpath.Line(c.root, path) }
 
 // loc builds a path for checker.add.
 func loc(path ...any) []any { return path }
@@ -258,6 +210,9 @@ var builtinHandlers = map[cases.ProcessType]string{
 	cases.Emergency:    "the emergency section (EMERGENCY)",
 	cases.Preservation: "the preservation section (PRESERVATION)",
 	cases.FISA:         "the built-in FISA rule",
+
+	cases.EUProductionOrder:   "the eu_orders section (EU-EPOC)",
+	cases.EUPreservationOrder: "the eu_orders section (EU-PRESERVATION)",
 }
 
 var ruleID = regexp.MustCompile(`^[A-Z][A-Z0-9]*(-[A-Z0-9]+)*$`)
@@ -292,7 +247,7 @@ func (c *checker) check(f *file) {
 	for _, l := range []struct {
 		name string
 		list []cases.ProcessType
-	}{{"us_only", f.Jurisdiction.USOnly}, {"non_us_only", f.Jurisdiction.NonUSOnly}, {"anywhere", f.Jurisdiction.Anywhere}} {
+	}{{"us_only", f.Jurisdiction.USOnly}, {"non_us_only", f.Jurisdiction.NonUSOnly}, {"anywhere", f.Jurisdiction.Anywhere}, {"eu_only", f.Jurisdiction.EUOnly}} {
 		for i, pt := range l.list {
 			at := loc("jurisdiction", l.name, i)
 			if !c.processType(at, pt) {
@@ -307,7 +262,7 @@ func (c *checker) check(f *file) {
 	}
 	for _, pt := range cases.ProcessTypes {
 		if _, ok := where[pt]; !ok {
-			c.add(loc("jurisdiction"), "%s is not listed: put it under us_only, non_us_only or anywhere", pt)
+			c.add(loc("jurisdiction"), "%s is not listed: put it under us_only, non_us_only, eu_only or anywhere", pt)
 		}
 	}
 	validUS := func(pt cases.ProcessType) bool { return where[pt] == "us_only" || where[pt] == "anywhere" }
@@ -429,11 +384,6 @@ func (c *checker) check(f *file) {
 		}
 		cloudCountries := map[string]bool{}
 		c.countries(append(at, "countries"), ca.Countries, cloudCountries)
-		for i, cc := range ca.Countries {
-			if fs.MessagePairs != nil && cloudCountries[cc] && !pmpCountries[cc] {
-				c.add(append(at, "countries", i), "can never apply: %s is not under foreign.message_pairs.countries, on top of which CLOUD Act categories are granted", cc)
-			}
-		}
 		if len(ca.Allow) == 0 {
 			c.add(append(at, "allow"), "lists no category")
 		}
@@ -465,6 +415,8 @@ func (c *checker) check(f *file) {
 	} else if f.ProspectiveWindow.MaxDays > 3660 {
 		c.add(loc("prospective_window", "max_days"), "%d days is more than ten years: the number is a mistake", f.ProspectiveWindow.MaxDays)
 	}
+
+	c.checkEU(f)
 
 	// Every process type must be decided by exactly one rule.
 	for _, pt := range cases.ProcessTypes {

@@ -43,6 +43,7 @@ var builtinRules = []string{
 	RuleContent, RuleTargets, RuleProcessValid, RuleRequester, RuleJurisdiction, RuleWindow,
 	RuleForeignPMP, RuleForeignCloudAct, RuleForeignBasic, RuleEmergency, RulePreservation, RuleFISA,
 	RuleAgencyUnknown, RuleAgencyLookalike,
+	RuleEUAuthority, RuleEUEPOC, RuleEUStoredOnly, RuleEUPreservation, RuleUSPerson, // eu.go
 }
 
 // homeCountry is where US legal process is valid (JURIS-PROCESS).
@@ -80,6 +81,8 @@ type Policy struct {
 	basic          *grantSet
 	pmp            *grantSet
 	cloud          *grantSet
+	cloudFull      *grantSet // a CLOUD Act country without FOREIGN-PMP of its own (AU)
+	eu             euRules   // eu.go
 	emergency      *grantSet
 	preservation   *grantSet
 }
@@ -106,6 +109,7 @@ type file struct {
 	Emergency         *emergencySection             `yaml:"emergency" json:"emergency"`
 	Preservation      preservationSection           `yaml:"preservation" json:"preservation"`
 	UserNotice        noticeSection                 `yaml:"user_notice" json:"user_notice"`
+	EU                *euSection                    `yaml:"eu_orders" json:"eu_orders"`
 }
 
 type targetsSection struct {
@@ -121,6 +125,10 @@ type jurisdictionSection struct {
 	USOnly    []cases.ProcessType `yaml:"us_only" json:"us_only"`
 	NonUSOnly []cases.ProcessType `yaml:"non_us_only" json:"non_us_only"`
 	Anywhere  []cases.ProcessType `yaml:"anywhere" json:"anywhere"`
+	// EUOnly are valid only from the Member States of eu_orders.
+	EUOnly []cases.ProcessType `yaml:"eu_only" json:"eu_only"`
+	// USTerritories are in the US for legal process (rule 5).
+	USTerritories []string `yaml:"us_territories" json:"us_territories"`
 }
 
 type usRule struct {
@@ -159,6 +167,9 @@ type cloudActSection struct {
 	Countries []string         `yaml:"countries" json:"countries"`
 	Allow     []cases.Category `yaml:"allow" json:"allow"`
 	Explain   string           `yaml:"explain" json:"explain"`
+	// USPersonRegions (FOREIGN-US-PERSON): numbering-plan regions whose
+	// phone targets send a CLOUD Act order to review.
+	USPersonRegions []string `yaml:"us_person_regions" json:"us_person_regions"`
 }
 
 type emergencySection struct {
@@ -184,6 +195,7 @@ const (
 	handledEmergency
 	handledPreservation
 	handledFISA
+	handledEU // eu.go
 )
 
 func joinList[T ~string](list []T) string {
@@ -229,6 +241,7 @@ func (f *file) normalize() {
 	f.Emergency.Explain = strings.TrimSpace(f.Emergency.Explain)
 	sortAll(&f.UserNotice.None)
 	sortAll(&f.UserNotice.Delayed)
+	f.normalizeEU()
 }
 
 func sortAll[T ~string](s *[]T) {
@@ -279,6 +292,7 @@ func newGrant(rule string, allow, prospective []cases.Category, explain string) 
 // procRule is everything the policy says about one process type.
 type procRule struct {
 	validUS, validNonUS bool
+	validEU             bool             // only from the Member States of eu_orders
 	exempt              bool             // from GLOBAL-PROCESS-VALID's required fields
 	notice              cases.UserNotice // before nondisclosure_until is considered
 	handler             handler
@@ -297,6 +311,8 @@ func (p *Policy) compile() {
 			r.validUS = true
 		case slices.Contains(f.Jurisdiction.NonUSOnly, pt):
 			r.validNonUS = true
+		case slices.Contains(f.Jurisdiction.EUOnly, pt):
+			r.validEU = true
 		default:
 			r.validUS, r.validNonUS = true, true
 		}
@@ -314,6 +330,8 @@ func (p *Policy) compile() {
 			r.handler = handledPreservation
 		case pt == cases.FISA:
 			r.handler = handledFISA
+		case pt.IsEUOrder():
+			r.handler = handledEU
 		case f.USProcess[pt] != nil:
 			u := f.USProcess[pt]
 			r.handler = handledUS
@@ -341,6 +359,9 @@ func (p *Policy) compile() {
 	}
 	if ca := f.Foreign.CloudAct; ca != nil {
 		p.cloud = newGrant(RuleForeignCloudAct, ca.Allow, nil, ca.Explain)
+		if m := f.Foreign.MessagePairs; m != nil {
+			p.cloudFull = newGrant(RuleForeignCloudAct, append(slices.Clone(m.Allow), ca.Allow...), m.Prospective, ca.Explain)
+		}
 		for _, c := range ca.Countries {
 			p.cloudCountries[c] = true
 		}
@@ -353,4 +374,5 @@ func (p *Policy) compile() {
 		}
 	}
 	p.preservation = newGrant(RulePreservation, nonContent, nil, "")
+	p.compileEU()
 }

@@ -45,6 +45,8 @@ func randomRequest(t testing.TB, r *rand.Rand) *cases.Request {
 		case cases.ForeignCourtOrder, cases.ForeignPoliceRequest:
 			country = pick(r, "GB", "BR", "IN", "FR", "DE", "AU")
 		case cases.Emergency, cases.Preservation:
+		case cases.EUProductionOrder, cases.EUPreservationOrder:
+			country = pick(r, "FR", "DE", "IE", "DK")
 		default:
 			country = "US"
 		}
@@ -66,6 +68,14 @@ func randomRequest(t testing.TB, r *rand.Rand) *cases.Request {
 		"effective_at":        opt(50, stampAt(days(r.Intn(50)-10))),
 		"expires_at":          opt(40, stampAt(days(r.Intn(160)-10))),
 		"nondisclosure_until": opt(60, stampAt(days(r.Intn(400)-100))),
+	}
+	if pt.IsEUOrder() { // intake requires a valid role on EU orders and only there
+		role := pick(r, cases.AuthorityRoles...)
+		proc["authority_role"] = role
+		if role == cases.RoleOther {
+			proc["validated_by"] = pick(r, cases.RoleJudge, cases.RoleProsecutor)
+		}
+		proc["enforcing_state_notified"] = r.Intn(2) == 0
 	}
 	var targets []map[string]string
 	n := pick(r, 0, 1, 1, 1, 1, 1, 2, 3, 25, 26)
@@ -249,16 +259,20 @@ func checkDecision(t testing.TB, p *Policy, req *cases.Request, at time.Time, d 
 		}
 	}
 
-	// Rule 10.
+	// Rules 10 and 11c.
 	if d.PreserveUntil != nil {
 		from := req.ReceivedAt
 		if from.IsZero() {
 			from = at
 		}
-		if req.Process.Type != cases.Preservation || !d.PreserveUntil.Equal(from.AddDate(0, 0, p.file.Preservation.Days)) {
+		days := p.file.Preservation.Days
+		if req.Process.Type == cases.EUPreservationOrder {
+			days = p.file.EU.PreservationDays
+		}
+		if (req.Process.Type != cases.Preservation && req.Process.Type != cases.EUPreservationOrder) || !d.PreserveUntil.Equal(from.AddDate(0, 0, days)) {
 			fail("preserve_until %v", d.PreserveUntil)
 		}
-	} else if req.Process.Type == cases.Preservation && block == nil && len(d.Allowed) > 0 {
+	} else if (req.Process.Type == cases.Preservation || req.Process.Type == cases.EUPreservationOrder) && block == nil && len(d.Allowed) > 0 {
 		fail("preservation without preserve_until")
 	}
 }

@@ -20,7 +20,7 @@ func (s *Server) me(c *gin.Context) { c.JSON(http.StatusOK, currentUser(c)) }
 // createCase logs a request: validate, decide, store — the decision and the
 // case commit together, so no case ever exists without its decision.
 func (s *Server) createCase(c *gin.Context) {
-	req, err := readRequest(c)
+	req, err := s.readRequest(c)
 	if err != nil {
 		s.apiError(c, err)
 		return
@@ -28,6 +28,10 @@ func (s *Server) createCase(c *gin.Context) {
 	now := s.Now()
 	if req.ReceivedAt.IsZero() {
 		req.ReceivedAt = now.Truncate(time.Microsecond)
+	}
+	if err := s.computeDue(c, req); err != nil {
+		s.apiError(c, err)
+		return
 	}
 	dec, err := s.decide(c, req, now)
 	if err != nil {
@@ -39,6 +43,9 @@ func (s *Server) createCase(c *gin.Context) {
 		return
 	}
 	kase, err := s.DB.CreateCase(c.Request.Context(), currentUser(c).Email, store.NewCase{Request: req, Decision: dec})
+	if err == nil {
+		err = s.withClocks(c, kase)
+	}
 	if err != nil {
 		s.apiError(c, err)
 		return
@@ -57,13 +64,14 @@ func (s *Server) decide(c *gin.Context, req *cases.Request, at time.Time) (*case
 	return s.Policy().Decide(req, at), nil
 }
 
-// readRequest reads and validates an intake request from the body.
-func readRequest(c *gin.Context) (*cases.Request, error) {
+// readRequest reads and validates an intake request from the body; a date
+// without a time is read in the organisation's zone.
+func (s *Server) readRequest(c *gin.Context) (*cases.Request, error) {
 	body, err := readBody(c, MaxBodySize)
 	if err != nil {
 		return nil, err
 	}
-	return cases.ParseRequest(body)
+	return cases.ParseRequestIn(body, s.zone(c))
 }
 
 // parseFilter reads list filters from the query string, refusing unknown
@@ -142,6 +150,9 @@ func (s *Server) listCases(c *gin.Context) {
 
 func (s *Server) getCase(c *gin.Context) {
 	kase, err := s.DB.Case(c.Request.Context(), c.Param("id"))
+	if err == nil {
+		err = s.withClocks(c, kase)
+	}
 	if err != nil {
 		s.apiError(c, err)
 		return

@@ -25,7 +25,7 @@ func (s *Server) checkPolicy(c *gin.Context) {
 		}
 		at = t
 	}
-	req, err := readRequest(c)
+	req, err := s.readRequest(c)
 	if err != nil {
 		s.apiError(c, err)
 		return

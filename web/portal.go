@@ -150,6 +150,7 @@ func (s *Server) signedIn(allow func(*cases.User) bool) gin.HandlerFunc {
 			return
 		}
 		c.Set(userKey, u)
+		s.zone(c) // the zone this page reads and shows times in
 		if u.MustChangePassword && c.Request.URL.Path != "/password" {
 			c.Redirect(http.StatusSeeOther, "/password")
 			c.Abort()
@@ -215,6 +216,7 @@ var flashes = map[string]string{
 	"extended":      "Preservation hold extended by 90 days.",
 	"hold-placed":   "Legal hold placed: nothing of this case will be purged until it is released.",
 	"hold-released": "Legal hold released.",
+	"settings":      "Settings saved.",
 }
 
 type messageData struct{ Message string }

@@ -36,6 +36,7 @@ func (s *Server) adminRoutes(p *gin.RouterGroup) {
 	p.GET("/admin/policy", s.signedIn(auditors), s.policyPage)
 	p.POST("/admin/policy/replay", s.signedIn(admins), s.policyReplay)
 	p.POST("/admin/policy/activate", s.signedIn(admins), s.policyActivate)
+	s.settingsPortalRoutes(p)
 }
 
 // ---- users

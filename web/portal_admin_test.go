@@ -32,6 +32,8 @@ var adminOnly = [][2]string{
 	{"POST", "/admin/policy/replay"},
 	{"POST", "/admin/policy/activate"},
 	{"POST", "/admin/organisation"},
+	{"GET", "/admin/settings"},
+	{"POST", "/admin/settings"},
 }
 
 func TestPortalAdminRoles(t *testing.T) {

@@ -18,6 +18,7 @@ import (
 
 	"envelope/cases"
 	"envelope/cases/metadata"
+	"envelope/cases/remind"
 	"envelope/cases/retention"
 	"envelope/cases/store"
 )
@@ -34,21 +35,40 @@ var templateFuncs = template.FuncMap{
 			if v.IsZero() {
 				return ""
 			}
-			return v.UTC().Format("2006-01-02")
+			return fmtDate(v)
 		case *time.Time:
 			if v == nil {
 				return ""
 			}
-			return v.UTC().Format("2006-01-02")
+			return fmtDate(*v)
 		}
 		return ""
 	},
-	"datetime": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
-	"iso":      func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-	"label":    label,
-	"rule":     func(id string) string { return ruleText[id] },
-	"due":      dueClass,
-	"dueText":  dueText,
+	"datetime": func(t any) string {
+		switch v := t.(type) {
+		case time.Time:
+			return fmtDateTime(v)
+		case *time.Time:
+			if v != nil {
+				return fmtDateTime(*v)
+			}
+		}
+		return ""
+	},
+	"window":   fmtWindow,
+	"list":     func(s ...string) []string { return s },
+	"zoneName": zoneName,
+	"caseDue": func(c *cases.Case, now time.Time) string {
+		if c.DueAt == nil {
+			return ""
+		}
+		return fmtDue(*c.DueAt, now, urgent(c.Process.Type, c.Emergency))
+	},
+	"iso":     func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"label":   label,
+	"rule":    func(id string) string { return ruleText[id] },
+	"due":     dueClass,
+	"dueText": dueText,
 	"has": func(list []cases.Category, c cases.Category) bool {
 		return slices.Contains(list, c)
 	},
@@ -87,7 +107,7 @@ var templateFuncs = template.FuncMap{
 		if t == nil {
 			return "none"
 		}
-		return t.UTC().Format("2006-01-02")
+		return fmtDate(*t)
 	},
 	"measure": measureText,
 	"shortHash": func(h string) string {
@@ -170,10 +190,8 @@ func dueText(class string) string {
 	return map[string]string{"overdue": "overdue", "today": "due today", "soon": "due soon"}[class]
 }
 
-func endOfDay(t time.Time) time.Time {
-	y, m, d := t.UTC().Date()
-	return time.Date(y, m, d+1, 0, 0, 0, 0, time.UTC)
-}
+// endOfDay is the end of t's day in the organisation's zone.
+func endOfDay(t time.Time) time.Time { return cases.NextDay(t, shownZone()) }
 
 // dashboardData holds the lists of the dashboard, most urgent first.
 type dashboardData struct {
@@ -185,6 +203,8 @@ type dashboardData struct {
 	More map[string]bool
 	// Unverified are the cases waiting for a callback (portal_identity.go).
 	Unverified []unverifiedRow
+	// Alerts are the deadline alerts on open cases (cases/remind).
+	Alerts []*remind.Alert
 }
 
 // openCases lists at most f.Limit open cases (received or approved, i.e. not
@@ -245,6 +265,10 @@ func (s *Server) dashboard(c *gin.Context) {
 	}
 	d.Mine, d.More["mine"] = listRows(list, now), more
 	if d.Unverified, err = s.unverifiedRows(c); err != nil {
+		s.portalFail(c, err)
+		return
+	}
+	if d.Alerts, err = remind.Active(c.Request.Context(), s.DB, panelRows); err != nil {
 		s.portalFail(c, err)
 		return
 	}
@@ -519,6 +543,7 @@ func (s *Server) loadCase(c *gin.Context) (*caseData, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.applyClocks(c, kase, evs)
 	disc, err := s.loadDisclosure(c, kase)
 	if err != nil {
 		return nil, err

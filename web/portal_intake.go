@@ -26,6 +26,9 @@ type intakeForm struct {
 	Targets                                              []targetRow
 	Categories                                           []cases.Category
 	WindowFrom, WindowTo, DueAt                          string
+	ReceivedAt, DueReason                                string // blank: now
+	AuthorityRole, ValidatedBy                           string // EU orders
+	EnforcingStateNotified                               bool
 }
 
 type targetRow struct {
@@ -83,6 +86,9 @@ func readIntakeForm(c *gin.Context) intakeForm {
 		EmergencyDescription: c.PostForm("emergency.description"),
 		ImminentHarm:         c.PostForm("emergency.imminent_harm") != "",
 		WindowFrom:           c.PostForm("window.from"), WindowTo: c.PostForm("window.to"), DueAt: c.PostForm("due_at"),
+		ReceivedAt: c.PostForm("received_at"), DueReason: c.PostForm("due_reason"),
+		AuthorityRole: c.PostForm("process.authority_role"), ValidatedBy: c.PostForm("process.validated_by"),
+		EnforcingStateNotified: c.PostForm("process.enforcing_state_notified") != "",
 	}
 	kinds, values := c.PostFormArray("target_kind"), c.PostFormArray("target_value")
 	// Blank rows are dropped, so targets[i] in an error is the i-th row shown
@@ -119,16 +125,20 @@ func (f *intakeForm) json() []byte {
 		targets = append(targets, map[string]string{"kind": t.Kind, "value": t.Value})
 	}
 	req := map[string]any{
-		"agency":    map[string]any{"name": f.AgencyName, "country": f.AgencyCountry, "verified_domains": domains},
-		"requester": map[string]any{"name": f.RequesterName, "email": f.RequesterEmail, "phone": f.RequesterPhone},
+		"received_at": opt(f.ReceivedAt),
+		"agency":      map[string]any{"name": f.AgencyName, "country": f.AgencyCountry, "verified_domains": domains},
+		"requester":   map[string]any{"name": f.RequesterName, "email": f.RequesterEmail, "phone": f.RequesterPhone},
 		"process": map[string]any{
 			"type": f.ProcessType, "via": f.ProcessVia, "issuing_authority": f.IssuingAuthority, "reference": f.Reference,
 			"issued_at": opt(f.IssuedAt), "effective_at": opt(f.EffectiveAt), "expires_at": opt(f.ExpiresAt),
 			"nondisclosure_until": opt(f.NondisclosureUntil),
+			"authority_role":      f.AuthorityRole, "validated_by": f.ValidatedBy,
+			"enforcing_state_notified": f.EnforcingStateNotified,
 		},
 		"targets":    targets,
 		"categories": append([]cases.Category{}, f.Categories...),
 		"due_at":     opt(f.DueAt),
+		"due_reason": f.DueReason,
 	}
 	if strings.TrimSpace(f.EmergencyDescription) != "" || f.ImminentHarm {
 		req["emergency"] = map[string]any{"description": f.EmergencyDescription, "imminent_harm": f.ImminentHarm}
@@ -160,7 +170,7 @@ func (s *Server) intakeSubmit(c *gin.Context) {
 		d.Form.padTargets()
 		s.renderIntake(c, status, d)
 	}
-	req, err := cases.ParseRequest(form.json())
+	req, err := cases.ParseRequestIn(form.json(), s.zone(c))
 	if err != nil {
 		again(statusOf(cases.ErrorCode(err)), err)
 		return
@@ -168,6 +178,10 @@ func (s *Server) intakeSubmit(c *gin.Context) {
 	now := s.Now()
 	if req.ReceivedAt.IsZero() {
 		req.ReceivedAt = now.Truncate(time.Microsecond)
+	}
+	if err := s.computeDue(c, req); err != nil {
+		again(statusOf(cases.ErrorCode(err)), err)
+		return
 	}
 	dec, err := s.decide(c, req, now)
 	if err != nil {

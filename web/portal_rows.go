@@ -36,7 +36,7 @@ func listRows(list []*cases.Summary, now time.Time) []listRow {
 		class := dueClass(s.DueAt, now, s.Status)
 		rows[i] = listRow{
 			ID: s.ID, Number: s.Number, Emergency: s.Process == cases.Emergency,
-			Received: s.ReceivedAt.Format("2006-01-02"),
+			Received: fmtDate(s.ReceivedAt),
 			Agency:   s.AgencyName, Country: s.Country, Process: label(s.Process), Targets: s.Targets,
 			Outcome: string(s.Outcome), Status: string(s.Status), StatusLabel: label(s.Status),
 			DueClass: class, DueText: dueText(class),
@@ -45,7 +45,7 @@ func listRows(list []*cases.Summary, now time.Time) []listRow {
 			rows[i].OutcomeLabel = label(s.Outcome)
 		}
 		if s.DueAt != nil {
-			rows[i].Due = s.DueAt.Format("2006-01-02")
+			rows[i].Due = fmtDue(*s.DueAt, now, urgent(s.Process, nil))
 		}
 	}
 	return rows

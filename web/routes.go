@@ -44,4 +44,6 @@ func (s *Server) routes() {
 	s.auditProofRoutes(api)
 	s.letterRoutes(api)
 	s.agencyRoutes(api)
+	s.settingsRoutes(api)
+	s.clockRoutes(api)
 }

@@ -34,6 +34,7 @@ type Server struct {
 	engine    *gin.Engine
 	admission *admission // see admit.go
 	panels    panelCache // the dashboard's shared panels
+	zones     zoneCache  // the organisation's time zone (zone.go)
 }
 
 // New returns a server on db deciding with p.

@@ -20,6 +20,10 @@ import (
 // hold adds (18 U.S.C. 2703(f): 90 days, extendable once by 90 days).
 const PreservationExtension = 90 * 24 * time.Hour
 
+// EUPreservationExtension is the one extension of an EU preservation order
+// (Art. 11 of Regulation (EU) 2023/1543).
+const EUPreservationExtension = 30 * 24 * time.Hour
+
 // Preservation is the hold of an approved preservation request: a frozen
 // copy of the requested categories' records of its targets, kept until
 // PreserveUntil and then purged.
@@ -156,7 +160,8 @@ func (s *Store) Preserved(ctx context.Context, caseID int64) ([]Record, error) {
 	return recs, nil
 }
 
-// Extend grants a hold its one 90-day extension, on a renewed request. A
+// Extend grants a hold its one extension (90 days; 30 for an EU
+// preservation order), on a renewed request. A
 // hold already extended, already over or purged cannot be extended.
 func (s *Store) Extend(ctx context.Context, actor *cases.User, caseID int64) (*Preservation, error) {
 	if !actor.CanLog() {
@@ -176,7 +181,14 @@ func (s *Store) Extend(ctx context.Context, actor *cases.User, caseID int64) (*P
 		case before.PurgedAt != nil || !before.PreserveUntil.After(now):
 			return cases.Errorf(cases.ECONFLICT, "the preservation of case %d ended on %s", caseID, before.PreserveUntil.Format(time.DateOnly))
 		}
+		var process cases.ProcessType
+		if err := tx.GetContext(ctx, &process, tx.Rebind("SELECT process_type FROM cases WHERE id = ?"), caseID); err != nil {
+			return err
+		}
 		until := before.PreserveUntil.Add(PreservationExtension)
+		if process == cases.EUPreservationOrder {
+			until = before.PreserveUntil.Add(EUPreservationExtension)
+		}
 		// Conditional, so of two racing extensions one wins.
 		res, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE preservations SET preserve_until = ?, extended_by = ?, extended_at = ?
 			WHERE id = ? AND extended_at IS NULL AND purged_at IS NULL`), until, actor.Email, now, before.ID)

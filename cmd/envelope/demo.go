@@ -179,6 +179,8 @@ func demoRequest(seed *demoSeed, rng *rand.Rand, now time.Time, i int) *cases.Re
 		}
 	case cases.TitleIII:
 		req.Categories = []cases.Category{cases.MessageContent}
+	case cases.EUProductionOrder, cases.EUPreservationOrder:
+		demoEU(req, seed, i)
 	default:
 		all := []cases.Category{cases.BasicSubscriberInfo, cases.IPLogs, cases.DeviceInfo, cases.Profile,
 			cases.GroupInfo, cases.LinkedAccounts, cases.Contacts, cases.MessageContent}

@@ -36,8 +36,9 @@ type legacyCase struct {
 }
 
 // parseLegacy splits the tracker's fields from the request and validates
-// both, naming the bad field.
-func parseLegacy(line []byte) (*legacyCase, error) {
+// both, naming the bad field. A date without a time is read in the
+// organisation's zone loc, as at intake.
+func parseLegacy(line []byte, loc *time.Location) (*legacyCase, error) {
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(line, &fields); err != nil {
 		return nil, cases.Invalid(map[string]string{"line": "is not a JSON object"})
@@ -59,7 +60,7 @@ func parseLegacy(line []byte) (*legacyCase, error) {
 		if err := json.Unmarshal(raw, &s); err != nil {
 			bad["closed_at"] = "must be a date string"
 		} else if s != "" {
-			t, err := cases.ParseTime(s)
+			t, err := cases.ParseTimeIn(s, loc, cases.StartOfDay)
 			if err != nil {
 				bad["closed_at"] = err.Error()
 			}
@@ -70,7 +71,7 @@ func parseLegacy(line []byte) (*legacyCase, error) {
 	delete(fields, "produced")
 	delete(fields, "closed_at")
 	rest, _ := json.Marshal(fields)
-	req, err := cases.ParseRequest(rest)
+	req, err := cases.ParseRequestIn(rest, loc)
 	for k, v := range cases.ErrorFields(err) {
 		bad[k] = v
 	}
@@ -130,7 +131,8 @@ func casesImport(ctx context.Context, a *app, args []string) error {
 	var read, bad int
 	err = eachLine(path, func(n int, line []byte) error {
 		read++
-		if _, err := parseLegacy(line); err != nil {
+		// The zone changes no verdict on a line, only its instants.
+		if _, err := parseLegacy(line, time.UTC); err != nil {
 			bad++
 			if bad <= maxImportErrors {
 				fmt.Fprintf(a.stderr, "%s:%d: %s\n", path, n, oneLine(err))
@@ -149,6 +151,10 @@ func casesImport(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	defer s.Close()
+	loc, err := s.OrgZone(ctx)
+	if err != nil {
+		return err
+	}
 	actor := a.actor()
 	batch := make([]store.NewCase, 0, importBatch)
 	committed := 0
@@ -164,7 +170,7 @@ func casesImport(ctx context.Context, a *app, args []string) error {
 		return nil
 	}
 	err = eachLine(path, func(n int, line []byte) error {
-		lc, err := parseLegacy(line)
+		lc, err := parseLegacy(line, loc)
 		if err != nil {
 			return fmt.Errorf("%s:%d changed while importing: %w", path, n, err)
 		}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -67,9 +66,7 @@ func policyCheck(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	enc := json.NewEncoder(a.stdout)
-	enc.SetIndent("", "  ")
-	return enc.Encode(p.Decide(req, *at))
+	return printJSON(a.stdout, p.Decide(req, *at))
 }
 
 func policyReplay(ctx context.Context, a *app, args []string) error {
@@ -107,9 +104,7 @@ func policyReplay(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	if *asJSON {
-		enc := json.NewEncoder(a.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(report)
+		return printJSON(a.stdout, report)
 	}
 	return printReplay(a.stdout, report)
 }
@@ -151,7 +146,5 @@ func policyShow(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(a.stdout, "# version: %s\n", p.Version())
-	_, err = a.stdout.Write(p.Source())
-	return err
+	return printSource(a.stdout, p.Version(), p.Source())
 }

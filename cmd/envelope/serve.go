@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"envelope/cases"
 	"envelope/cases/metadata"
 	"envelope/exporter"
 	"envelope/web"
@@ -53,6 +54,9 @@ func serve(ctx context.Context, a *app, args []string) error {
 	produceEvery := fs.Duration("produce-every", 0, "produce again, this often, every prospective order with pairs collected since its last package (audited as "+exporter.SchedulerActor+"); 0: only on demand")
 	retain := retentionFlags(fs)
 	witness := witnessFlags(fs)
+	reminders := remindFlags(a, fs)
+	clockFile := fs.String("clock", "", "a clock rules YAML file (default: the embedded default clock rules)")
+	tz := fs.String("tz", a.getenv("ENVELOPE_TZ"), "set the organisation's time zone (an IANA name such as Europe/Berlin; env ENVELOPE_TZ), in which dates typed without a time are read and the portal shows times; empty: keep the one set (UTC until set)")
 	if err := a.parse(fs, args, 0); err != nil {
 		return err
 	}
@@ -61,6 +65,11 @@ func serve(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	defer s.Close()
+	if *tz != "" {
+		if err := s.SetOrgZone(ctx, a.actor(), *tz); err != nil {
+			return fmt.Errorf("--tz: %s", cases.ErrorFields(err)["time_zone"])
+		}
+	}
 	// An explicit --policy wins; otherwise the policy last activated
 	// through the API, or the embedded default.
 	p, err := loadPolicy(*file)
@@ -89,6 +98,13 @@ func serve(ctx context.Context, a *app, args []string) error {
 		}
 	}
 	srv := web.New(s, p, logger)
+	if *clockFile != "" {
+		c, err := loadClocks(*clockFile)
+		if err != nil {
+			return err
+		}
+		srv.SetClocks(c)
+	}
 	if err := srv.SetExportDirs(*keys, *pkgs); err != nil {
 		return err
 	}
@@ -101,6 +117,11 @@ func serve(ctx context.Context, a *app, args []string) error {
 		defer background(ctx, func(ctx context.Context) { exp.RunProducer(ctx, *produceEvery) })()
 		logger.Info("scheduled production of prospective orders", "every", produceEvery.String())
 	}
+	stopReminders, err := reminders.start(ctx, a, s, logger)
+	if err != nil {
+		return err
+	}
+	defer stopReminders()
 	if retain.Enabled() {
 		defer startPurger(ctx, s, *retain, *pkgs, logger)()
 	}

@@ -17,13 +17,17 @@ import (
 // the order of cases.ProcessTypes (which is also the CSV column order).
 var LegalProcessTypes = legalProcessTypes()
 
+// PreservationTypes are counted as preservation requests: a US preservation
+// request and an EU preservation order (EPOC-PR) alike disclose nothing.
+var PreservationTypes = []cases.ProcessType{cases.Preservation, cases.EUPreservationOrder}
+
 // NationalSecurityTypes are reported only in bands, never in country rows.
 var NationalSecurityTypes = []cases.ProcessType{cases.NSL, cases.FISA}
 
 func legalProcessTypes() []cases.ProcessType {
 	var out []cases.ProcessType
 	for _, t := range cases.ProcessTypes {
-		if t != cases.Emergency && t != cases.Preservation && !slices.Contains(NationalSecurityTypes, t) {
+		if t != cases.Emergency && !slices.Contains(PreservationTypes, t) && !slices.Contains(NationalSecurityTypes, t) {
 			out = append(out, t)
 		}
 	}
@@ -46,7 +50,7 @@ func ClassOf(t cases.ProcessType) Class {
 	switch {
 	case t == cases.Emergency:
 		return ClassEmergency
-	case t == cases.Preservation:
+	case slices.Contains(PreservationTypes, t):
 		return ClassPreservation
 	case slices.Contains(NationalSecurityTypes, t):
 		return ClassNationalSecurity

@@ -92,7 +92,7 @@ func Sum(rows []Row) Row {
 func aggregateSQL(keyExpr string) string {
 	legal := "process_type IN " + sqlList(LegalProcessTypes)
 	emergency := "process_type = " + sqlString(string(cases.Emergency))
-	preservation := "process_type = " + sqlString(string(cases.Preservation))
+	preservation := "process_type IN " + sqlList(PreservationTypes)
 	var cols []string
 	if keyExpr != "" {
 		cols = append(cols, keyExpr+" AS k")

@@ -76,9 +76,10 @@ func TestChange(t *testing.T) {
 	}
 }
 
-// The CSV header is exactly the one issue 6 fixes.
+// The CSV header is exactly the one issue 6 fixes, with the EU production
+// order (issue 15) appended as a column of its own.
 func TestCSVHeader(t *testing.T) {
-	want := "period,country,total_requests,total_accounts,percent_some_data,legal_process_requests,legal_process_accounts,legal_process_percent_some_data,emergency_requests,emergency_accounts,emergency_percent_some_data,preservation_requests,preservation_accounts,subpoena,court_order_2703d,search_warrant,pen_register,title_iii,foreign_court_order,foreign_police_request"
+	want := "period,country,total_requests,total_accounts,percent_some_data,legal_process_requests,legal_process_accounts,legal_process_percent_some_data,emergency_requests,emergency_accounts,emergency_percent_some_data,preservation_requests,preservation_accounts,subpoena,court_order_2703d,search_warrant,pen_register,title_iii,foreign_court_order,foreign_police_request,eu_production_order"
 	if got := strings.Join(report.CSVHeader(), ","); got != want {
 		t.Errorf("header\n got %s\nwant %s", got, want)
 	}

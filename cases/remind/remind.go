@@ -1,0 +1,267 @@
+// Package remind watches deadlines: it raises an alert when a case's
+// deadline is at risk (half its time gone with no decision, or two hours
+// left on an emergency, both configurable), escalates it to the supervisors
+// when the case is still untouched, records every alert in the audit log,
+// and sends signed webhooks (webhook.go) for new emergencies, deadlines at
+// risk and productions. Email to the assignee is not sent: envelope has no
+// mail transport yet; the alert is recorded and shown on the dashboard.
+package remind
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"envelope/cases"
+	"envelope/cases/store"
+)
+
+// Config says when a deadline is at risk and when an alert escalates.
+type Config struct {
+	// Fraction: a case still without a decision is at risk once this share
+	// of the time from receipt to its deadline has passed (0.5).
+	Fraction float64
+	// UrgentLead: an urgent case (an emergency, an EU emergency production
+	// order) not yet answered is at risk this long before its deadline.
+	UrgentLead time.Duration
+	// EscalateAfter: an alert on a case nobody touched since escalates to
+	// the supervisors after this long.
+	EscalateAfter time.Duration
+}
+
+// DefaultConfig is half the time gone, two hours left on an emergency, and
+// escalation after an hour.
+var DefaultConfig = Config{Fraction: 0.5, UrgentLead: 2 * time.Hour, EscalateAfter: time.Hour}
+
+// Check says what is wrong with c, or "" if nothing.
+func (c Config) Check() string {
+	switch {
+	case c.Fraction <= 0 || c.Fraction >= 1:
+		return fmt.Sprintf("the at-risk fraction must be between 0 and 1, not %v", c.Fraction)
+	case c.UrgentLead <= 0:
+		return "the urgent lead time must be positive"
+	case c.EscalateAfter <= 0:
+		return "the escalation delay must be positive"
+	}
+	return ""
+}
+
+// Alert kinds.
+const (
+	KindAtRisk = "deadline_at_risk"
+)
+
+// Actor is who raises alerts in the audit log.
+const Actor = "system:remind"
+
+// Alert is one raised alert.
+type Alert struct {
+	ID          int64      `json:"id" db:"id"`
+	CaseID      int64      `json:"case_id" db:"case_id"`
+	Number      string     `json:"number" db:"number"`
+	Kind        string     `json:"kind" db:"kind"`
+	DueAt       time.Time  `json:"due_at" db:"due_at"`
+	Reason      string     `json:"reason" db:"reason"`
+	RaisedAt    time.Time  `json:"raised_at" db:"raised_at"`
+	EscalatedAt *time.Time `json:"escalated_at" db:"escalated_at"`
+	EscalatedTo string     `json:"escalated_to" db:"escalated_to"`
+}
+
+// Reminder raises and escalates alerts on one database.
+type Reminder struct {
+	DB      *store.DB
+	Config  Config
+	Webhook *Webhook // nil: no webhooks
+	Logger  *slog.Logger
+}
+
+type openCase struct {
+	ID         int64     `db:"id"`
+	Number     string    `db:"number"`
+	Process    string    `db:"process_type"`
+	Status     string    `db:"status"`
+	ReceivedAt time.Time `db:"received_at"`
+	DueAt      time.Time `db:"due_at"`
+	UpdatedAt  time.Time `db:"updated_at"`
+	Request    string    `db:"request_json"`
+}
+
+// urgent says whether a case's deadline is counted in hours.
+func (o *openCase) urgent() bool {
+	if o.Process == string(cases.Emergency) {
+		return true
+	}
+	if o.Process != string(cases.EUProductionOrder) {
+		return false
+	}
+	var r struct{ Emergency *cases.Exigency }
+	return json.Unmarshal([]byte(o.Request), &r) == nil && r.Emergency != nil && r.Emergency.ImminentHarm
+}
+
+// atRisk says whether o's deadline is at risk at now, and why.
+func (c Config) atRisk(o *openCase, now time.Time) (string, bool) {
+	left := o.DueAt.Sub(now)
+	if o.urgent() {
+		if left <= c.UrgentLead {
+			return fmt.Sprintf("urgent case not yet answered, %s left before its deadline", left.Round(time.Minute)), true
+		}
+		return "", false
+	}
+	total := o.DueAt.Sub(o.ReceivedAt)
+	if o.Status == string(cases.StatusReceived) && total > 0 && float64(now.Sub(o.ReceivedAt)) >= c.Fraction*float64(total) {
+		return fmt.Sprintf("%.0f%% of the time to the deadline has passed with no decision", 100*float64(now.Sub(o.ReceivedAt))/float64(total)), true
+	}
+	return "", false
+}
+
+// Scan raises an alert on every open case whose deadline is at risk and has
+// none yet, and escalates the alerts on cases untouched since. Each raise
+// and escalation is audited in the transaction that records it.
+func (r *Reminder) Scan(ctx context.Context, now time.Time) (raised, escalated []*Alert, err error) {
+	var open []openCase
+	if err := r.DB.Reader().SelectContext(ctx, &open, `SELECT id, number, process_type, status, received_at, due_at, updated_at, request_json
+		FROM cases WHERE status IN ('received', 'approved') AND due_at IS NOT NULL ORDER BY due_at, id`); err != nil {
+		return nil, nil, err
+	}
+	for i := range open {
+		o := &open[i]
+		why, risk := r.Config.atRisk(o, now)
+		if !risk {
+			continue
+		}
+		a, err := r.raise(ctx, o, why)
+		if err != nil {
+			return raised, escalated, err
+		}
+		if a != nil {
+			raised = append(raised, a)
+			r.send(ctx, "deadline.at_risk", a.CaseID, a)
+		}
+	}
+	escalated, err = r.escalate(ctx, now)
+	return raised, escalated, err
+}
+
+func (r *Reminder) raise(ctx context.Context, o *openCase, why string) (*Alert, error) {
+	var a *Alert
+	err := r.DB.Tx(ctx, func(tx *sqlx.Tx) error {
+		if err := r.DB.LockCase(ctx, tx, o.ID); err != nil {
+			return err
+		}
+		var n int
+		if err := tx.GetContext(ctx, &n, tx.Rebind("SELECT COUNT(*) FROM alerts WHERE case_id = ? AND kind = ?"), o.ID, KindAtRisk); err != nil || n > 0 {
+			return err
+		}
+		now := r.DB.Now()
+		var id int64
+		if err := tx.GetContext(ctx, &id, tx.Rebind(`INSERT INTO alerts (case_id, kind, due_at, reason, raised_at) VALUES (?, ?, ?, ?, ?) RETURNING id`),
+			o.ID, KindAtRisk, o.DueAt.UTC(), why, now); err != nil {
+			return err
+		}
+		a = &Alert{ID: id, CaseID: o.ID, Number: o.Number, Kind: KindAtRisk, DueAt: o.DueAt.UTC(), Reason: why, RaisedAt: now}
+		return r.DB.Audit(ctx, tx, Actor, "alert.raise", "case", strconv.FormatInt(o.ID, 10), nil,
+			map[string]any{"alert": id, "kind": KindAtRisk, "due_at": a.DueAt, "reason": why})
+	})
+	return a, err
+}
+
+// escalate escalates every alert raised at least EscalateAfter ago on a
+// case still open and not changed since the alert: the supervisors are
+// named on it, and the dashboard shows it as escalated.
+func (r *Reminder) escalate(ctx context.Context, now time.Time) ([]*Alert, error) {
+	var due []Alert
+	if err := r.DB.Reader().SelectContext(ctx, &due, r.DB.Reader().Rebind(alertSelect+`
+		WHERE a.escalated_at IS NULL AND a.raised_at <= ? AND c.status IN ('received', 'approved') AND c.updated_at <= a.raised_at`),
+		now.Add(-r.Config.EscalateAfter)); err != nil {
+		return nil, err
+	}
+	if len(due) == 0 {
+		return nil, nil
+	}
+	var supervisors []string
+	if err := r.DB.Reader().SelectContext(ctx, &supervisors, r.DB.Reader().Rebind("SELECT email FROM users WHERE role = ? AND NOT disabled ORDER BY email"), cases.RoleSupervisor); err != nil {
+		return nil, err
+	}
+	to := strings.Join(supervisors, ", ")
+	var out []*Alert
+	for i := range due {
+		a := &due[i]
+		err := r.DB.Tx(ctx, func(tx *sqlx.Tx) error {
+			at := r.DB.Now()
+			res, err := tx.ExecContext(ctx, tx.Rebind("UPDATE alerts SET escalated_at = ?, escalated_to = ? WHERE id = ? AND escalated_at IS NULL"), at, to, a.ID)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n != 1 {
+				return errNoChange
+			}
+			a.EscalatedAt, a.EscalatedTo = &at, to
+			return r.DB.Audit(ctx, tx, Actor, "alert.escalate", "case", strconv.FormatInt(a.CaseID, 10), nil,
+				map[string]any{"alert": a.ID, "kind": a.Kind, "supervisors": supervisors})
+		})
+		switch {
+		case errors.Is(err, errNoChange): // another instance escalated it
+		case err != nil:
+			return out, err
+		default:
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
+
+var errNoChange = errors.New("no change")
+
+// alertSelect reads alerts with their case's number.
+const alertSelect = `SELECT a.id, a.case_id, c.number, a.kind, a.due_at, a.reason, a.raised_at, a.escalated_at, a.escalated_to
+		FROM alerts a JOIN cases c ON c.id = a.case_id`
+
+// Active lists the alerts on cases still open, most urgent deadline first:
+// the dashboard's panel.
+func Active(ctx context.Context, db *store.DB, limit int) ([]*Alert, error) {
+	var out []*Alert
+	err := db.Reader().SelectContext(ctx, &out, db.Reader().Rebind(alertSelect+`
+		WHERE c.status IN ('received', 'approved') ORDER BY a.due_at, a.id LIMIT ?`), limit)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	for _, a := range out {
+		a.DueAt, a.RaisedAt = a.DueAt.UTC(), a.RaisedAt.UTC()
+	}
+	return out, err
+}
+
+// Run scans every interval until ctx ends, and forwards new emergencies
+// and productions to the webhook.
+func (r *Reminder) Run(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if _, _, err := r.Scan(ctx, r.DB.Now()); err != nil && ctx.Err() == nil {
+			r.log().Error("deadline scan", "err", err)
+		}
+		if err := r.Outbox(ctx); err != nil && ctx.Err() == nil {
+			r.log().Error("webhook outbox", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (r *Reminder) log() *slog.Logger {
+	if r.Logger != nil {
+		return r.Logger
+	}
+	return slog.Default()
+}
