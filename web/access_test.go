@@ -146,6 +146,23 @@ var routeRoles = map[string][]cases.Role{
 	"POST /api/v1/cases/:id/hold":                          holders,
 	"DELETE /api/v1/cases/:id/hold":                        holders,
 	"GET /api/v1/holds":                                    readers,
+	"POST /api/v1/cases/:id/reopen":                        {cases.RoleSupervisor},
+	"POST /api/v1/cases/:id/end":                           deciders,
+	"POST /api/v1/cases/:id/shape":                         deciders,
+	"POST /api/v1/cases/:id/targets/decide":                deciders,
+	"POST /api/v1/cases/:id/clarification":                 loggers,
+	"POST /api/v1/cases/:id/clarification/answer":          loggers,
+	"POST /api/v1/cases/:id/withdraw":                      loggers,
+	"GET /api/v1/workload":                                 readers,
+	"POST /cases/:id/assign":                               loggers,
+	"POST /cases/:id/close":                                loggers,
+	"POST /cases/:id/reopen":                               {cases.RoleSupervisor},
+	"POST /cases/:id/end":                                  deciders,
+	"POST /cases/:id/shape":                                deciders,
+	"POST /cases/:id/clarification":                        loggers,
+	"POST /cases/:id/clarification/answer":                 loggers,
+	"POST /cases/:id/withdraw":                             loggers,
+	"GET /workload":                                        readers,
 }
 
 // concrete fills a route's parameters: an existing case, and for the user

@@ -203,8 +203,14 @@ func (s *Server) openCases(c *gin.Context, f cases.CaseFilter, byDue bool) ([]*c
 	if byDue {
 		key = "due"
 	}
-	for _, st := range []cases.Status{cases.StatusReceived, cases.StatusApproved} {
+	for _, st := range queueStatuses(f.Assignee != "") {
 		f.Status = st
+		// An approved preservation request is done once its records are
+		// frozen: it has no deadline left to miss.
+		f.NotProcess = ""
+		if st == cases.StatusApproved && (f.DueBefore != nil || f.DueAfter != nil) {
+			f.NotProcess = cases.Preservation
+		}
 		page, err := s.DB.ListSummaries(c.Request.Context(), f, key, false, "")
 		if err != nil {
 			return nil, false, err
@@ -323,6 +329,7 @@ func (s *Server) readSharedPanels(c *gin.Context, now time.Time) (*dashboardData
 // listData is the case list page.
 type listData struct {
 	Status, Country, Process, Q, Due string
+	Assignee                         string
 	Fields                           map[string]string
 	Rows                             []listRow
 	NextURL                          string
@@ -399,7 +406,7 @@ var defaultDesc = map[string]bool{"received": true, "number": true, "due": false
 func (s *Server) casesPage(c *gin.Context) {
 	d := listData{Status: c.Query("status"), Country: c.Query("country"), Process: c.Query("process"),
 		Q: c.Query("q"), Due: c.Query("due"), First: c.Query("after") == "" && c.Query("cursor") == "",
-		Sort: c.Query("sort")}
+		Sort: c.Query("sort"), Assignee: c.Query("assignee")}
 	f, err := parseFilter(c)
 	if err != nil {
 		d.Fields = cases.ErrorFields(err)
@@ -502,6 +509,7 @@ type caseData struct {
 	Mine     bool
 	Document *cases.Document
 	*disclosure
+	*casework
 }
 
 func (d caseData) ErrorText() string { return d.Message }
@@ -524,7 +532,11 @@ func (s *Server) loadCase(c *gin.Context) (*caseData, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &caseData{Case: kase, Mine: strings.EqualFold(kase.CreatedBy, currentUser(c).Email), disclosure: disc}
+	work, err := s.loadCasework(c)
+	if err != nil {
+		return nil, err
+	}
+	d := &caseData{Case: kase, Mine: strings.EqualFold(kase.CreatedBy, currentUser(c).Email), disclosure: disc, casework: work}
 	for _, e := range evs {
 		d.Events = append(d.Events, timelineEntry{Event: e, Detail: eventDetail(e)})
 	}

@@ -41,4 +41,5 @@ func (s *Server) routes() {
 	s.reportRoutes(api)
 	s.exportRoutes(api)
 	s.holdRoutes(api)
+	s.caseworkRoutes(api)
 }

@@ -236,6 +236,9 @@ func (db *DB) filterClause(f cases.CaseFilter, key string) ([]string, []any) {
 	if f.Process != "" {
 		add("process_type = ?", f.Process)
 	}
+	if f.NotProcess != "" {
+		add("process_type <> ?", f.NotProcess)
+	}
 	due := "due_at"
 	if db.Dialect == SQLite && key != "due" {
 		due = "+due_at"

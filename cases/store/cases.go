@@ -34,15 +34,25 @@ type caseRow struct {
 	CreatedAt    time.Time      `db:"created_at"`
 	UpdatedAt    time.Time      `db:"updated_at"`
 	ClosedAt     sql.NullTime   `db:"closed_at"`
+	Result       string         `db:"result"`
+	ResultReason string         `db:"result_reason"`
+	ShapeJSON    sql.NullString `db:"shape_json"`
 }
 
-const caseColumns = "id, number, status, request_json, decision_json, review_json, produced, assignee, created_by, created_at, updated_at, closed_at"
+const caseColumns = "id, number, status, request_json, decision_json, review_json, produced, assignee, created_by, created_at, updated_at, closed_at, result, result_reason, shape_json"
 
 func (r *caseRow) toCase() (*cases.Case, error) {
 	c := &cases.Case{
 		ID: r.ID, Number: r.Number, Status: cases.Status(r.Status), Produced: r.Produced,
 		Assignee: r.Assignee, CreatedBy: r.CreatedBy,
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+		Result: cases.Result(r.Result), ResultReason: r.ResultReason,
+	}
+	if r.ShapeJSON.Valid {
+		c.Shape = &cases.Shape{}
+		if err := json.Unmarshal([]byte(r.ShapeJSON.String), c.Shape); err != nil {
+			return nil, fmt.Errorf("case %d: stored shape: %w", r.ID, err)
+		}
 	}
 	if r.ClosedAt.Valid {
 		t := r.ClosedAt.Time.UTC()
@@ -378,7 +388,8 @@ func (db *DB) OnClose(h CloseHook) { db.onClose = append(db.onClose, h) }
 func (db *DB) SetStatus(ctx context.Context, tx *sqlx.Tx, actor string, c *cases.Case, status cases.Status) error {
 	now := db.Now()
 	var closedAt any
-	if status == cases.StatusClosed {
+	ending := status == cases.StatusClosed || status == cases.StatusWithdrawn
+	if ending {
 		closedAt = now
 	}
 	if _, err := tx.ExecContext(ctx, tx.Rebind("UPDATE cases SET status = ?, produced = (produced OR ?), closed_at = COALESCE(closed_at, ?), updated_at = ? WHERE id = ?"),
@@ -389,9 +400,9 @@ func (db *DB) SetStatus(ctx context.Context, tx *sqlx.Tx, actor string, c *cases
 		map[string]any{"status": c.Status}, map[string]any{"status": status}); err != nil {
 		return err
 	}
-	// Every way to close a case comes through here, so the close hooks
-	// cannot be bypassed.
-	if status == cases.StatusClosed && c.Status != cases.StatusClosed {
+	// Every way to close (or withdraw) a case comes through here, so the
+	// close hooks cannot be bypassed.
+	if ending && c.Status != cases.StatusClosed && c.Status != cases.StatusWithdrawn {
 		for _, hook := range db.onClose {
 			if err := hook(ctx, tx, actor, c); err != nil {
 				return err
@@ -406,8 +417,8 @@ func (db *DB) CloseCase(ctx context.Context, actor *cases.User, ref, reason stri
 	if !actor.CanLog() {
 		return nil, cases.Errorf(cases.EFORBIDDEN, "your role cannot close cases")
 	}
-	if msg := cases.TextProblem(reason); msg != "" {
-		return nil, cases.Invalid(map[string]string{"reason": msg})
+	if bad := reasonProblem(reason); bad != nil {
+		return nil, cases.Invalid(bad)
 	}
 	id, err := db.resolveCase(ctx, ref)
 	if err != nil {
@@ -425,10 +436,8 @@ func (db *DB) CloseCase(ctx context.Context, actor *cases.User, ref, reason stri
 		if err := db.SetStatus(ctx, tx, actor.Email, before, cases.StatusClosed); err != nil {
 			return err
 		}
-		if strings.TrimSpace(reason) != "" {
-			if err := db.addNote(ctx, tx, actor.Email, id, "Closed: "+reason); err != nil {
-				return err
-			}
+		if err := db.addNote(ctx, tx, actor.Email, id, "Closed: "+strings.TrimSpace(reason)); err != nil {
+			return err
 		}
 		c, err = db.getCase(ctx, tx, id)
 		return err
@@ -472,8 +481,10 @@ func (db *DB) Assign(ctx context.Context, actor *cases.User, ref, assignee strin
 	}
 	assignee = strings.ToLower(strings.TrimSpace(assignee))
 	if assignee != "" {
-		if _, err := db.UserByEmail(ctx, assignee); err != nil {
+		if u, err := db.UserByEmail(ctx, assignee); err != nil {
 			return cases.Invalid(map[string]string{"assignee": "no user " + assignee})
+		} else if !u.CanLog() {
+			return cases.Invalid(map[string]string{"assignee": assignee + " cannot work cases (disabled, or an auditor or collector)"})
 		}
 	}
 	id, err := db.resolveCase(ctx, ref)
