@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jmoiron/sqlx"
+
 	"envelope/cases"
 	"envelope/cases/store"
 	"envelope/cases/store/storetest"
@@ -158,6 +160,64 @@ func TestWithdrawalStopsCollection(t *testing.T) {
 		}
 		if _, err := f.exp.Export(ctx, f.reviewer.Email, pen.Number); cases.ErrorCode(err) != cases.ECONFLICT {
 			t.Errorf("export after the withdrawal: %v", err)
+		}
+	})
+}
+
+// A notify decision holds the production until the notice is recorded;
+// an order bars sending it until it lapses; an extension moves the lapse,
+// and the reminder lists an order about to lapse.
+func TestNoticeHoldsProduction(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		f.importFile("records.ndjson")
+		c := f.logCase(cases.SearchWarrant, []string{phone}, []cases.Allowed{{Category: cases.BasicSubscriberInfo, Rule: "US-WARRANT"}}, nil)
+		if err := db.Tx(ctx, func(tx *sqlx.Tx) error {
+			_, err := tx.ExecContext(ctx, tx.Rebind("UPDATE cases SET decision_json = REPLACE(decision_json, '\"delayed\"', '\"notify\"') WHERE id = ?"), c.ID)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		c = f.approve(c)
+		if _, err := f.exp.Export(ctx, f.reviewer.Email, c.Number); cases.ErrorCode(err) != cases.ECONFLICT || !strings.Contains(err.Error(), "held") {
+			t.Fatalf("export before the notice: %v", err)
+		}
+		lapse := T0.Add(10 * 24 * time.Hour)
+		n, err := db.AddNDO(ctx, f.intake, c.Number, cases.NDO{Court: "N.D. Cal.", Reference: "NDO-1", ExpiresAt: &lapse})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.AddNDO(ctx, f.intake, c.Number, cases.NDO{Court: " "}); cases.ErrorFields(err)["court"] == "" {
+			t.Errorf("an order without its court: %v", err)
+		}
+		if _, err := db.RecordNotice(ctx, f.intake, c.Number, cases.NoticeKindSent, "e-mail", ""); cases.ErrorCode(err) != cases.ECONFLICT {
+			t.Errorf("sending a notice an order bars: %v", err)
+		}
+		// Barred, the notice is not due: production goes ahead.
+		f.export(c)
+		items, err := db.LapsingNDOs(ctx, T0, T0.Add(14*24*time.Hour), 10)
+		if err != nil || len(items) != 1 || items[0].Case.ID != c.ID || items[0].Notice.State != cases.NoticeBarred {
+			t.Fatalf("reminder: %+v %v", items, err)
+		}
+		if _, err := db.ExtendNDO(ctx, f.intake, c.Number, n.ID, lapse.Add(-time.Hour), "shorter"); cases.ErrorFields(err)["expires_at"] == "" {
+			t.Errorf("shortening an order: %v", err)
+		}
+		ext, err := db.ExtendNDO(ctx, f.intake, c.Number, n.ID, lapse.Add(90*24*time.Hour), "extended by the court on 2026-11-25")
+		if err != nil || ext.Extensions != 1 {
+			t.Fatalf("extend: %+v %v", ext, err)
+		}
+		if items, _ := db.LapsingNDOs(ctx, T0, T0.Add(14*24*time.Hour), 10); len(items) != 0 {
+			t.Errorf("an extended order is still in the reminder: %+v", items)
+		}
+		f.set(lapse.Add(91 * 24 * time.Hour))
+		if n, err := db.CaseNotice(ctx, c); err != nil || n.State != cases.NoticeDue || !strings.Contains(n.Why, "lapsed") {
+			t.Errorf("after the lapse: %+v %v", n, err)
+		}
+		if _, err := db.RecordNotice(ctx, f.intake, c.Number, cases.NoticeKindSent, "letter", ""); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.RecordNotice(ctx, f.intake, c.Number, cases.NoticeKindException, "", "twice"); cases.ErrorCode(err) != cases.ECONFLICT {
+			t.Errorf("a second notice record: %v", err)
 		}
 	})
 }

@@ -84,6 +84,20 @@ func Exportable(c *cases.Case, prev *Package) error {
 	return nil
 }
 
+// NoticeHold says, as an ECONFLICT error, that case c's production is held
+// because the user must be notified first and no notice (or exception) is
+// recorded yet; nil if it is not held.
+func NoticeHold(ctx context.Context, db *store.DB, c *cases.Case) error {
+	n, err := db.CaseNotice(ctx, c)
+	if err != nil {
+		return err
+	}
+	if n.State == cases.NoticeDue {
+		return cases.Errorf(cases.ECONFLICT, "case %s: production is held until the user is notified (%s): record the notice sent, or an exception", c.Number, n.Why)
+	}
+	return nil
+}
+
 func disclosesAnything(d *cases.Decision) bool {
 	for _, a := range d.Allowed {
 		if a.Category.Valid() && a.Category != cases.MessageContent {
@@ -142,6 +156,9 @@ func (e *Exporter) export(ctx context.Context, actor, ref string, onlyNew, refus
 		return nil, nil
 	}
 	if err := Exportable(c, prev); err != nil {
+		return nil, err
+	}
+	if err := NoticeHold(ctx, e.DB, c); err != nil {
 		return nil, err
 	}
 	p := &Production{Case: c, Seq: 1, At: e.DB.Now(), By: actor}

@@ -163,6 +163,15 @@ var routeRoles = map[string][]cases.Role{
 	"POST /cases/:id/clarification/answer":                 loggers,
 	"POST /cases/:id/withdraw":                             loggers,
 	"GET /workload":                                        readers,
+	"GET /api/v1/cases/:id/notice":                         readers,
+	"POST /api/v1/cases/:id/notice":                        loggers,
+	"POST /api/v1/cases/:id/ndos":                          loggers,
+	"POST /api/v1/cases/:id/ndos/:ndo/extend":              loggers,
+	"GET /api/v1/notices":                                  readers,
+	"POST /cases/:id/notice":                               loggers,
+	"POST /cases/:id/ndos":                                 loggers,
+	"POST /cases/:id/ndos/:ndo/extend":                     loggers,
+	"GET /notices":                                         readers,
 }
 
 // concrete fills a route's parameters: an existing case, and for the user
@@ -172,7 +181,7 @@ func concrete(path string) string {
 	if strings.HasPrefix(path, "/admin/users/") {
 		path = strings.Replace(path, ":id", "999", 1)
 	}
-	return strings.NewReplacer(":id", "1", ":period", "2026-Q3", ":package", "x.zip", ":country", "US", ":format", "csv",
+	return strings.NewReplacer(":id", "1", ":ndo", "1", ":period", "2026-Q3", ":package", "x.zip", ":country", "US", ":format", "csv",
 		"*filepath", "portal.css").Replace(path)
 }
 

@@ -35,6 +35,7 @@ func (s *Server) caseworkRoutes(api *gin.RouterGroup) {
 	api.POST("/cases/:id/clarification/answer", s.bearer(caseLogger), s.apiCasework(s.answerClarification))
 	api.POST("/cases/:id/withdraw", s.bearer(caseLogger), s.apiCasework(s.withdraw))
 	api.GET("/workload", s.bearer(anyReader), s.apiWorkload)
+	s.noticeRoutes(api)
 }
 
 // caseworkPortalRoutes registers the case page's case-work forms and the
@@ -49,6 +50,7 @@ func (s *Server) caseworkPortalRoutes(p *gin.RouterGroup) {
 	p.POST("/cases/:id/clarification/answer", s.signedIn(caseLogger), s.portalCasework(s.answerClarification, "clarification-answered"))
 	p.POST("/cases/:id/withdraw", s.signedIn(caseLogger), s.portalCasework(s.withdraw, "withdrawn"))
 	p.GET("/workload", s.signedIn(anyReader), s.workloadPage)
+	s.noticePortalRoutes(p)
 }
 
 // caseworkFuncs are the case page's helpers for the case-work forms.
@@ -252,14 +254,18 @@ func (s *Server) shapeSubmit(c *gin.Context) {
 type casework struct {
 	Staff         []string
 	ConfirmNoData bool
+	Notice        *noticeInfo
 }
 
-func (s *Server) loadCasework(c *gin.Context) (*casework, error) {
+func (s *Server) loadCasework(c *gin.Context, kase *cases.Case) (*casework, error) {
 	users, err := s.DB.Users(c.Request.Context())
 	if err != nil {
 		return nil, err
 	}
 	w := &casework{}
+	if w.Notice, err = s.loadNotice(c, kase); err != nil {
+		return nil, err
+	}
 	for _, u := range users {
 		if u.CanLog() {
 			w.Staff = append(w.Staff, u.Email)

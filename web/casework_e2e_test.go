@@ -114,7 +114,8 @@ const warrantJSON = `{
 
 // A reviewer narrows a warrant in the browser: device info dropped, the
 // window cut to 10-20 October, the second account not produced. The
-// package holds exactly what is left.
+// production is held until the user notice is recorded as sent; then the
+// package holds exactly what the shape left.
 func TestE2EShapedDecisionInPackage(t *testing.T) {
 	ctx := browser(t)
 	p, base := e2ePortal(t)
@@ -138,7 +139,7 @@ func TestE2EShapedDecisionInPackage(t *testing.T) {
 	if w := p.do(cases.RoleReviewer, "POST", "/api/v1/cases/"+c.Number+"/approve", []byte(`{"note": ""}`), nil); w.Code != http.StatusOK {
 		t.Fatalf("approve: %d %s", w.Code, w.Body)
 	}
-	var shape string
+	var shape, noticeBefore, held, noticeAfter string
 	err = chromedp.Do(ctx,
 		signIn(base, p.emails[cases.RoleReviewer]),
 		chromedp.Navigate(base+"/cases/"+itoa(c.ID)),
@@ -152,6 +153,14 @@ func TestE2EShapedDecisionInPackage(t *testing.T) {
 		chromedp.Click(chromedp.ID(`shape-submit`)),
 		chromedp.WaitVisible(chromedp.ID(`shape`)),
 		text(`#shape`, &shape),
+		// The warrant requires notifying the user first: production is
+		// held until the notice is recorded.
+		text(`#notice-state`, &noticeBefore),
+		text(`#packages`, &held),
+		chromedp.SetValue(chromedp.ID(`notice-method`), "e-mail to the account's address, with the warrant"),
+		chromedp.Click(chromedp.ID(`notice-submit`)),
+		chromedp.WaitVisible(chromedp.CSS(`.flash`)),
+		text(`#notice-state`, &noticeAfter),
 		chromedp.Click(chromedp.CSS(`#packages form[action$="/export"] button`)),
 		chromedp.WaitVisible(chromedp.CSS(`#packages td.hash code`)),
 	)
@@ -160,6 +169,12 @@ func TestE2EShapedDecisionInPackage(t *testing.T) {
 	}
 	if !strings.Contains(shape, "acct-42") || !strings.Contains(shape, "Court narrowed") {
 		t.Errorf("shape shown: %q", shape)
+	}
+	if !strings.HasPrefix(noticeBefore, "Notice due") || !strings.Contains(held, "production is held until the user is notified") {
+		t.Errorf("before the notice: %q; packages: %q", noticeBefore, held)
+	}
+	if !strings.HasPrefix(noticeAfter, "Notice sent") {
+		t.Errorf("after recording the notice: %q", noticeAfter)
 	}
 	exp, err := p.srv.exporter()
 	if err != nil {

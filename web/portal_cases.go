@@ -189,6 +189,9 @@ type dashboardData struct {
 	// Closing and Expiring are the collection windows ending soon and the
 	// preservation holds running out (deadlinePanels).
 	Closing, Expiring []metadata.Deadline
+	// Lapsing are nondisclosure orders lapsing or lapsed, notice not
+	// recorded (web/notices.go).
+	Lapsing []store.NoticeItem
 	// More says which panels show only the first of their cases.
 	More map[string]bool
 }
@@ -320,6 +323,9 @@ func (s *Server) readSharedPanels(c *gin.Context, now time.Time) (*dashboardData
 		return nil, err
 	}
 	d.Awaiting = listRows(page.Cases, now)
+	if d.Lapsing, err = s.lapsingPanel(c, now); err != nil {
+		return nil, err
+	}
 	if err := s.deadlinePanels(c, now, d); err != nil {
 		return nil, err
 	}
@@ -532,7 +538,7 @@ func (s *Server) loadCase(c *gin.Context) (*caseData, error) {
 	if err != nil {
 		return nil, err
 	}
-	work, err := s.loadCasework(c)
+	work, err := s.loadCasework(c, kase)
 	if err != nil {
 		return nil, err
 	}

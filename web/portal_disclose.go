@@ -55,6 +55,10 @@ func (s *Server) loadDisclosure(c *gin.Context, kase *cases.Case) (*disclosure, 
 	}
 	if err := exporter.Exportable(cases.ShapedCase(kase), last); err != nil {
 		d.ExportBlocked = cases.ErrorMessage(err)
+	} else if err := exporter.NoticeHold(ctx, s.DB, kase); cases.ErrorCode(err) == cases.ECONFLICT {
+		d.ExportBlocked = cases.ErrorMessage(err)
+	} else if err != nil {
+		return nil, err
 	}
 	if d.Hold, err = retention.ActiveHold(ctx, s.DB, kase.ID); err != nil {
 		return nil, err
