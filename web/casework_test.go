@@ -78,6 +78,9 @@ func TestAPICaseworkRefusals(t *testing.T) {
 	if err != nil || got.Shape != nil || got.Status != cases.StatusReceived {
 		t.Errorf("a refused change wrote: %+v %v", got, err)
 	}
+	if w := f.do(cases.RoleAuditor, "GET", "/api/v1/cases?q="+strings.Repeat("4", 10000), nil, nil); w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), `"q"`) {
+		t.Errorf("a search of 10,000 characters: %d %s", w.Code, w.Body.String()[:min(200, w.Body.Len())])
+	}
 	var wl struct {
 		Workload []struct {
 			Assignee string `json:"assignee"`

@@ -106,6 +106,9 @@ func searchTerms(number string, req *cases.Request) []string {
 	words(req.Requester.Name)
 	words(req.Agency.Name)
 	words(req.Process.IssuingAuthority)
+	for _, t := range extraTerms(req) {
+		add(t)
+	}
 	return terms
 }
 
@@ -469,6 +472,9 @@ func (db *DB) addNote(ctx context.Context, tx *sqlx.Tx, actor string, id int64, 
 	var noteID int64
 	if err := tx.GetContext(ctx, &noteID, tx.Rebind("INSERT INTO case_notes (case_id, author, body, created_at) VALUES (?, ?, ?, ?) RETURNING id"),
 		id, actor, body, db.Now()); err != nil {
+		return err
+	}
+	if err := db.indexNote(ctx, tx, id, body); err != nil {
 		return err
 	}
 	return db.Audit(ctx, tx, actor, "case.note", "case", strconv.FormatInt(id, 10), nil, map[string]any{"note": noteID, "body": body})
