@@ -172,6 +172,8 @@ var routeRoles = map[string][]cases.Role{
 	"POST /cases/:id/ndos":                                 loggers,
 	"POST /cases/:id/ndos/:ndo/extend":                     loggers,
 	"GET /notices":                                         readers,
+	"GET /api/v1/cases/:id/related":                        readers,
+	"GET /api/v1/duplicates":                               readers,
 }
 
 // concrete fills a route's parameters: an existing case, and for the user

@@ -15,6 +15,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"envelope/cases"
+	"envelope/cases/store"
 	"envelope/exporter"
 )
 
@@ -35,6 +36,8 @@ func (s *Server) caseworkRoutes(api *gin.RouterGroup) {
 	api.POST("/cases/:id/clarification/answer", s.bearer(caseLogger), s.apiCasework(s.answerClarification))
 	api.POST("/cases/:id/withdraw", s.bearer(caseLogger), s.apiCasework(s.withdraw))
 	api.GET("/workload", s.bearer(anyReader), s.apiWorkload)
+	api.GET("/cases/:id/related", s.bearer(anyReader), s.apiRelated)
+	api.GET("/duplicates", s.bearer(anyReader), s.apiDuplicates)
 	s.noticeRoutes(api)
 }
 
@@ -255,6 +258,8 @@ type casework struct {
 	Staff         []string
 	ConfirmNoData bool
 	Notice        *noticeInfo
+	// Related are the other cases naming the same account or reference.
+	Related []store.Related
 }
 
 func (s *Server) loadCasework(c *gin.Context, kase *cases.Case) (*casework, error) {
@@ -264,6 +269,9 @@ func (s *Server) loadCasework(c *gin.Context, kase *cases.Case) (*casework, erro
 	}
 	w := &casework{}
 	if w.Notice, err = s.loadNotice(c, kase); err != nil {
+		return nil, err
+	}
+	if w.Related, err = s.DB.RelatedCases(c.Request.Context(), kase); err != nil {
 		return nil, err
 	}
 	for _, u := range users {
@@ -336,4 +344,44 @@ func queueStatuses(mine bool) []cases.Status {
 		return cases.OpenStatuses
 	}
 	return []cases.Status{cases.StatusReceived, cases.StatusApproved}
+}
+
+func (s *Server) apiRelated(c *gin.Context) {
+	kase, err := s.DB.Case(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		s.apiError(c, err)
+		return
+	}
+	rel, err := s.DB.RelatedCases(c.Request.Context(), kase)
+	if err != nil {
+		s.apiError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"related": rel})
+}
+
+// apiDuplicates is the intake's lookup: the cases naming any of the target
+// parameters or the reference, before a request is logged.
+func (s *Server) apiDuplicates(c *gin.Context) {
+	targets := c.QueryArray("target")
+	if len(targets) > 100 {
+		s.apiError(c, cases.Invalid(map[string]string{"target": "at most 100 targets"}))
+		return
+	}
+	rel, err := s.DB.Duplicates(c.Request.Context(), targets, c.Query("reference"), 0)
+	if err != nil {
+		s.apiError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"related": rel})
+}
+
+// intakeDuplicates are the cases already naming a target or the reference
+// of a request being logged.
+func (s *Server) intakeDuplicates(c *gin.Context, req *cases.Request) ([]store.Related, error) {
+	var targets []string
+	for _, t := range req.Targets {
+		targets = append(targets, t.Value)
+	}
+	return s.DB.Duplicates(c.Request.Context(), targets, req.Process.Reference, 0)
 }

@@ -91,3 +91,24 @@ func TestAPICaseworkRefusals(t *testing.T) {
 		t.Errorf("workload: %d %s", w.Code, w.Body)
 	}
 }
+
+// The case page and the intake's check show the other cases naming the
+// same account or reference.
+func TestPortalDuplicates(t *testing.T) {
+	p := newPortal(t, storetest.SQLite(t))
+	first := p.create(cases.RoleIntake, "subpoena.json")
+	second := p.create(cases.RoleIntake, "subpoena.json")
+	page := p.page(cases.RoleAuditor, "GET", "/cases/"+itoa(second.ID), nil).Body.String()
+	if !strings.Contains(page, "The same account or reference is in 1 other case(s)") || !strings.Contains(page, first.Number) {
+		t.Errorf("case page lacks the duplicate %s", first.Number)
+	}
+	var dup struct {
+		Related []struct {
+			Number string   `json:"number"`
+			Shares []string `json:"shares"`
+		} `json:"related"`
+	}
+	if w := p.do(cases.RoleIntake, "GET", "/api/v1/duplicates?target=acc_9f8e7d6c", nil, &dup); w.Code != http.StatusOK || len(dup.Related) != 2 {
+		t.Errorf("duplicates: %d %s", w.Code, w.Body)
+	}
+}

@@ -41,6 +41,8 @@ type intakeData struct {
 	Fields   map[string]string
 	Message  string
 	Decision *cases.Decision
+	// Duplicates are the cases already naming a target or the reference.
+	Duplicates []store.Related
 }
 
 func (d intakeData) ErrorText() string { return d.Message }
@@ -163,6 +165,10 @@ func (s *Server) intakeSubmit(c *gin.Context) {
 	}
 	if c.PostForm("action") != "save" {
 		d.Decision = dec
+		if d.Duplicates, err = s.intakeDuplicates(c, req); err != nil {
+			s.portalFail(c, err)
+			return
+		}
 		d.Form.padTargets()
 		s.render(c, http.StatusOK, "intake", "Log a request", d)
 		return

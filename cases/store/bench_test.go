@@ -185,3 +185,16 @@ func BenchmarkSearch(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkDuplicateLookup is the intake's warning over a million cases:
+// the cases naming the request's account or its reference.
+func BenchmarkDuplicateLookup(b *testing.B) {
+	db := benchDB(b)
+	ctx := context.Background()
+	for b.Loop() {
+		rel, err := db.Duplicates(ctx, []string{"+14155550042"}, "REF-999999", 0)
+		if err != nil || len(rel) == 0 {
+			b.Fatalf("%v %v", rel, err)
+		}
+	}
+}

@@ -52,3 +52,33 @@ func TestSearchFindsWhatPeopleType(t *testing.T) {
 		}
 	})
 }
+
+// Duplicates: the other cases, open or closed, naming the same account or
+// the same reference, with what they share; never the case itself.
+func TestDuplicates(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		intake := user(t, db, "ivy@example.org", cases.RoleIntake)
+		var made []*cases.Case
+		for _, name := range []string{"subpoena.json", "subpoena.json", "pen_register.json"} {
+			c, err := db.CreateCase(ctx, intake.Email, store.NewCase{Request: request(t, name), Decision: decision(cases.OutcomeApprove)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			made = append(made, c)
+		}
+		if _, err := db.CloseCase(ctx, intake, made[0].Number, "answered"); err != nil {
+			t.Fatal(err)
+		}
+		rel, err := db.RelatedCases(ctx, made[1])
+		if err != nil || len(rel) != 1 || rel[0].ID != made[0].ID || len(rel[0].Shares) != 2 || rel[0].Status != cases.StatusClosed {
+			t.Fatalf("related of the second subpoena: %+v %v", rel, err)
+		}
+		dup, err := db.Duplicates(ctx, []string{"+14155550123", "+19999999999"}, "no such reference", 0)
+		if err != nil || len(dup) != 1 || dup[0].ID != made[2].ID || dup[0].Shares[0] != "+14155550123" {
+			t.Errorf("duplicates at intake: %+v %v", dup, err)
+		}
+		if rel, _ := db.RelatedCases(ctx, made[2]); len(rel) != 0 {
+			t.Errorf("the pen register has no duplicate, got %+v", rel)
+		}
+	})
+}
