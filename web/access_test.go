@@ -174,6 +174,11 @@ var routeRoles = map[string][]cases.Role{
 	"GET /notices":                                         readers,
 	"GET /api/v1/cases/:id/related":                        readers,
 	"GET /api/v1/duplicates":                               readers,
+	"GET /api/v1/audit/events":                             auditR,
+	"GET /audit":                                           auditR,
+	"POST /audit/verify":                                   auditR,
+	"GET /audit.csv":                                       auditR,
+	"GET /cases.csv":                                       auditR,
 }
 
 // concrete fills a route's parameters: an existing case, and for the user

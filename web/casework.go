@@ -39,6 +39,7 @@ func (s *Server) caseworkRoutes(api *gin.RouterGroup) {
 	api.GET("/cases/:id/related", s.bearer(anyReader), s.apiRelated)
 	api.GET("/duplicates", s.bearer(anyReader), s.apiDuplicates)
 	s.noticeRoutes(api)
+	api.GET("/audit/events", s.bearer(auditors), s.apiAuditEvents)
 }
 
 // caseworkPortalRoutes registers the case page's case-work forms and the
@@ -54,6 +55,7 @@ func (s *Server) caseworkPortalRoutes(p *gin.RouterGroup) {
 	p.POST("/cases/:id/withdraw", s.signedIn(caseLogger), s.portalCasework(s.withdraw, "withdrawn"))
 	p.GET("/workload", s.signedIn(anyReader), s.workloadPage)
 	s.noticePortalRoutes(p)
+	s.auditPortalRoutes(p)
 }
 
 // caseworkFuncs are the case page's helpers for the case-work forms.
@@ -65,6 +67,7 @@ var caseworkFuncs = template.FuncMap{
 	},
 	"isSupervisor": func(u *cases.User) bool { return u != nil && supervisors(u) },
 	"hasPrefix":    strings.HasPrefix,
+	"auditURL":     auditURL,
 }
 
 // targetDecision is the reviewer's decision on one target, if any.

@@ -1,8 +1,10 @@
 package web
 
 import (
+	"encoding/csv"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -110,5 +112,46 @@ func TestPortalDuplicates(t *testing.T) {
 	}
 	if w := p.do(cases.RoleIntake, "GET", "/api/v1/duplicates?target=acc_9f8e7d6c", nil, &dup); w.Code != http.StatusOK || len(dup.Related) != 2 {
 		t.Errorf("duplicates: %d %s", w.Code, w.Body)
+	}
+}
+
+// Auditors browse and filter the audit log, verify it from the portal,
+// and export it and the case list as CSV with formula cells neutralised.
+func TestAuditPages(t *testing.T) {
+	p := newPortal(t, storetest.SQLite(t))
+	c := p.create(cases.RoleIntake, "subpoena.json")
+	// An agency named like a formula: the case list's agency cell and the
+	// audit log's actor-supplied fields must not run in a spreadsheet.
+	var evil cases.Case
+	req := strings.Replace(string(fixtureJSON(t, "subpoena.json")), `"New York County District Attorney"`, `"=HYPERLINK(\"http://evil\")"`, 1)
+	if w := p.do(cases.RoleIntake, "POST", "/api/v1/cases", []byte(req), &evil); w.Code != http.StatusCreated {
+		t.Fatalf("create: %d %s", w.Code, w.Body)
+	}
+	if w := p.page(cases.RoleIntake, "GET", "/audit", nil); w.Code != http.StatusForbidden {
+		t.Errorf("intake on the audit page: %d", w.Code)
+	}
+	page := p.page(cases.RoleAuditor, "GET", "/audit?action=case.note", nil).Body.String()
+	if !strings.Contains(page, "case.note") || strings.Contains(page, ">case.create<") {
+		t.Errorf("filtered audit page:\n%s", panel(page, "audit-events"))
+	}
+	if got := p.page(cases.RoleAuditor, "POST", "/audit/verify", url.Values{}).Body.String(); !strings.Contains(got, "Audit log intact") {
+		t.Errorf("verify from the portal:\n%s", got)
+	}
+	for _, path := range []string{"/audit.csv", "/cases.csv"} {
+		w := p.page(cases.RoleAuditor, "GET", path, nil)
+		rows, err := csv.NewReader(w.Body).ReadAll()
+		if w.Code != http.StatusOK || err != nil || len(rows) < 2 {
+			t.Fatalf("%s: %d %v %d rows", path, w.Code, err, len(rows))
+		}
+		for _, r := range rows {
+			for _, cell := range r {
+				if cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])) {
+					t.Errorf("%s: cell %q would run as a formula", path, cell)
+				}
+			}
+		}
+	}
+	if body := p.page(cases.RoleAuditor, "GET", "/cases.csv", nil).Body.String(); !strings.Contains(body, c.Number) || !strings.Contains(body, `'=HYPERLINK`) {
+		t.Errorf("case list CSV lacks %s or the neutralised agency:\n%s", c.Number, body)
 	}
 }
