@@ -179,6 +179,11 @@ var routeRoles = map[string][]cases.Role{
 	"POST /audit/verify":                                   auditR,
 	"GET /audit.csv":                                       auditR,
 	"GET /cases.csv":                                       auditR,
+	"GET /api/v1/cases/:id/attachments":                    readers,
+	"POST /api/v1/cases/:id/attachments":                   loggers,
+	"GET /api/v1/cases/:id/attachments/:att":               readers,
+	"POST /cases/:id/attachments":                          loggers,
+	"GET /cases/:id/attachments/:att":                      readers,
 }
 
 // concrete fills a route's parameters: an existing case, and for the user
@@ -188,7 +193,7 @@ func concrete(path string) string {
 	if strings.HasPrefix(path, "/admin/users/") {
 		path = strings.Replace(path, ":id", "999", 1)
 	}
-	return strings.NewReplacer(":id", "1", ":ndo", "1", ":period", "2026-Q3", ":package", "x.zip", ":country", "US", ":format", "csv",
+	return strings.NewReplacer(":id", "1", ":ndo", "1", ":att", "1", ":period", "2026-Q3", ":package", "x.zip", ":country", "US", ":format", "csv",
 		"*filepath", "portal.css").Replace(path)
 }
 

@@ -40,6 +40,7 @@ func (s *Server) caseworkRoutes(api *gin.RouterGroup) {
 	api.GET("/duplicates", s.bearer(anyReader), s.apiDuplicates)
 	s.noticeRoutes(api)
 	api.GET("/audit/events", s.bearer(auditors), s.apiAuditEvents)
+	s.attachmentAPIRoutes(api)
 }
 
 // caseworkPortalRoutes registers the case page's case-work forms and the
@@ -56,6 +57,7 @@ func (s *Server) caseworkPortalRoutes(p *gin.RouterGroup) {
 	p.GET("/workload", s.signedIn(anyReader), s.workloadPage)
 	s.noticePortalRoutes(p)
 	s.auditPortalRoutes(p)
+	s.attachmentPortalRoutes(p)
 }
 
 // caseworkFuncs are the case page's helpers for the case-work forms.
@@ -65,9 +67,10 @@ var caseworkFuncs = template.FuncMap{
 	"shapedCategory": func(c *cases.Case, cat cases.Category) bool {
 		return c.Shape == nil || len(c.Shape.Categories) == 0 || slices.Contains(c.Shape.Categories, cat)
 	},
-	"isSupervisor": func(u *cases.User) bool { return u != nil && supervisors(u) },
-	"hasPrefix":    strings.HasPrefix,
-	"auditURL":     auditURL,
+	"isSupervisor":    func(u *cases.User) bool { return u != nil && supervisors(u) },
+	"hasPrefix":       strings.HasPrefix,
+	"auditURL":        auditURL,
+	"attachmentKinds": func() []string { return store.AttachmentKinds },
 }
 
 // targetDecision is the reviewer's decision on one target, if any.
@@ -263,6 +266,8 @@ type casework struct {
 	Notice        *noticeInfo
 	// Related are the other cases naming the same account or reference.
 	Related []store.Related
+	// Attachments are the case's other documents, superseded ones too.
+	Attachments []store.Attachment
 }
 
 func (s *Server) loadCasework(c *gin.Context, kase *cases.Case) (*casework, error) {
@@ -275,6 +280,9 @@ func (s *Server) loadCasework(c *gin.Context, kase *cases.Case) (*casework, erro
 		return nil, err
 	}
 	if w.Related, err = s.DB.RelatedCases(c.Request.Context(), kase); err != nil {
+		return nil, err
+	}
+	if w.Attachments, err = s.DB.Attachments(c.Request.Context(), kase.ID); err != nil {
 		return nil, err
 	}
 	for _, u := range users {

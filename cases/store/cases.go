@@ -510,18 +510,15 @@ func (db *DB) Assign(ctx context.Context, actor *cases.User, ref, assignee strin
 	})
 }
 
-// AttachDocument stores the legal-process document of a case (PDF only),
-// replacing any earlier one; the audit event records both hashes.
+// AttachDocument stores the legal-process document of a case (PDF only);
+// an earlier one is kept as a superseded attachment (attachments.go), and
+// the audit event records both hashes.
 func (db *DB) AttachDocument(ctx context.Context, actor *cases.User, ref, filename string, content []byte) (*cases.Document, error) {
 	if !actor.CanLog() {
 		return nil, cases.Errorf(cases.EFORBIDDEN, "your role cannot upload documents")
 	}
-	if len(content) > cases.MaxDocumentSize {
-		return nil, &cases.Error{Code: cases.ETOOLARGE, Message: "document too large",
-			Fields: map[string]string{"document": fmt.Sprintf("is larger than %d MiB", cases.MaxDocumentSize>>20)}}
-	}
-	if !strings.HasPrefix(string(content[:min(len(content), 1024)]), "%PDF-") {
-		return nil, cases.Invalid(map[string]string{"document": "must be a PDF file"})
+	if err := checkPDF(content); err != nil {
+		return nil, err
 	}
 	id, err := db.resolveCase(ctx, ref)
 	if err != nil {
@@ -536,6 +533,11 @@ func (db *DB) AttachDocument(ctx context.Context, actor *cases.User, ref, filena
 		}
 		old, err := db.documentInfoTx(ctx, tx, id)
 		if err != nil {
+			return err
+		}
+		// The document replaced is kept, superseded (nothing produced is
+		// ever lost to a later upload).
+		if err := db.supersede(ctx, tx, actor.Email, id); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, tx.Rebind("DELETE FROM case_documents WHERE case_id = ?"), id); err != nil {

@@ -158,3 +158,41 @@ func actions(evs []*cases.Event) []string {
 	}
 	return out
 }
+
+// A new process document supersedes the old one, which is kept with its
+// hash; other documents are added by kind; nothing is replaced.
+func TestDocumentsSuperseded(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		intake := user(t, db, "ivy@example.org", cases.RoleIntake)
+		c, err := db.CreateCase(ctx, intake.Email, store.NewCase{Request: request(t, "subpoena.json"), Decision: decision(cases.OutcomeApprove)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		first, err := db.AttachDocument(ctx, intake, c.Number, "order.pdf", []byte("%PDF-1.4 first"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.AttachDocument(ctx, intake, c.Number, "order-v2.pdf", []byte("%PDF-1.4 second")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.AddAttachment(ctx, intake, c.Number, "amendment", "amend.pdf", []byte("%PDF-1.4 amendment")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.AddAttachment(ctx, intake, c.Number, "memo", "x.pdf", []byte("%PDF-1.4")); cases.ErrorFields(err)["kind"] == "" {
+			t.Errorf("an unknown kind: %v", err)
+		}
+		list, err := db.Attachments(ctx, c.ID)
+		if err != nil || len(list) != 2 {
+			t.Fatalf("attachments %+v %v", list, err)
+		}
+		if list[0].Kind != "process" || list[0].SHA256 != first.SHA256 || list[0].SupersededAt == nil || list[0].SupersededBy != intake.Email {
+			t.Errorf("superseded document: %+v", list[0])
+		}
+		if _, content, err := db.AttachmentContent(ctx, c.Number, list[0].ID); err != nil || string(content) != "%PDF-1.4 first" {
+			t.Errorf("superseded content %q %v", content, err)
+		}
+		if list[1].Kind != "amendment" || list[1].SupersededAt != nil {
+			t.Errorf("amendment: %+v", list[1])
+		}
+	})
+}

@@ -35,7 +35,26 @@ CREATE TABLE case_notices (
     recorded_by TEXT NOT NULL
 );
 
+-- Documents of a case besides its current legal-process document: the
+-- amendments, extensions and correspondence, and every process document
+-- an upload superseded (kept, with when and by whom): nothing is replaced.
+CREATE TABLE case_attachments (
+    id            INTEGER PRIMARY KEY,
+    case_id       INTEGER NOT NULL REFERENCES cases(id),
+    kind          TEXT NOT NULL,
+    filename      TEXT NOT NULL,
+    size          INTEGER NOT NULL,
+    sha256        TEXT NOT NULL,
+    content       BLOB NOT NULL,
+    uploaded_by   TEXT NOT NULL,
+    uploaded_at   TIMESTAMP NOT NULL,
+    superseded_at TIMESTAMP,
+    superseded_by TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX case_attachments_case ON case_attachments (case_id, id);
+
 -- +goose Down
+DROP TABLE case_attachments;
 DROP TABLE case_notices;
 DROP TABLE case_ndos;
 ALTER TABLE cases DROP COLUMN shape_json;
