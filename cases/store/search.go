@@ -44,13 +44,17 @@ func queryWords(q string) ([]string, error) {
 const termCond = "id IN (SELECT case_id FROM case_terms WHERE term >= ? AND term < ?)"
 
 // queryClause is the condition of a free-text query: every word is the
-// prefix of one of the case's terms; a query that reads as a phone number
-// in any format ("+1 (415) 555-0123", "415 555 0123") also matches the
-// number's digits, so it is found whichever way it was typed.
+// prefix of one of the case's terms; a query typed as a phone number
+// ("+1 (415) 555-0123", "415 555 0123", "415-555-0123") is its digits, one
+// term, so it is found whichever way it was typed. (Matching the words as
+// well, with OR, made SQLite walk every case: "+1" is in a million.)
 func queryClause(q string) (string, []any) {
 	words, _ := queryWords(q) // checked by listRows
 	if len(words) == 0 {
 		return "", nil
+	}
+	if d, ok := typedPhone(q); ok {
+		return termCond, []any{d, d + string(utf8.MaxRune)}
 	}
 	conds := make([]string, len(words))
 	var args []any
@@ -58,11 +62,19 @@ func queryClause(q string) (string, []any) {
 		conds[i] = termCond
 		args = append(args, w, w+string(utf8.MaxRune))
 	}
-	clause := strings.Join(conds, " AND ")
-	if d, ok := phoneDigits(q); ok && (len(words) > 1 || words[0] != d) {
-		return "(" + termCond + " OR (" + clause + "))", append([]any{d, d + string(utf8.MaxRune)}, args...)
+	return strings.Join(conds, " AND "), args
+}
+
+// typedPhone returns the digits of a query that reads as a phone number
+// typed with punctuation: phone characters only, and a leading +, a
+// parenthesis, spaces between digit groups or nine digits or more. A short
+// dashed run such as "2026-0117" (part of a reference) stays words.
+func typedPhone(q string) (string, bool) {
+	d, ok := phoneDigits(q)
+	if !ok || d == strings.TrimSpace(q) {
+		return "", false
 	}
-	return clause, args
+	return d, strings.ContainsAny(q, "+( ") || len(d) >= 9
 }
 
 // phoneDigits returns the digits of s when s reads as a phone number: only
