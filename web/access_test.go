@@ -176,7 +176,7 @@ var routeRoles = map[string][]cases.Role{
 	"GET /api/v1/duplicates":                               readers,
 	"GET /api/v1/audit/events":                             auditR,
 	"GET /audit":                                           auditR,
-	"POST /audit/verify":                                   auditR,
+	"GET /audit/verify":                                    auditR,
 	"GET /audit.csv":                                       auditR,
 	"GET /cases.csv":                                       auditR,
 	"GET /api/v1/cases/:id/attachments":                    readers,
