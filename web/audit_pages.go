@@ -175,7 +175,7 @@ func (s *Server) auditCSV(c *gin.Context) {
 		}
 		f.Before = next
 		if evs, next, err = s.DB.AuditEvents(c.Request.Context(), f); err != nil {
-			s.Logger.Error("audit csv", "err", err)
+			s.Logger.Error("audit csv", "id", c.GetString("request_id"), "err", err)
 			break
 		}
 	}
@@ -211,7 +211,7 @@ func (s *Server) casesCSV(c *gin.Context) {
 		}
 		f.After, _ = strconv.ParseInt(page.Next, 10, 64)
 		if page, err = s.DB.ListSummaries(c.Request.Context(), f, "", false, ""); err != nil {
-			s.Logger.Error("cases csv", "err", err)
+			s.Logger.Error("cases csv", "id", c.GetString("request_id"), "err", err)
 			break
 		}
 	}

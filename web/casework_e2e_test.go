@@ -159,7 +159,9 @@ func TestE2EShapedDecisionInPackage(t *testing.T) {
 		text(`#packages`, &held),
 		chromedp.SetValue(chromedp.ID(`notice-method`), "e-mail to the account's address, with the warrant"),
 		chromedp.Click(chromedp.ID(`notice-submit`)),
-		chromedp.WaitVisible(chromedp.CSS(`.flash`)),
+		// The page before had a flash too (the shape's): wait for the
+		// recorded notice, whose form is gone.
+		chromedp.WaitNotPresent(chromedp.ID(`notice-form`)),
 		text(`#notice-state`, &noticeAfter),
 		chromedp.Click(chromedp.CSS(`#packages form[action$="/export"] button`)),
 		chromedp.WaitVisible(chromedp.CSS(`#packages td.hash code`)),
