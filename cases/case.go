@@ -20,11 +20,17 @@ type Case struct {
 	ClosedAt  *time.Time `json:"closed_at"`
 	// Produced says some data was disclosed. It is set when a package is
 	// produced, or imported from a legacy tracker's history.
-	Produced bool      `json:"produced"`
-	Decision *Decision `json:"decision,omitempty"`
-	Review   *Review   `json:"review,omitempty"`
-	Document *Document `json:"document,omitempty"`
-	Notes    []Note    `json:"notes,omitempty"`
+	Produced bool `json:"produced"`
+	// Result is how the case ended (some data, no data, refused,
+	// challenged, withdrawn), with its reason code; Shape is the
+	// reviewer's narrowing of the decision (cases/casework.go).
+	Result       Result    `json:"result,omitempty"`
+	ResultReason string    `json:"result_reason,omitempty"`
+	Shape        *Shape    `json:"shape,omitempty"`
+	Decision     *Decision `json:"decision,omitempty"`
+	Review       *Review   `json:"review,omitempty"`
+	Document     *Document `json:"document,omitempty"`
+	Notes        []Note    `json:"notes,omitempty"`
 	// AgencyMatch is the directory's match of the agency, resolved when the
 	// case is read; Verifications are the callbacks recorded on it.
 	AgencyMatch   *AgencyMatch   `json:"agency_match,omitempty"`
@@ -92,13 +98,15 @@ type Summary struct {
 
 // CaseFilter selects cases for a list. Zero fields do not filter.
 type CaseFilter struct {
-	Status    Status
-	Country   string
-	Process   ProcessType
-	DueBefore *time.Time
-	DueAfter  *time.Time
-	Assignee  string
-	Query     string // free text: case number, reference, target, agency, requester
+	Status  Status
+	Country string
+	Process ProcessType
+	// NotProcess leaves out one process type.
+	NotProcess ProcessType
+	DueBefore  *time.Time
+	DueAfter   *time.Time
+	Assignee   string
+	Query      string // free text: case number, reference, target, agency, requester
 	// After is the keyset cursor: only cases with a smaller ID are listed.
 	After int64
 	Limit int

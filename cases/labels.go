@@ -19,9 +19,7 @@ var labels = map[string]string{
 	string(Preservation): "Preservation request", string(NSL): "National security letter",
 	string(FISA): "FISA order", string(ForeignCourtOrder): "Foreign court order",
 	string(ForeignPoliceRequest): "Foreign police request",
-	string(EUProductionOrder): "EU production order (EPOC)", string(EUPreservationOrder): "EU preservation order (EPOC-PR)",
-	// Issuing authorities of EU orders.
-	string(RoleJudge): "Judge or court", string(RoleProsecutor): "Public prosecutor", string(RoleOther): "Other competent authority",
+	string(EUProductionOrder):    "EU production order (EPOC)", string(EUPreservationOrder): "EU preservation order (EPOC-PR)",
 	// Channels.
 	string(ViaMLAT): "Mutual legal assistance treaty (MLAT)", string(ViaCloudAct): "CLOUD Act agreement",
 	// Categories.
@@ -35,6 +33,13 @@ var labels = map[string]string{
 	// Statuses.
 	string(StatusReceived): "Received", string(StatusApproved): "Approved", string(StatusRejected): "Rejected",
 	string(StatusProduced): "Produced", string(StatusClosed): "Closed",
+	string(StatusNeedsClarification): "Needs clarification", string(StatusWithdrawn): "Withdrawn",
+	// How a case ended, and why (cases/casework.go).
+	string(ResultSomeData): "Some data produced", string(ResultNoData): "No data found", string(ResultRefused): "Refused",
+	string(ResultChallenged): "Challenged",
+	"overbroad":              "Overbroad", "defective_process": "Defective process", "wrong_jurisdiction": "Wrong jurisdiction",
+	"not_our_user": "Not the platform's user", "protected_account": "Protected account",
+	"content_requested": "Message content requested", "other": "Other reason",
 	// Roles.
 	string(RoleIntake): "Intake", string(RoleReviewer): "Reviewer", string(RoleSupervisor): "Supervisor",
 	string(RoleAuditor): "Auditor", string(RoleAdmin): "Administrator", string(RoleCollector): "Collector",
@@ -114,3 +119,17 @@ func (s Severity) Label() string { return Label(string(s)) }
 
 // Label returns what the user notice means.
 func (n UserNotice) Label() string { return Label(string(n)) }
+
+// roleLabels are the words for the issuing authority of an EU order:
+// the role's own (Label), as "other" means another thing as a reason.
+var roleLabels = map[AuthorityRole]string{
+	RoleJudge: "Judge or court", RoleProsecutor: "Public prosecutor", RoleOther: "Other competent authority",
+}
+
+// Label is the role in words.
+func (r AuthorityRole) Label() string {
+	if l, ok := roleLabels[r]; ok {
+		return l
+	}
+	return Label(string(r))
+}

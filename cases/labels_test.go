@@ -24,9 +24,20 @@ func TestEveryCodeHasALabel(t *testing.T) {
 	for _, v := range Roles {
 		codes = append(codes, string(v))
 	}
-	for _, v := range AuthorityRoles {
-		codes = append(codes, string(v))
+	for _, r := range AuthorityRoles {
+		if _, ok := roleLabels[r]; !ok {
+			t.Errorf("authority role %s has no label", r)
+		}
 	}
+	for _, s := range []NoticeState{NoticeDue, NoticeBarred, NoticeNotRequired, NoticeSent, NoticeExcepted} {
+		if _, ok := noticeLabels[s]; !ok {
+			t.Errorf("notice state %s has no label", s)
+		}
+	}
+	for _, r := range Results {
+		codes = append(codes, string(r))
+	}
+	codes = append(codes, RefusalReasons...)
 	for _, v := range Vias[1:] {
 		codes = append(codes, string(v))
 	}

@@ -96,10 +96,15 @@ const (
 	StatusRejected Status = "rejected"
 	StatusProduced Status = "produced"
 	StatusClosed   Status = "closed"
+	// StatusNeedsClarification: sent back to the agency with a question
+	// (cases/casework.go); StatusWithdrawn: the agency withdrew the request.
+	StatusNeedsClarification Status = "needs_clarification"
+	StatusWithdrawn          Status = "withdrawn"
 )
 
 // Statuses lists every status in workflow order.
-var Statuses = []Status{StatusReceived, StatusApproved, StatusRejected, StatusProduced, StatusClosed}
+var Statuses = []Status{StatusReceived, StatusApproved, StatusRejected, StatusProduced, StatusClosed,
+	StatusNeedsClarification, StatusWithdrawn}
 
 // Valid reports whether s is a known status.
 func (s Status) Valid() bool { return contains(Statuses, s) }

@@ -90,8 +90,24 @@ func Exportable(c *cases.Case, prev *Package) error {
 		return cases.Errorf(cases.ECONFLICT, "case %s is a preservation request: records are preserved, never produced", c.Number)
 	case !disclosesAnything(c.Decision):
 		return cases.Errorf(cases.ECONFLICT, "case %s: the decision allows no category to be produced", c.Number)
+	case len(c.Targets) == 0:
+		return cases.Errorf(cases.ECONFLICT, "case %s: every target is decided do-not-produce; end the case instead", c.Number)
 	case prev != nil && !prospective(c.Decision):
 		return cases.Errorf(cases.ECONFLICT, "case %s was produced in %s; only prospective orders are produced again", c.Number, prev.FileName)
+	}
+	return nil
+}
+
+// NoticeHold says, as an ECONFLICT error, that case c's production is held
+// because the user must be notified first and no notice (or exception) is
+// recorded yet; nil if it is not held.
+func NoticeHold(ctx context.Context, db *store.DB, c *cases.Case) error {
+	n, err := db.CaseNotice(ctx, c)
+	if err != nil {
+		return err
+	}
+	if n.State == cases.NoticeDue {
+		return cases.Errorf(cases.ECONFLICT, "case %s: production is held until the user is notified (%s): record the notice sent, or an exception", c.Number, n.Why)
 	}
 	return nil
 }
@@ -121,18 +137,31 @@ func prospective(d *cases.Decision) bool {
 // produced. If the transaction fails the file is removed, so the table
 // and the directory agree.
 func (e *Exporter) Export(ctx context.Context, actor, ref string) (*Package, error) {
-	return e.export(ctx, actor, ref, false)
+	return e.export(ctx, actor, ref, false, false)
 }
+
+// ExportIfRecords is Export, except that a package that would hold no
+// records is not kept: it returns ErrNoRecords instead, so the user can
+// confirm that the case is answered "no data found" (Export does so).
+func (e *Exporter) ExportIfRecords(ctx context.Context, actor, ref string) (*Package, error) {
+	return e.export(ctx, actor, ref, false, true)
+}
+
+// ErrNoRecords is ExportIfRecords's refusal of an empty package.
+var ErrNoRecords = cases.Errorf(cases.ECONFLICT, "no records were found for the targets in the allowed categories: confirm to record the case as no data found")
 
 // export is Export; with onlyNew (a scheduled production) it produces
 // nothing, and returns a nil package, unless the case has a previous
 // package, a prospective decision and pairs collected since: the
 // schedule never makes a first or an empty package.
-func (e *Exporter) export(ctx context.Context, actor, ref string, onlyNew bool) (*Package, error) {
+func (e *Exporter) export(ctx context.Context, actor, ref string, onlyNew, refuseEmpty bool) (*Package, error) {
 	c, err := e.DB.Case(ctx, ref)
 	if err != nil {
 		return nil, err
 	}
+	// The package follows the reviewer's shaping of the decision exactly:
+	// only the categories, window and targets it leaves.
+	c = cases.ShapedCase(c)
 	prev, err := e.latest(ctx, c.ID)
 	if err != nil {
 		return nil, err
@@ -144,6 +173,9 @@ func (e *Exporter) export(ctx context.Context, actor, ref string, onlyNew bool) 
 		return nil, err
 	}
 	if err := e.clockHold(ctx, c); err != nil {
+		return nil, err
+	}
+	if err := NoticeHold(ctx, e.DB, c); err != nil {
 		return nil, err
 	}
 	org, _, err := e.DB.Org(ctx)
@@ -176,6 +208,10 @@ func (e *Exporter) export(ctx context.Context, actor, ref string, onlyNew bool) 
 	pkg, err := e.build(ctx, p)
 	if err != nil {
 		return nil, err
+	}
+	if refuseEmpty && pkg.Records == 0 && c.Result != cases.ResultSomeData {
+		os.Remove(e.Path(pkg))
+		return nil, ErrNoRecords
 	}
 	if err := e.record(ctx, c, pkg); err != nil {
 		os.Remove(e.Path(pkg))
@@ -305,11 +341,8 @@ func (e *Exporter) record(ctx context.Context, c *cases.Case, pkg *Package) erro
 		}); err != nil {
 			return err
 		}
-		if status != cases.StatusProduced {
-			c.Status = status
-			return db.SetStatus(ctx, tx, pkg.CreatedBy, c, cases.StatusProduced)
-		}
-		return nil
+		c.Status = status
+		return db.RecordProduction(ctx, tx, pkg.CreatedBy, c, pkg.Records)
 	})
 }
 

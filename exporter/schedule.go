@@ -57,7 +57,7 @@ func (e *Exporter) ProduceDue(ctx context.Context, actor string) ([]*Package, er
 			errs = append(errs, err)
 			break
 		}
-		pkg, err := e.export(ctx, actor, strconv.FormatInt(id, 10), true)
+		pkg, err := e.export(ctx, actor, strconv.FormatInt(id, 10), true, false)
 		switch {
 		case err != nil:
 			e.logger().Error("scheduled production failed", "case_id", id, "err", err)

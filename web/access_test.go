@@ -165,6 +165,44 @@ var routeRoles = map[string][]cases.Role{
 	"POST /api/v1/cases/:id/hold":                          holders,
 	"DELETE /api/v1/cases/:id/hold":                        holders,
 	"GET /api/v1/holds":                                    readers,
+	"POST /api/v1/cases/:id/reopen":                        {cases.RoleSupervisor},
+	"POST /api/v1/cases/:id/end":                           deciders,
+	"POST /api/v1/cases/:id/shape":                         deciders,
+	"POST /api/v1/cases/:id/targets/decide":                deciders,
+	"POST /api/v1/cases/:id/clarification":                 loggers,
+	"POST /api/v1/cases/:id/clarification/answer":          loggers,
+	"POST /api/v1/cases/:id/withdraw":                      loggers,
+	"GET /api/v1/workload":                                 readers,
+	"POST /cases/:id/assign":                               loggers,
+	"POST /cases/:id/close":                                loggers,
+	"POST /cases/:id/reopen":                               {cases.RoleSupervisor},
+	"POST /cases/:id/end":                                  deciders,
+	"POST /cases/:id/shape":                                deciders,
+	"POST /cases/:id/clarification":                        loggers,
+	"POST /cases/:id/clarification/answer":                 loggers,
+	"POST /cases/:id/withdraw":                             loggers,
+	"GET /workload":                                        readers,
+	"GET /api/v1/cases/:id/notice":                         readers,
+	"POST /api/v1/cases/:id/notice":                        loggers,
+	"POST /api/v1/cases/:id/ndos":                          loggers,
+	"POST /api/v1/cases/:id/ndos/:ndo/extend":              loggers,
+	"GET /api/v1/notices":                                  readers,
+	"POST /cases/:id/notice":                               loggers,
+	"POST /cases/:id/ndos":                                 loggers,
+	"POST /cases/:id/ndos/:ndo/extend":                     loggers,
+	"GET /notices":                                         readers,
+	"GET /api/v1/cases/:id/related":                        readers,
+	"GET /api/v1/duplicates":                               readers,
+	"GET /api/v1/audit/events":                             auditR,
+	"GET /audit":                                           auditR,
+	"GET /audit/verify":                                    auditR,
+	"GET /audit.csv":                                       auditR,
+	"GET /cases.csv":                                       auditR,
+	"GET /api/v1/cases/:id/attachments":                    readers,
+	"POST /api/v1/cases/:id/attachments":                   loggers,
+	"GET /api/v1/cases/:id/attachments/:att":               readers,
+	"POST /cases/:id/attachments":                          loggers,
+	"GET /cases/:id/attachments/:att":                      readers,
 }
 
 // concrete fills a route's parameters: an existing case, and for the user
@@ -174,7 +212,7 @@ func concrete(path string) string {
 	if strings.HasPrefix(path, "/admin/users/") {
 		path = strings.Replace(path, ":id", "999", 1)
 	}
-	return strings.NewReplacer(":id", "1", ":period", "2026-Q3", ":package", "x.zip", ":country", "US", ":format", "csv",
+	return strings.NewReplacer(":id", "1", ":ndo", "1", ":att", "1", ":period", "2026-Q3", ":package", "x.zip", ":country", "US", ":format", "csv",
 		"*filepath", "portal.css").Replace(path)
 }
 

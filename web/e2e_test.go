@@ -256,13 +256,17 @@ func TestE2EPortal(t *testing.T) {
 	// the file the browser saves is the one whose hash the page shows.
 	downloads := t.TempDir()
 	progress := chromedp.Events(ctx, cdpbrowser.DownloadProgress)
-	var shownHash, flash string
+	var shownHash, flash, result string
 	err = chromedp.Do(ctx,
 		chromedp.EmulateViewport(1280, 900),
 		chromedp.Navigate(caseURL),
 		chromedp.WaitVisible(chromedp.CSS(`form[action$="/export"] button`)),
 		chromedp.Click(chromedp.CSS(`form[action$="/export"] button`)),
+		// Nothing was collected yet: the page asks to confirm "no data found".
+		chromedp.WaitVisible(chromedp.CSS(`#confirm-no-data button`)),
+		chromedp.Click(chromedp.CSS(`#confirm-no-data button`)),
 		chromedp.WaitVisible(chromedp.CSS(`#packages td.hash code`)),
+		into(chromedp.Text(chromedp.CSS(`#result`)), &result),
 		into(chromedp.Text(chromedp.CSS(`.flash`)), &flash),
 		into(chromedp.Text(chromedp.CSS(`#packages td.hash code`)), &shownHash),
 		screenshot(t, "case-package"),
@@ -278,6 +282,9 @@ func TestE2EPortal(t *testing.T) {
 	}
 	if !strings.Contains(flash, "Disclosure package produced") {
 		t.Errorf("flash after export: %q", flash)
+	}
+	if result != "No data found" {
+		t.Errorf("result after a production without records: %q", result)
 	}
 	for ev, err := range progress {
 		if err != nil {

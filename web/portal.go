@@ -21,7 +21,7 @@ import (
 // style sheet are embedded, so the binary is the whole deployment; pages
 // work without JavaScript.
 
-//go:embed templates/*.html
+//go:embed templates/*.html templates/parts/*.html
 var templateFS embed.FS
 
 //go:embed static
@@ -43,7 +43,7 @@ var portalPages = func() map[string]*template.Template {
 		if base == "layout" {
 			continue
 		}
-		pages[base] = template.Must(template.New(base).Funcs(templateFuncs).ParseFS(templateFS, "templates/layout.html", n))
+		pages[base] = template.Must(template.New(base).Funcs(templateFuncs).Funcs(caseworkFuncs).ParseFS(templateFS, "templates/layout.html", "templates/parts/*.html", n))
 	}
 	return pages
 }()
@@ -84,6 +84,7 @@ func (s *Server) portalRoutes() {
 
 	s.disclosureRoutes(p)
 	s.portalLetterRoutes(p)
+	s.caseworkPortalRoutes(p)
 
 	p.GET("/reports", s.signedIn(anyReader), s.reportPage)
 	p.GET("/reports/:period/:format", s.signedIn(anyReader), s.reportDownload)

@@ -199,6 +199,9 @@ type dashboardData struct {
 	// Closing and Expiring are the collection windows ending soon and the
 	// preservation holds running out (deadlinePanels).
 	Closing, Expiring []metadata.Deadline
+	// Lapsing are nondisclosure orders lapsing or lapsed, notice not
+	// recorded (web/notices.go).
+	Lapsing []store.NoticeItem
 	// More says which panels show only the first of their cases.
 	More map[string]bool
 	// Unverified are the cases waiting for a callback (portal_identity.go).
@@ -217,8 +220,14 @@ func (s *Server) openCases(c *gin.Context, f cases.CaseFilter, byDue bool) ([]*c
 	if byDue {
 		key = "due"
 	}
-	for _, st := range []cases.Status{cases.StatusReceived, cases.StatusApproved} {
+	for _, st := range queueStatuses(f.Assignee != "") {
 		f.Status = st
+		// An approved preservation request is done once its records are
+		// frozen: it has no deadline left to miss.
+		f.NotProcess = ""
+		if st == cases.StatusApproved && (f.DueBefore != nil || f.DueAfter != nil) {
+			f.NotProcess = cases.Preservation
+		}
 		page, err := s.DB.ListSummaries(c.Request.Context(), f, key, false, "")
 		if err != nil {
 			return nil, false, err
@@ -336,6 +345,9 @@ func (s *Server) readSharedPanels(c *gin.Context, now time.Time) (*dashboardData
 		return nil, err
 	}
 	d.Awaiting = listRows(page.Cases, now)
+	if d.Lapsing, err = s.lapsingPanel(c, now); err != nil {
+		return nil, err
+	}
 	if err := s.deadlinePanels(c, now, d); err != nil {
 		return nil, err
 	}
@@ -345,6 +357,7 @@ func (s *Server) readSharedPanels(c *gin.Context, now time.Time) (*dashboardData
 // listData is the case list page.
 type listData struct {
 	Status, Country, Process, Q, Due string
+	Assignee                         string
 	Fields                           map[string]string
 	Rows                             []listRow
 	NextURL                          string
@@ -421,7 +434,7 @@ var defaultDesc = map[string]bool{"received": true, "number": true, "due": false
 func (s *Server) casesPage(c *gin.Context) {
 	d := listData{Status: c.Query("status"), Country: c.Query("country"), Process: c.Query("process"),
 		Q: c.Query("q"), Due: c.Query("due"), First: c.Query("after") == "" && c.Query("cursor") == "",
-		Sort: c.Query("sort")}
+		Sort: c.Query("sort"), Assignee: c.Query("assignee")}
 	f, err := parseFilter(c)
 	if err != nil {
 		d.Fields = cases.ErrorFields(err)
@@ -525,6 +538,7 @@ type caseData struct {
 	Document *cases.Document
 	Identity *identity
 	*disclosure
+	*casework
 }
 
 func (d caseData) ErrorText() string { return d.Message }
@@ -548,7 +562,11 @@ func (s *Server) loadCase(c *gin.Context) (*caseData, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &caseData{Case: kase, Mine: strings.EqualFold(kase.CreatedBy, currentUser(c).Email), disclosure: disc, Identity: caseIdentity(kase)}
+	work, err := s.loadCasework(c, kase)
+	if err != nil {
+		return nil, err
+	}
+	d := &caseData{Case: kase, Mine: strings.EqualFold(kase.CreatedBy, currentUser(c).Email), disclosure: disc, Identity: caseIdentity(kase), casework: work}
 	for _, e := range evs {
 		d.Events = append(d.Events, timelineEntry{Event: e, Detail: eventDetail(e)})
 	}

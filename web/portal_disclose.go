@@ -58,8 +58,12 @@ func (s *Server) loadDisclosure(c *gin.Context, kase *cases.Case) (*disclosure, 
 	if n := len(d.Packages); n > 0 {
 		last = d.Packages[n-1]
 	}
-	if err := exporter.Exportable(kase, last); err != nil {
+	if err := exporter.Exportable(cases.ShapedCase(kase), last); err != nil {
 		d.ExportBlocked = cases.ErrorMessage(err)
+	} else if err := exporter.NoticeHold(ctx, s.DB, kase); cases.ErrorCode(err) == cases.ECONFLICT {
+		d.ExportBlocked = cases.ErrorMessage(err)
+	} else if err != nil {
+		return nil, err
 	}
 	if d.Letters, err = exporter.ListLetters(ctx, s.DB, kase.ID); err != nil {
 		return nil, err
@@ -92,9 +96,17 @@ func (s *Server) exportSubmit(c *gin.Context) {
 		s.portalFail(c, err)
 		return
 	}
-	p, err := exp.Export(c.Request.Context(), currentUser(c).Email, c.Param("id"))
+	// A production that finds no records is confirmed first: the case is
+	// then answered "no data found", not produced.
+	export := exp.ExportIfRecords
+	if c.PostForm("confirm_no_data") == "1" {
+		export = exp.Export
+	}
+	p, err := export(c.Request.Context(), currentUser(c).Email, c.Param("id"))
 	if err != nil {
-		s.caseFormError(c, err, "")
+		if !s.noDataConfirmation(c, err) {
+			s.caseFormError(c, err, "")
+		}
 		return
 	}
 	c.Redirect(http.StatusSeeOther, fmt.Sprintf("/cases/%d?done=exported#packages", p.CaseID))

@@ -47,6 +47,8 @@ type intakeData struct {
 	// Directory is the agency directory, which the agency name is picked
 	// from; a name not in it makes an unknown agency (AGENCY-UNKNOWN).
 	Directory []*store.AgencyEntry
+	// Duplicates are the cases already naming a target or the reference.
+	Duplicates []store.Related
 }
 
 func (d intakeData) ErrorText() string { return d.Message }
@@ -194,6 +196,10 @@ func (s *Server) intakeSubmit(c *gin.Context) {
 	}
 	if c.PostForm("action") != "save" {
 		d.Decision = dec
+		if d.Duplicates, err = s.intakeDuplicates(c, req); err != nil {
+			s.portalFail(c, err)
+			return
+		}
 		d.Form.padTargets()
 		s.renderIntake(c, http.StatusOK, d)
 		return

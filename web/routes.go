@@ -46,4 +46,5 @@ func (s *Server) routes() {
 	s.agencyRoutes(api)
 	s.settingsRoutes(api)
 	s.clockRoutes(api)
+	s.caseworkRoutes(api)
 }

@@ -334,6 +334,9 @@ func TestPathTraversal(t *testing.T) {
 	if w := f.do(cases.RoleReviewer, "POST", "/api/v1/cases/"+itoa(c.ID)+"/approve", []byte(`{}`), nil); w.Code != 200 {
 		t.Fatalf("approve: %d %s", w.Code, w.Body)
 	}
+	if w := f.do(cases.RoleIntake, "POST", "/api/v1/cases/"+itoa(c.ID)+"/notice", []byte(`{"kind":"sent","method":"e-mail"}`), nil); w.Code != http.StatusCreated {
+		t.Fatalf("notice: %d %s", w.Code, w.Body)
+	}
 	var pkg struct{ Package, URL string }
 	if w := f.do(cases.RoleIntake, "POST", "/api/v1/cases/"+itoa(c.ID)+"/export", nil, &pkg); w.Code != http.StatusCreated {
 		t.Fatalf("export: %d %s", w.Code, w.Body)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -44,7 +45,7 @@ const benchCases = 1_000_000
 // benchmarks it serves.
 func benchDB(b *testing.B) *store.DB {
 	b.Helper()
-	path := filepath.Join(os.TempDir(), "envelope-bench-1m-v2.db")
+	path := filepath.Join(os.TempDir(), "envelope-bench-1m-v3.db")
 	if _, err := os.Stat(path); err != nil {
 		if err := seedMillion(path + ".tmp"); err != nil {
 			b.Fatal(err)
@@ -113,7 +114,10 @@ func seedMillion(path string) error {
 				status == cases.StatusProduced, received, received); err != nil {
 				return err
 			}
-			for _, term := range []string{strings.ToLower(number), strings.ToLower(req.Process.Reference), target, target[1:], "agency", strings.ToLower(country)} {
+			// As searchTerms makes them: with the reference's parts and the
+			// phone's national number (issue 16).
+			for _, term := range []string{strings.ToLower(number), strings.ToLower(req.Process.Reference), target, target[1:], "agency", strings.ToLower(country),
+				"ref", strconv.Itoa(i), target[2:]} {
 				if _, err := terms.Exec(term, id); err != nil {
 					return err
 				}
@@ -157,5 +161,40 @@ func BenchmarkListCases(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkSearch is what people type into the search box, over a million
+// cases: a part of a reference, a phone number's national digits, and the
+// same number typed with punctuation (issue 16).
+func BenchmarkSearch(b *testing.B) {
+	db := benchDB(b)
+	ctx := context.Background()
+	for name, q := range map[string]string{
+		"reference-part": "999999",
+		"phone-national": "4155550042",
+		"phone-typed":    "+1 (415) 555-0042",
+	} {
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				page, err := db.ListSummaries(ctx, cases.CaseFilter{Query: q, Limit: 50}, "", false, "")
+				if err != nil || len(page.Cases) == 0 {
+					b.Fatalf("%q: %v %v", q, page, err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkDuplicateLookup is the intake's warning over a million cases:
+// the cases naming the request's account or its reference.
+func BenchmarkDuplicateLookup(b *testing.B) {
+	db := benchDB(b)
+	ctx := context.Background()
+	for b.Loop() {
+		rel, err := db.Duplicates(ctx, []string{"+14155550042"}, "REF-999999", 0)
+		if err != nil || len(rel) == 0 {
+			b.Fatalf("%v %v", rel, err)
+		}
 	}
 }

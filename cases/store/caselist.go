@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"envelope/cases"
 )
@@ -111,6 +110,9 @@ func listLimit(f cases.CaseFilter) int {
 // listLimit(f) rows and the next page's cursor, "" on the last page.
 func (db *DB) listRows(ctx context.Context, f cases.CaseFilter, key string, desc bool, cursor string, cols string) ([]listRow, string, error) {
 	limit := listLimit(f)
+	if _, err := queryWords(f.Query); err != nil {
+		return nil, "", err
+	}
 	where, args := db.filterClause(f, key)
 	var rows []listRow
 	query := func(conds []string, cargs []any, order string, n int) error {
@@ -236,6 +238,9 @@ func (db *DB) filterClause(f cases.CaseFilter, key string) ([]string, []any) {
 	if f.Process != "" {
 		add("process_type = ?", f.Process)
 	}
+	if f.NotProcess != "" {
+		add("process_type <> ?", f.NotProcess)
+	}
 	due := "due_at"
 	if db.Dialect == SQLite && key != "due" {
 		due = "+due_at"
@@ -249,9 +254,9 @@ func (db *DB) filterClause(f cases.CaseFilter, key string) ([]string, []any) {
 	if f.Assignee != "" {
 		add("assignee = ?", f.Assignee)
 	}
-	for _, w := range strings.Fields(strings.ToLower(f.Query)) {
-		where = append(where, "id IN (SELECT case_id FROM case_terms WHERE term >= ? AND term < ?)")
-		args = append(args, w, w+string(utf8.MaxRune))
+	if cond, qargs := queryClause(f.Query); cond != "" {
+		where = append(where, cond)
+		args = append(args, qargs...)
 	}
 	return where, args
 }

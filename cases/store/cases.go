@@ -34,15 +34,25 @@ type caseRow struct {
 	CreatedAt    time.Time      `db:"created_at"`
 	UpdatedAt    time.Time      `db:"updated_at"`
 	ClosedAt     sql.NullTime   `db:"closed_at"`
+	Result       string         `db:"result"`
+	ResultReason string         `db:"result_reason"`
+	ShapeJSON    sql.NullString `db:"shape_json"`
 }
 
-const caseColumns = "id, number, status, request_json, decision_json, review_json, produced, assignee, created_by, created_at, updated_at, closed_at"
+const caseColumns = "id, number, status, request_json, decision_json, review_json, produced, assignee, created_by, created_at, updated_at, closed_at, result, result_reason, shape_json"
 
 func (r *caseRow) toCase() (*cases.Case, error) {
 	c := &cases.Case{
 		ID: r.ID, Number: r.Number, Status: cases.Status(r.Status), Produced: r.Produced,
 		Assignee: r.Assignee, CreatedBy: r.CreatedBy,
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+		Result: cases.Result(r.Result), ResultReason: r.ResultReason,
+	}
+	if r.ShapeJSON.Valid {
+		c.Shape = &cases.Shape{}
+		if err := json.Unmarshal([]byte(r.ShapeJSON.String), c.Shape); err != nil {
+			return nil, fmt.Errorf("case %d: stored shape: %w", r.ID, err)
+		}
 	}
 	if r.ClosedAt.Valid {
 		t := r.ClosedAt.Time.UTC()
@@ -96,6 +106,9 @@ func searchTerms(number string, req *cases.Request) []string {
 	words(req.Requester.Name)
 	words(req.Agency.Name)
 	words(req.Process.IssuingAuthority)
+	for _, t := range extraTerms(req) {
+		add(t)
+	}
 	return terms
 }
 
@@ -370,7 +383,8 @@ func (db *DB) OnClose(h CloseHook) { db.onClose = append(db.onClose, h) }
 func (db *DB) SetStatus(ctx context.Context, tx *sqlx.Tx, actor string, c *cases.Case, status cases.Status) error {
 	now := db.Now()
 	var closedAt any
-	if status == cases.StatusClosed {
+	ending := status == cases.StatusClosed || status == cases.StatusWithdrawn
+	if ending {
 		closedAt = now
 	}
 	if _, err := tx.ExecContext(ctx, tx.Rebind("UPDATE cases SET status = ?, produced = (produced OR ?), closed_at = COALESCE(closed_at, ?), updated_at = ? WHERE id = ?"),
@@ -381,9 +395,9 @@ func (db *DB) SetStatus(ctx context.Context, tx *sqlx.Tx, actor string, c *cases
 		map[string]any{"status": c.Status}, map[string]any{"status": status}); err != nil {
 		return err
 	}
-	// Every way to close a case comes through here, so the close hooks
-	// cannot be bypassed.
-	if status == cases.StatusClosed && c.Status != cases.StatusClosed {
+	// Every way to close (or withdraw) a case comes through here, so the
+	// close hooks cannot be bypassed.
+	if ending && c.Status != cases.StatusClosed && c.Status != cases.StatusWithdrawn {
 		for _, hook := range db.onClose {
 			if err := hook(ctx, tx, actor, c); err != nil {
 				return err
@@ -398,8 +412,8 @@ func (db *DB) CloseCase(ctx context.Context, actor *cases.User, ref, reason stri
 	if !actor.CanLog() {
 		return nil, cases.Errorf(cases.EFORBIDDEN, "your role cannot close cases")
 	}
-	if msg := cases.TextProblem(reason); msg != "" {
-		return nil, cases.Invalid(map[string]string{"reason": msg})
+	if bad := reasonProblem(reason); bad != nil {
+		return nil, cases.Invalid(bad)
 	}
 	id, err := db.resolveCase(ctx, ref)
 	if err != nil {
@@ -417,10 +431,8 @@ func (db *DB) CloseCase(ctx context.Context, actor *cases.User, ref, reason stri
 		if err := db.SetStatus(ctx, tx, actor.Email, before, cases.StatusClosed); err != nil {
 			return err
 		}
-		if strings.TrimSpace(reason) != "" {
-			if err := db.addNote(ctx, tx, actor.Email, id, "Closed: "+reason); err != nil {
-				return err
-			}
+		if err := db.addNote(ctx, tx, actor.Email, id, "Closed: "+strings.TrimSpace(reason)); err != nil {
+			return err
 		}
 		c, err = db.getCase(ctx, tx, id)
 		return err
@@ -454,6 +466,9 @@ func (db *DB) addNote(ctx context.Context, tx *sqlx.Tx, actor string, id int64, 
 		id, actor, body, db.Now()); err != nil {
 		return err
 	}
+	if err := db.indexNote(ctx, tx, id, body); err != nil {
+		return err
+	}
 	return db.Audit(ctx, tx, actor, "case.note", "case", strconv.FormatInt(id, 10), nil, map[string]any{"note": noteID, "body": body})
 }
 
@@ -464,8 +479,10 @@ func (db *DB) Assign(ctx context.Context, actor *cases.User, ref, assignee strin
 	}
 	assignee = strings.ToLower(strings.TrimSpace(assignee))
 	if assignee != "" {
-		if _, err := db.UserByEmail(ctx, assignee); err != nil {
+		if u, err := db.UserByEmail(ctx, assignee); err != nil {
 			return cases.Invalid(map[string]string{"assignee": "no user " + assignee})
+		} else if !u.CanLog() {
+			return cases.Invalid(map[string]string{"assignee": assignee + " cannot work cases (disabled, or an auditor or collector)"})
 		}
 	}
 	id, err := db.resolveCase(ctx, ref)
@@ -485,18 +502,15 @@ func (db *DB) Assign(ctx context.Context, actor *cases.User, ref, assignee strin
 	})
 }
 
-// AttachDocument stores the legal-process document of a case (PDF only),
-// replacing any earlier one; the audit event records both hashes.
+// AttachDocument stores the legal-process document of a case (PDF only);
+// an earlier one is kept as a superseded attachment (attachments.go), and
+// the audit event records both hashes.
 func (db *DB) AttachDocument(ctx context.Context, actor *cases.User, ref, filename string, content []byte) (*cases.Document, error) {
 	if !actor.CanLog() {
 		return nil, cases.Errorf(cases.EFORBIDDEN, "your role cannot upload documents")
 	}
-	if len(content) > cases.MaxDocumentSize {
-		return nil, &cases.Error{Code: cases.ETOOLARGE, Message: "document too large",
-			Fields: map[string]string{"document": fmt.Sprintf("is larger than %d MiB", cases.MaxDocumentSize>>20)}}
-	}
-	if !strings.HasPrefix(string(content[:min(len(content), 1024)]), "%PDF-") {
-		return nil, cases.Invalid(map[string]string{"document": "must be a PDF file"})
+	if err := checkPDF(content); err != nil {
+		return nil, err
 	}
 	id, err := db.resolveCase(ctx, ref)
 	if err != nil {
@@ -511,6 +525,11 @@ func (db *DB) AttachDocument(ctx context.Context, actor *cases.User, ref, filena
 		}
 		old, err := db.documentInfoTx(ctx, tx, id)
 		if err != nil {
+			return err
+		}
+		// The document replaced is kept, superseded (nothing produced is
+		// ever lost to a later upload).
+		if err := db.supersede(ctx, tx, actor.Email, id); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, tx.Rebind("DELETE FROM case_documents WHERE case_id = ?"), id); err != nil {

@@ -46,7 +46,7 @@ func TestBackupRestoreCommands(t *testing.T) {
 		}
 		code, out, errOut := cmd("backup", file)
 		if code != 0 || strings.Count(out, "\n") != 1 || !strings.HasPrefix(out, "backup "+file+": ") ||
-			!strings.Contains(out, "1 cases, 5 audit events verified, audit head ") || !strings.Contains(out, "the latest") {
+			!strings.Contains(out, "1 cases, 6 audit events verified, audit head ") || !strings.Contains(out, "the latest") {
 			t.Fatalf("backup: %d %q %q", code, out, errOut)
 		}
 		if code, _, errOut := cmd("backup", file); code != 1 || !strings.Contains(errOut, "--force") || strings.Count(errOut, "\n") != 1 {
@@ -66,10 +66,10 @@ func TestBackupRestoreCommands(t *testing.T) {
 		}
 		code, out, errOut = cli(t, "", "", "restore", "--db", target, file)
 		outputs = append(outputs, out, errOut)
-		if code != 0 || !strings.HasPrefix(out, "restored "+file+" into ") || !strings.Contains(out, "1 cases, 6 audit events verified") {
+		if code != 0 || !strings.HasPrefix(out, "restored "+file+" into ") || !strings.Contains(out, "1 cases, 7 audit events verified") {
 			t.Fatalf("restore: %d %q %q", code, out, errOut)
 		}
-		if code, out, _ := cli(t, target, "", "audit", "verify"); code != 0 || !strings.Contains(out, "6 events verified") {
+		if code, out, _ := cli(t, target, "", "audit", "verify"); code != 0 || !strings.Contains(out, "7 events verified") {
 			t.Fatalf("audit verify after restore: %d %q", code, out)
 		}
 		for _, o := range outputs {

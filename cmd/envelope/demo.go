@@ -110,6 +110,9 @@ func loadDemo(ctx context.Context, db *store.DB, p *policy.Policy, out io.Writer
 	if err := demoForgery(ctx, db, p, users[cases.RoleIntake], now); err != nil {
 		return err
 	}
+	if err := demoCasework(ctx, db, users, now); err != nil {
+		return fmt.Errorf("demo case work: %w", err)
+	}
 	fmt.Fprintf(out, "demo: loaded %d cases. Sign in as %s (or reviewer@, supervisor@, auditor@, admin@ the same domain) with password %s\n",
 		demoCases, demoUsers[0].email, password)
 	return nil

@@ -48,6 +48,11 @@ func approvedWarrant(t *testing.T, dbPath string) string {
 	if _, err := s.Review(ctx, rev, c.Number, cases.StatusApproved, ""); err != nil {
 		t.Fatal(err)
 	}
+	// The warrant's user notice comes before production (it is held until
+	// then).
+	if _, err := s.RecordNotice(ctx, rev, c.Number, cases.NoticeKindSent, "e-mail", ""); err != nil {
+		t.Fatal(err)
+	}
 	return c.Number
 }
 

@@ -64,8 +64,11 @@ func ClassOf(t cases.ProcessType) Class {
 // counts as produced when its produced flag is set (by a produced package,
 // or imported with the legacy tracker's history) or its status says so; a
 // rejected request never does, whatever an imported flag claims, because the
-// rules count rejected requests as requests with nothing produced.
-const someDataSQL = "CASE WHEN status = 'rejected' THEN 0 WHEN produced OR status = 'produced' THEN 1 ELSE 0 END"
+// rules count rejected requests as requests with nothing produced. A case
+// with a result (cases.Result) counts by it: a production that found no
+// records is no_data, not "some data produced".
+const someDataSQL = "CASE WHEN status = 'rejected' THEN 0 WHEN result = 'some_data' THEN 1 WHEN result <> '' THEN 0 " +
+	"WHEN produced OR status = 'produced' THEN 1 ELSE 0 END"
 
 // sqlList renders process types as a SQL IN list. They come from the closed
 // vocabulary of cases.ProcessTypes, never from input, and are quoted anyway.
