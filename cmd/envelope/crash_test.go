@@ -51,6 +51,7 @@ func TestCrashSafety(t *testing.T) {
 			exported: map[int64]bool{},
 			toReview: make(chan *ackedCase, 100_000),
 		}
+		listAgency(t, dsn, "Federal Bureau of Investigation")
 		var listed int
 		for round := 0; round <= crashRounds && !t.Failed(); round++ {
 			p := startServe(t, dsn, dir)

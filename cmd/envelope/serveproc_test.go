@@ -158,6 +158,17 @@ func addUser(t *testing.T, dsn, email, role string) string {
 	return strings.TrimSpace(out)
 }
 
+// listAgency adds an agency to the directory as requestFor's requests
+// name it (fbi.gov, US), so that its cases are decided without the
+// AGENCY-UNKNOWN finding and can be approved without a callback.
+func listAgency(t *testing.T, dsn, name string) {
+	t.Helper()
+	if code, _, errOut := cli(t, dsn, "", "agency", "add", "--name", name, "--country", "US",
+		"--domain", "fbi.gov", "--phone", "+12025550100"); code != 0 {
+		t.Fatalf("agency add %s: %s", name, errOut)
+	}
+}
+
 // apiClient calls the JSON API as one user.
 type apiClient struct {
 	hc    *http.Client
