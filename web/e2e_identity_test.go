@@ -14,6 +14,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"envelope/cases"
+	"envelope/cases/metadata"
 	"envelope/cases/store"
 	"envelope/cases/store/storetest"
 	"envelope/policy"
@@ -34,6 +35,14 @@ func TestE2EForgedEmergency(t *testing.T) {
 		t.Fatal(err)
 	}
 	users := portalUsers(t, db, cases.RoleIntake, cases.RoleReviewer, cases.RoleSupervisor)
+	// The account the forger names has records: what an approval without
+	// a callback would have handed over (a production that finds none asks
+	// for a confirmation first, issue 16).
+	subscriber := `{"kind":"subscriber","account":"+447911123456","name":"J. Doe","email":"jdoe@example.net",` +
+		`"created_at":"2024-01-01T00:00:00Z","registration_ip":"203.0.113.5","last_ip":"203.0.113.9"}`
+	if _, err := metadata.New(db).Import(context.Background(), strings.NewReader(subscriber), metadata.ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	ts := httptest.NewServer(srv)
 	defer ts.Close()
 	base := ts.URL

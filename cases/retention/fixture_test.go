@@ -140,6 +140,13 @@ func (f *fixture) collect(target string, stamps ...time.Time) {
 
 func (f *fixture) export(c *cases.Case) *exporter.Package {
 	f.t.Helper()
+	// A case whose decision says "notify" is produced only once the notice
+	// went out; a case that needs none (or had it) answers 409, ignored.
+	if c.Decision != nil && c.Decision.UserNotice == cases.NoticeNotify {
+		if _, err := f.db.RecordNotice(ctx, f.reviewer, c.Number, cases.NoticeKindSent, "e-mail", ""); err != nil && cases.ErrorCode(err) != cases.ECONFLICT {
+			f.t.Fatalf("notice %s: %v", c.Number, err)
+		}
+	}
 	p, err := f.exp.Export(ctx, f.reviewer.Email, c.Number)
 	if err != nil {
 		f.t.Fatalf("export %s: %v", c.Number, err)
