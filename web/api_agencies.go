@@ -1,6 +1,8 @@
 package web
 
 import (
+	"errors"
+	"maps"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -49,7 +51,7 @@ func (s *Server) createAgency(c *gin.Context) {
 		Phone:  b.Phone, Aliases: b.Aliases,
 	})
 	if err != nil {
-		s.apiError(c, err)
+		s.apiError(c, renameField(err, "verified_domains", "domains", len(b.VerifiedDomains) == 0))
 		return
 	}
 	c.JSON(http.StatusCreated, e)
@@ -83,6 +85,23 @@ func (s *Server) listVerifications(c *gin.Context) {
 	}
 	c.JSON(http.StatusOK, gin.H{"verifications": nonNilList(kase.Verifications), "agency_match": kase.AgencyMatch,
 		"needs": cases.NeedsCallback(kase)})
+}
+
+// renameField names a bad field as the body spelled it (when is true):
+// an error about verified_domains is about "domains" to a client that
+// sent that.
+func renameField(err error, from, to string, when bool) error {
+	var e *cases.Error
+	if !when || !errors.As(err, &e) {
+		return err
+	}
+	if msg, ok := e.Fields[from]; ok {
+		fields := maps.Clone(e.Fields)
+		delete(fields, from)
+		fields[to] = msg
+		return &cases.Error{Code: e.Code, Message: e.Message, Fields: fields}
+	}
+	return err
 }
 
 func nonNilList[T any](s []T) []T {

@@ -201,8 +201,10 @@ func TestForgedEmergencyPathAPI(t *testing.T) {
 		if len(shown.Verifications) != 0 {
 			t.Fatalf("a refused verification was stored: %+v", shown.Verifications)
 		}
-		// A second user calls the directory's number; the agency confirms.
-		if w := f.do(cases.RoleReviewer, "POST", path+"/verifications", []byte(`{"method":"callback","phone":"+442072301212","outcome":"confirmed","note":"DS Morgan confirmed on the switchboard"}`), nil); w.Code != http.StatusCreated {
+		// A second user calls the directory's number (typed as the
+		// directory page shows it, with spaces); the agency confirms.
+		var rec cases.Verification
+		if w := f.do(cases.RoleReviewer, "POST", path+"/verifications", []byte(`{"method":"callback","phone":"+44 20 7230 1212","outcome":"confirmed","note":"DS Morgan confirmed on the switchboard"}`), &rec); w.Code != http.StatusCreated || rec.Phone != "+442072301212" {
 			t.Fatalf("callback: %d %s", w.Code, w.Body)
 		}
 		if w := f.do(cases.RoleSupervisor, "POST", path+"/approve", []byte(`{"note":"confirmed by callback"}`), nil); w.Code != http.StatusOK {
@@ -250,10 +252,14 @@ func TestAgencyAPI(t *testing.T) {
 	f := newFixture(t, storetest.SQLite(t))
 	before := directorySnapshot(t, f)
 	for _, tc := range []struct{ body, field string }{
-		{`{"name":"X Police","country":"US","domains":["not a domain"],"phone":"+12025550100"}`, "verified_domains"},
+		{`{"name":"X Police","country":"US","domains":["not a domain"],"phone":"+12025550100"}`, "domains"},
+		{`{"name":"X Police","country":"US","verified_domains":["not a domain"],"phone":"+12025550100"}`, "verified_domains"},
+		// No agency writes from a public webmail provider or a public suffix.
+		{`{"name":"X Police","country":"US","domains":["GMail.com"],"phone":"+12025550100"}`, "domains"},
+		{`{"name":"X Police","country":"GB","domains":["co.uk"],"phone":"+442072301212"}`, "domains"},
 		{`{"name":"X Police","country":"US","domains":["x.gov"],"phone":"555-0100"}`, "phone"},
 		{`{"name":"X Police","country":"US","domains":["x.gov"]}`, "phone"},
-		{`{"name":"X Police","country":"US","phone":"+12025550100"}`, "verified_domains"},
+		{`{"name":"X Police","country":"US","phone":"+12025550100"}`, "domains"},
 		{`{"name":"","country":"US","domains":["x.gov"],"phone":"+12025550100"}`, "name"},
 		{`{"name":"X Police","country":"UK","domains":["x.gov"],"phone":"+12025550100"}`, "country"},
 	} {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/mtibben/confusables"
 	"golang.org/x/net/idna"
+	"golang.org/x/net/publicsuffix"
 	xcases "golang.org/x/text/cases"
 	"golang.org/x/text/unicode/norm"
 )
@@ -209,6 +210,29 @@ func NormalizeDomain(d string) (string, error) {
 		return "", ErrDomain
 	}
 	return strings.ToLower(a), nil
+}
+
+// publicMail are email providers anyone can open an account with: no
+// agency's own domain, whatever a form says.
+var publicMail = map[string]bool{
+	"gmail.com": true, "googlemail.com": true, "outlook.com": true, "hotmail.com": true, "live.com": true,
+	"msn.com": true, "yahoo.com": true, "ymail.com": true, "icloud.com": true, "me.com": true, "aol.com": true,
+	"proton.me": true, "protonmail.com": true, "gmx.com": true, "gmx.net": true, "gmx.de": true, "web.de": true,
+	"mail.com": true, "mail.ru": true, "yandex.ru": true, "yandex.com": true, "qq.com": true, "163.com": true,
+	"zoho.com": true, "tutanota.com": true,
+}
+
+// OwnDomainProblem says why a normalised domain cannot be an agency's own
+// (a public suffix such as co.uk, under which anyone registers names, or
+// a public email provider such as gmail.com), or "" if it can.
+func OwnDomainProblem(d string) string {
+	if publicMail[d] {
+		return "is a public email provider: anyone can write from it"
+	}
+	if ps, icann := publicsuffix.PublicSuffix(d); ps == d && icann {
+		return "is a public suffix, under which anyone registers names"
+	}
+	return ""
 }
 
 // EmailDomain returns the normalised domain of an email address, or false

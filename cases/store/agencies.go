@@ -134,11 +134,16 @@ func CleanAgency(e AgencyEntry) (AgencyEntry, error) {
 			bad = append(bad, fmt.Sprintf("%q", d))
 			continue
 		}
+		if msg := agencymatch.OwnDomainProblem(n); msg != "" {
+			f["verified_domains"] = fmt.Sprintf("%q %s", n, msg)
+			continue
+		}
 		if !contains(domains, n) {
 			domains = append(domains, n)
 		}
 	}
 	switch {
+	case f["verified_domains"] != "":
 	case len(bad) == 1:
 		f["verified_domains"] = bad[0] + " is not a domain name"
 	case len(bad) > 1:

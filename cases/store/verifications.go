@@ -28,7 +28,9 @@ func (db *DB) RecordVerification(ctx context.Context, actor *cases.User, ref str
 	if err != nil {
 		return nil, err
 	}
-	v.Method, v.Phone, v.Outcome, v.Note = strings.TrimSpace(v.Method), strings.TrimSpace(v.Phone), strings.TrimSpace(v.Outcome), strings.TrimSpace(v.Note)
+	// The number as typed off a screen ("+44 20 7230 1212") is the same
+	// number as the directory's E.164.
+	v.Method, v.Phone, v.Outcome, v.Note = strings.TrimSpace(v.Method), cases.CanonicalPhone(v.Phone), strings.TrimSpace(v.Outcome), strings.TrimSpace(v.Note)
 	if v.Method == "" {
 		v.Method = cases.VerifyCallback
 	}
