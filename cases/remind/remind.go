@@ -110,8 +110,11 @@ func (o *openCase) urgent() bool {
 func (c Config) atRisk(o *openCase, now time.Time) (string, bool) {
 	left := o.DueAt.Sub(now)
 	if o.urgent() {
-		if left <= c.UrgentLead {
-			return fmt.Sprintf("urgent case not yet answered, %s left before its deadline", left.Round(time.Minute)), true
+		switch {
+		case left <= 0:
+			return fmt.Sprintf("urgent case not yet answered, %s past its deadline", words(-left)), true
+		case left <= c.UrgentLead:
+			return fmt.Sprintf("urgent case not yet answered, %s left before its deadline", words(left)), true
 		}
 		return "", false
 	}
@@ -264,4 +267,20 @@ func (r *Reminder) log() *slog.Logger {
 		return r.Logger
 	}
 	return slog.Default()
+}
+
+// words writes a span as people say it: "2 h 05 min", "10 days 17 h";
+// never as a Go duration ("257h0m0s").
+func words(d time.Duration) string {
+	d = d.Round(time.Minute)
+	days, h, m := int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour), int(d%time.Hour/time.Minute)
+	switch {
+	case days > 1:
+		return fmt.Sprintf("%d days %d h", days, h)
+	case days == 1:
+		return fmt.Sprintf("1 day %d h", h)
+	case h > 0:
+		return fmt.Sprintf("%d h %02d min", h, m)
+	}
+	return fmt.Sprintf("%d min", m)
 }
