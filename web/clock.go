@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -161,7 +162,11 @@ func (s *Server) postClockEvent(c *gin.Context) {
 func (s *Server) clockEvent(c *gin.Context, k *cases.Case, name string, dueAt *string, note, reason string, partial bool, production string) (store.ClockEvent, error) {
 	action, ok := clockEventActions[name]
 	if !ok {
-		return store.ClockEvent{}, cases.Invalid(map[string]string{"event": `is required: one of deadline_reset, extend, eu_enforcing_confirmed, eu_refusal_ground, eu_production_linked, eu_non_execution`})
+		const events = "deadline_reset, extend, eu_enforcing_confirmed, eu_refusal_ground, eu_production_linked, eu_non_execution"
+		if name == "" {
+			return store.ClockEvent{}, cases.Invalid(map[string]string{"event": "is required: one of " + events})
+		}
+		return store.ClockEvent{}, cases.Invalid(map[string]string{"event": fmt.Sprintf("%q is not a clock event (one of %s)", name, events)})
 	}
 	ev := store.ClockEvent{Action: action, Detail: map[string]any{}}
 	if note != "" {
@@ -179,6 +184,10 @@ func (s *Server) clockEvent(c *gin.Context, k *cases.Case, name string, dueAt *s
 		t, err := cases.ParseTimeIn(*dueAt, s.zone(c), cases.EndOfDayInclusive)
 		if err != nil {
 			return ev, cases.Invalid(map[string]string{"due_at": err.Error()})
+		}
+		if !t.After(k.ReceivedAt) {
+			return ev, cases.Invalid(map[string]string{"due_at": fmt.Sprintf("%s is not after the request was received (%s): a new deadline runs from the request, never before it",
+				t.UTC().Format(time.RFC3339), k.ReceivedAt.UTC().Format(time.RFC3339))})
 		}
 		ev.DueAt = &t
 	case "eu_enforcing_confirmed", "eu_refusal_ground":

@@ -82,6 +82,18 @@ func TestEUEnforcingStateHold(t *testing.T) {
 		t.Fatalf("export after a ground for refusal: %d %s", w.Code, w.Body)
 	}
 
+	// Nonsense is refused, naming the field: a deadline reset to before the
+	// request was received, an event that does not exist.
+	for body, field := range map[string]string{
+		`{"event":"deadline_reset","due_at":"1900-01-01T00:00:00Z"}`: "due_at",
+		`{"event":"nonsense"}`: "event",
+	} {
+		var e struct{ Fields map[string]string }
+		if w := f.do(cases.RoleIntake, "POST", "/api/v1/cases/"+refused.Number+"/clock-events", []byte(body), &e); w.Code != http.StatusBadRequest || e.Fields[field] == "" || strings.Contains(e.Fields[field], "is required") {
+			t.Errorf("%s: %d %s", body, w.Code, w.Body)
+		}
+	}
+
 	// Form 3: a partial non-execution with its reason, recorded on the case.
 	if w := f.do(cases.RoleIntake, "POST", "/api/v1/cases/"+refused.Number+"/clock-events", []byte(`{"event":"eu_non_execution","reason":"no_reason"}`), nil); w.Code != http.StatusBadRequest {
 		t.Errorf("unknown Form 3 reason: %d %s", w.Code, w.Body)
