@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"html/template"
@@ -28,13 +29,13 @@ var supervisors = func(u *cases.User) bool { return u.Role == cases.RoleSupervis
 
 // caseworkRoutes registers the API's case-work routes.
 func (s *Server) caseworkRoutes(api *gin.RouterGroup) {
-	api.POST("/cases/:id/reopen", s.bearer(supervisors), s.apiCasework(s.reopen))
-	api.POST("/cases/:id/end", s.bearer(reviewers), s.apiCasework(s.end))
+	api.POST("/cases/:id/reopen", s.bearer(supervisors), s.apiCasework(s.reopen, "reason"))
+	api.POST("/cases/:id/end", s.bearer(reviewers), s.apiCasework(s.end, "result", "reason", "note"))
 	api.POST("/cases/:id/shape", s.bearer(reviewers), apiBody(s, s.DB.ShapeDecision))
 	api.POST("/cases/:id/targets/decide", s.bearer(reviewers), apiBody(s, s.DB.DecideTarget))
-	api.POST("/cases/:id/clarification", s.bearer(caseLogger), s.apiCasework(s.askClarification))
-	api.POST("/cases/:id/clarification/answer", s.bearer(caseLogger), s.apiCasework(s.answerClarification))
-	api.POST("/cases/:id/withdraw", s.bearer(caseLogger), s.apiCasework(s.withdraw))
+	api.POST("/cases/:id/clarification", s.bearer(caseLogger), s.apiCasework(s.askClarification, "question"))
+	api.POST("/cases/:id/clarification/answer", s.bearer(caseLogger), s.apiCasework(s.answerClarification, "answer"))
+	api.POST("/cases/:id/withdraw", s.bearer(caseLogger), s.apiCasework(s.withdraw, "reason"))
 	api.GET("/workload", s.bearer(anyReader), s.apiWorkload)
 	api.GET("/cases/:id/related", s.bearer(anyReader), s.apiRelated)
 	api.GET("/duplicates", s.bearer(anyReader), s.apiDuplicates)
@@ -129,13 +130,31 @@ func (s *Server) withdraw(c *gin.Context, u *cases.User, ref string, f map[strin
 	return s.DB.Withdraw(c.Request.Context(), u, ref, f["reason"])
 }
 
-// apiCasework runs a change with a JSON object of strings as its fields
-// and answers the case as it is after.
-func (s *Server) apiCasework(change caseChange) gin.HandlerFunc {
+// apiCasework runs a change with a JSON object of strings, the change's
+// keys, as its fields and answers the case as it is after. A key it does
+// not take, or a value that is not a string, is refused naming that key:
+// nothing a client sends is silently dropped.
+func (s *Server) apiCasework(change caseChange, keys ...string) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		body := map[string]string{}
-		if err := bindOptionalJSON(c, &body); err != nil {
+		raw := map[string]json.RawMessage{}
+		if err := bindOptionalJSON(c, &raw); err != nil {
 			s.apiError(c, err)
+			return
+		}
+		body, bad := map[string]string{}, map[string]string{}
+		for k, v := range raw {
+			var str string
+			switch {
+			case !slices.Contains(keys, k):
+				bad[k] = "is not a field of this request (" + strings.Join(keys, ", ") + ")"
+			case json.Unmarshal(v, &str) != nil:
+				bad[k] = "must be a string"
+			default:
+				body[k] = str
+			}
+		}
+		if len(bad) > 0 {
+			s.apiError(c, cases.Invalid(bad))
 			return
 		}
 		kase, err := change(c, currentUser(c), c.Param("id"), body)

@@ -66,6 +66,10 @@ func TestAPICaseworkRefusals(t *testing.T) {
 		{cases.RoleIntake, "/clarification/answer", `{"answer":"x"}`, 409, ""},
 		{cases.RoleSupervisor, "/reopen", `{"reason":"x"}`, 409, ""},
 		{cases.RoleReviewer, "/end", `{"result":"refused","reason":"because"}`, 400, "reason"},
+		// A key the route does not take, or a value that is not a string,
+		// is named, never dropped.
+		{cases.RoleIntake, "/withdraw", `{"text":"q?","reason":"the agency withdrew it"}`, 400, "text"},
+		{cases.RoleIntake, "/clarification", `{"question":5}`, 400, "question"},
 	} {
 		var e struct {
 			Fields map[string]string `json:"fields"`
