@@ -407,13 +407,42 @@ func (db *DB) VerifyTree(ctx context.Context, checkpoints []TreeHead) (*TreeRepo
 	t := newTree(leaves)
 	n := uint64(len(leaves))
 	rep.Head = TreeHead{Size: n, Root: t.root(n)}
-	if head.Size == head.Seq && (uint64(head.Size) != n || head.Root != hex.EncodeToString(rep.Head.Root)) {
-		rep.Recorded = fmt.Errorf("the audit head records a tree of %d events with root %.16s…, but the %d events stored hash to %.16x…: the log or its head was rewritten", head.Size, head.Root, n, rep.Head.Root)
-	}
+	rep.Recorded = t.checkHead(head, n)
 	for i, cp := range checkpoints {
 		rep.Checkpoints[i] = t.check(cp, rep.Head)
 	}
 	return rep, nil
+}
+
+// checkHead tells whether the head row's tree (size, compact range and
+// root) describes the n events stored. A tree smaller than the log is
+// legitimate only before its first read-write open after migration 00010
+// (catchUpTree has not run yet): then its range and root must still be
+// those of the log's first tree_size events. A tree larger than the head's
+// sequence number, or one whose range or root the events do not
+// reproduce, means the head was moved: events were deleted from the end
+// and the chain's head rewritten to hide it.
+func (t *tree) checkHead(head treeRow, n uint64) error {
+	size := uint64(head.Size)
+	if head.Size < 0 || head.Size > head.Seq || size > n {
+		return fmt.Errorf("the audit head records a tree of %d events but a chain of %d, and %d events are stored: events were deleted from the end and the head moved back", head.Size, head.Seq, n)
+	}
+	if head.Size == 0 && head.Range == "" && (head.Root == "" || head.Root == hex.EncodeToString(hasher.EmptyRoot())) {
+		return nil
+	}
+	nodes, err := t.hashes(compact.RangeNodes(0, size, nil))
+	if err != nil {
+		return fmt.Errorf("the audit head records a tree of %d events that the stored events cannot build: %w", head.Size, err)
+	}
+	parts := make([]string, len(nodes))
+	for i, h := range nodes {
+		parts[i] = hex.EncodeToString(h)
+	}
+	root := t.root(size)
+	if head.Range != strings.Join(parts, ",") || head.Root != hex.EncodeToString(root) {
+		return fmt.Errorf("the audit head records a tree of %d events with root %.16s…, but the first %d events stored hash to %.16x…: the log or its head was rewritten", head.Size, head.Root, size, root)
+	}
+	return nil
 }
 
 // storedEvent is an event as read by readEvents, with its stored leaf
