@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -209,11 +210,22 @@ func (db *DB) ProveEvents(ctx context.Context, entity, entityID string, size uin
 		}
 		leaf := e.LeafData()
 		if err := proof.VerifyInclusion(hasher, uint64(e.Seq-1), size, hasher.HashLeaf(leaf), p, th.Root); err != nil {
-			return nil, TreeHead{}, &cases.TamperError{Seq: e.Seq, Problem: fmt.Sprintf("audit event %d does not match its leaf in the tree: %v", e.Seq, err)}
+			return nil, TreeHead{}, &cases.TamperError{Seq: e.Seq, Problem: fmt.Sprintf("audit event %d (%s) does not match its leaf in the tree: %s", e.Seq, e.Action, ProofError(err))}
 		}
 		out = append(out, ProvenEvent{Event: e, Leaf: leaf, Proof: p})
 	}
 	return out, th, nil
+}
+
+// ProofError says in one line why a Merkle proof does not hold: the
+// merkle library's own message prints both roots as multi-line decimal
+// byte arrays, which nobody checking a log can read.
+func ProofError(err error) string {
+	var rm proof.RootMismatchError
+	if errors.As(err, &rm) {
+		return fmt.Sprintf("the proof leads to root %x, not to %x", rm.CalculatedRoot, rm.ExpectedRoot)
+	}
+	return strings.Join(strings.Fields(err.Error()), " ")
 }
 
 // storedLeaves returns the leaf hashes of the first size events: the
@@ -524,7 +536,7 @@ func (t *tree) check(cp, cur TreeHead) error {
 		err = proof.VerifyConsistency(hasher, cp.Size, cur.Size, p, cp.Root, cur.Root)
 	}
 	if err != nil {
-		return fmt.Errorf("no consistency proof from %d to %d events: %w", cp.Size, cur.Size, err)
+		return fmt.Errorf("no consistency proof from %d to %d events: %s", cp.Size, cur.Size, ProofError(err))
 	}
 	return nil
 }

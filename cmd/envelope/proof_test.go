@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -200,6 +201,16 @@ func TestVerifyCatchesEditedProof(t *testing.T) {
 			}
 			if strings.Contains(out, "SHA256SUMS") {
 				t.Errorf("the re-signed package should pass its hashes:\n%s", out)
+			}
+			// One line per problem, naming the event, hashes in hex: not
+			// the merkle library's multi-line decimal byte arrays.
+			for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+				if !strings.HasPrefix(line, "FAILED ") && !strings.HasPrefix(line, "NOTE ") {
+					t.Errorf("stray output line %q in:\n%s", line, out)
+				}
+			}
+			if name == "edited proof" && !regexp.MustCompile(`FAILED audit/events.json: event \d+ \(case\.\w+ by [^)]+\) is not proven to be in the audit log of the checkpoint: the proof leads to root [0-9a-f]{64}, not to [0-9a-f]{64}\n`).MatchString(out) {
+				t.Errorf("%s: the failure does not name the event with hex roots:\n%s", name, out)
 			}
 		})
 	}
