@@ -186,6 +186,7 @@ func checkEvents(ap *AuditProof, th store.TreeHead, mc ManifestCase) []Problem {
 		path := make([][]byte, len(pe.Proof))
 		for i, h := range pe.Proof {
 			if path[i], err = hex.DecodeString(h); err != nil {
+				err = fmt.Errorf("proof hash %d is not hex", i+1)
 				break
 			}
 		}
@@ -193,7 +194,7 @@ func checkEvents(ap *AuditProof, th store.TreeHead, mc ManifestCase) []Problem {
 			err = proof.VerifyInclusion(rfc6962.DefaultHasher, uint64(e.Seq-1), th.Size, rfc6962.DefaultHasher.HashLeaf([]byte(pe.Leaf)), path, th.Root)
 		}
 		if err != nil {
-			bad("event %d (%s by %s) is not proven to be in the audit log of the checkpoint: %v", e.Seq, e.Action, e.Actor, err)
+			bad("event %d (%s by %s) is not proven to be in the audit log of the checkpoint: %s", e.Seq, e.Action, e.Actor, store.ProofError(err))
 			continue
 		}
 		approved = approved || e.Action == "case.approve"

@@ -143,13 +143,14 @@ func Verify(r io.ReaderAt, size int64, pub ed25519.PublicKey) []Problem {
 			bad(name, "not listed in %s: a file was added", SumsFile)
 		}
 	}
-	probs = append(probs, checkManifest(contents[ManifestFile], hashes, sizes)...)
+	probs = append(probs, checkManifest(contents[ManifestFile], hashes, sizes, pub)...)
 	return probs
 }
 
-// checkManifest checks that manifest.json parses and that the files it
-// lists are in the package with the sizes and hashes it says.
-func checkManifest(data []byte, hashes map[string]string, sizes map[string]int64) []Problem {
+// checkManifest checks that manifest.json parses, that the files it lists
+// are in the package with the sizes and hashes it says, and that the
+// signing key it names is the key the package is verified with.
+func checkManifest(data []byte, hashes map[string]string, sizes map[string]int64, pub ed25519.PublicKey) []Problem {
 	if data == nil {
 		if _, present := hashes[ManifestFile]; !present {
 			return []Problem{{ManifestFile, "missing"}}
@@ -157,8 +158,9 @@ func checkManifest(data []byte, hashes map[string]string, sizes map[string]int64
 		return nil // unreadable: already reported
 	}
 	var m struct {
-		Format string    `json:"format"`
-		Files  []fileSum `json:"files"`
+		Format     string    `json:"format"`
+		SigningKey string    `json:"signing_key_sha256"`
+		Files      []fileSum `json:"files"`
 	}
 	if err := json.Unmarshal(data, &m); err != nil {
 		return []Problem{{ManifestFile, "is not valid JSON: " + err.Error()}}
@@ -166,6 +168,9 @@ func checkManifest(data []byte, hashes map[string]string, sizes map[string]int64
 	var probs []Problem
 	if m.Format != Format {
 		probs = append(probs, Problem{ManifestFile, fmt.Sprintf("format is %q, not %q", m.Format, Format)})
+	}
+	if pub != nil && m.SigningKey != "" && !strings.EqualFold(m.SigningKey, Fingerprint(pub)) {
+		probs = append(probs, Problem{ManifestFile, fmt.Sprintf("names signing key %s, but the package is verified with key %s: it was re-signed, or the wrong key was given", m.SigningKey, Fingerprint(pub))})
 	}
 	for _, f := range m.Files {
 		got, present := hashes[f.Path]

@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -209,11 +210,22 @@ func (db *DB) ProveEvents(ctx context.Context, entity, entityID string, size uin
 		}
 		leaf := e.LeafData()
 		if err := proof.VerifyInclusion(hasher, uint64(e.Seq-1), size, hasher.HashLeaf(leaf), p, th.Root); err != nil {
-			return nil, TreeHead{}, &cases.TamperError{Seq: e.Seq, Problem: fmt.Sprintf("audit event %d does not match its leaf in the tree: %v", e.Seq, err)}
+			return nil, TreeHead{}, &cases.TamperError{Seq: e.Seq, Problem: fmt.Sprintf("audit event %d (%s) does not match its leaf in the tree: %s", e.Seq, e.Action, ProofError(err))}
 		}
 		out = append(out, ProvenEvent{Event: e, Leaf: leaf, Proof: p})
 	}
 	return out, th, nil
+}
+
+// ProofError says in one line why a Merkle proof does not hold: the
+// merkle library's own message prints both roots as multi-line decimal
+// byte arrays, which nobody checking a log can read.
+func ProofError(err error) string {
+	var rm proof.RootMismatchError
+	if errors.As(err, &rm) {
+		return fmt.Sprintf("the proof leads to root %x, not to %x", rm.CalculatedRoot, rm.ExpectedRoot)
+	}
+	return strings.Join(strings.Fields(err.Error()), " ")
 }
 
 // storedLeaves returns the leaf hashes of the first size events: the
@@ -407,13 +419,42 @@ func (db *DB) VerifyTree(ctx context.Context, checkpoints []TreeHead) (*TreeRepo
 	t := newTree(leaves)
 	n := uint64(len(leaves))
 	rep.Head = TreeHead{Size: n, Root: t.root(n)}
-	if head.Size == head.Seq && (uint64(head.Size) != n || head.Root != hex.EncodeToString(rep.Head.Root)) {
-		rep.Recorded = fmt.Errorf("the audit head records a tree of %d events with root %.16s…, but the %d events stored hash to %.16x…: the log or its head was rewritten", head.Size, head.Root, n, rep.Head.Root)
-	}
+	rep.Recorded = t.checkHead(head, n)
 	for i, cp := range checkpoints {
 		rep.Checkpoints[i] = t.check(cp, rep.Head)
 	}
 	return rep, nil
+}
+
+// checkHead tells whether the head row's tree (size, compact range and
+// root) describes the n events stored. A tree smaller than the log is
+// legitimate only before its first read-write open after migration 00010
+// (catchUpTree has not run yet): then its range and root must still be
+// those of the log's first tree_size events. A tree larger than the head's
+// sequence number, or one whose range or root the events do not
+// reproduce, means the head was moved: events were deleted from the end
+// and the chain's head rewritten to hide it.
+func (t *tree) checkHead(head treeRow, n uint64) error {
+	size := uint64(head.Size)
+	if head.Size < 0 || head.Size > head.Seq || size > n {
+		return fmt.Errorf("the audit head records a tree of %d events but a chain of %d, and %d events are stored: events were deleted from the end and the head moved back", head.Size, head.Seq, n)
+	}
+	if head.Size == 0 && head.Range == "" && (head.Root == "" || head.Root == hex.EncodeToString(hasher.EmptyRoot())) {
+		return nil
+	}
+	nodes, err := t.hashes(compact.RangeNodes(0, size, nil))
+	if err != nil {
+		return fmt.Errorf("the audit head records a tree of %d events that the stored events cannot build: %w", head.Size, err)
+	}
+	parts := make([]string, len(nodes))
+	for i, h := range nodes {
+		parts[i] = hex.EncodeToString(h)
+	}
+	root := t.root(size)
+	if head.Range != strings.Join(parts, ",") || head.Root != hex.EncodeToString(root) {
+		return fmt.Errorf("the audit head records a tree of %d events with root %.16s…, but the first %d events stored hash to %.16x…: the log or its head was rewritten", head.Size, head.Root, size, root)
+	}
+	return nil
 }
 
 // storedEvent is an event as read by readEvents, with its stored leaf
@@ -495,7 +536,7 @@ func (t *tree) check(cp, cur TreeHead) error {
 		err = proof.VerifyConsistency(hasher, cp.Size, cur.Size, p, cp.Root, cur.Root)
 	}
 	if err != nil {
-		return fmt.Errorf("no consistency proof from %d to %d events: %w", cp.Size, cur.Size, err)
+		return fmt.Errorf("no consistency proof from %d to %d events: %s", cp.Size, cur.Size, ProofError(err))
 	}
 	return nil
 }

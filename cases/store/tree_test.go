@@ -74,6 +74,10 @@ func TestAuditTreeBuiltForExistingLog(t *testing.T) {
 		if _, err := db.TreeHead(ctx); err == nil {
 			t.Fatal("a log without its tree gave a tree head")
 		}
+		// Not yet built is not tampering: the log still verifies.
+		if rep, err := db.VerifyTree(ctx, nil); err != nil || !rep.Intact() {
+			t.Fatalf("a log before its tree is built does not verify: %v %+v", err, rep)
+		}
 		again, err := store.Open(ctx, db.DSN)
 		if err != nil {
 			t.Fatal(err)
@@ -82,6 +86,9 @@ func TestAuditTreeBuiltForExistingLog(t *testing.T) {
 		got, err := again.TreeHead(ctx)
 		if err != nil || got.Size != want.Size || !bytes.Equal(got.Root, want.Root) {
 			t.Fatalf("rebuilt tree %d %x, want %d %x (%v)", got.Size, got.Root, want.Size, want.Root, err)
+		}
+		if rep, err := again.VerifyTree(ctx, nil); err != nil || !rep.Intact() {
+			t.Fatalf("the rebuilt tree does not verify: %v %+v", err, rep)
 		}
 		// Events older than the tree are proven from their content.
 		proven, th, err := again.ProveEvents(ctx, "case", "1", got.Size)
@@ -123,5 +130,42 @@ func TestAuditAttacksFailCheckpoint(t *testing.T) {
 				}
 			})
 		})
+	}
+}
+
+// Attacks that leave the head row disagreeing with the events fail
+// verification even without a checkpoint; an honest log passes it.
+func TestAuditAttacksFailWithoutCheckpoint(t *testing.T) {
+	n := 0
+	for _, at := range storetest.AuditAttacks {
+		if at.Unpinned == "" {
+			continue
+		}
+		n++
+		t.Run(strings.ReplaceAll(at.Name, " ", "_"), func(t *testing.T) {
+			storetest.Each(t, func(t *testing.T, db *store.DB) {
+				ctx := context.Background()
+				storetest.SeedLog(t, db)
+				rep, err := db.VerifyTree(ctx, nil)
+				if err != nil || !rep.Intact() {
+					t.Fatalf("untampered: %v %+v", err, rep)
+				}
+				storetest.DropTriggers(t, db)
+				at.Run(t, db)
+				rep, err = db.VerifyTree(ctx, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if rep.Intact() || rep.Recorded == nil {
+					t.Fatalf("the log passes without a checkpoint after %q: %+v", at.Name, rep)
+				}
+				if !strings.Contains(rep.Recorded.Error(), at.Unpinned) {
+					t.Errorf("failure %q does not say %q", rep.Recorded, at.Unpinned)
+				}
+			})
+		})
+	}
+	if n == 0 {
+		t.Fatal("no attack of the suite is caught without a checkpoint")
 	}
 }

@@ -162,3 +162,27 @@ func TestServeWitness(t *testing.T) {
 		t.Fatalf("the receiver got %q", got)
 	}
 }
+
+// Attacks that leave the head row disagreeing with the events fail
+// `audit verify` even without a checkpoint.
+func TestAuditVerifyWithoutCheckpointCatchesMovedHead(t *testing.T) {
+	for _, at := range storetest.AuditAttacks {
+		if at.Unpinned == "" {
+			continue
+		}
+		t.Run(strings.ReplaceAll(at.Name, " ", "_"), func(t *testing.T) {
+			eachDSN(t, func(t *testing.T, dsn string) {
+				db := seededLog(t, dsn)
+				if code, out, errOut := cli(t, dsn, "", "audit verify"); code != 0 {
+					t.Fatalf("untampered: %d %s %s", code, out, errOut)
+				}
+				storetest.DropTriggers(t, db)
+				at.Run(t, db)
+				code, out, errOut := cli(t, dsn, "", "audit verify")
+				if code != 1 || !strings.Contains(out, "FAILED") || !strings.Contains(out, at.Unpinned) || !strings.Contains(errOut, "NOT intact") {
+					t.Errorf("after %q: %d\n%s\n%s", at.Name, code, out, errOut)
+				}
+			})
+		})
+	}
+}

@@ -271,6 +271,16 @@ func (c *checkup) auditChain(ctx context.Context, s *store.DB) {
 			"treat it as an incident: do not write to the database, keep a copy, and compare it with your backups (restore one into a scratch database) to find what changed; see docs/operations.md")
 		return
 	}
+	// The chain can end where the head says and the head's tree still
+	// disagree with the events: a tail deleted and the head moved back.
+	if rep, err := s.VerifyTree(ctx, nil); err != nil || rep.Recorded != nil || rep.Leaves != nil {
+		if err == nil {
+			err = errors.Join(rep.Recorded, rep.Leaves)
+		}
+		c.fail("audit chain", fmt.Sprintf("the audit tree does not match the log: %v", err),
+			"treat it as an incident: do not write to the database, keep a copy, and compare it with your backups (restore one into a scratch database) to find what changed; see docs/operations.md")
+		return
+	}
 	c.ok("audit chain", "%d events verified, head %s", n, head)
 }
 

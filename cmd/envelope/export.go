@@ -139,6 +139,14 @@ func verifyPackage(ctx context.Context, a *app, args []string) error {
 	if *keyFile != "" && *fingerprint != "" {
 		return usageError{"give --key or --fingerprint, not both"}
 	}
+	// The default keys folder is relative to where verify runs: run
+	// beside a package, it may be a folder the package came with.
+	keysGiven := false
+	fs.Visit(func(f *flag.Flag) { keysGiven = keysGiven || f.Name == "keys" })
+	shipped := !keysGiven && within(*keys, filepath.Dir(path))
+	if shipped && *keyFile == "" && *fingerprint == "" {
+		return usageError{fmt.Sprintf("the keys folder %s lies in the package's own folder, so it may have come with the package: pass --keys DIR, --key PEM or --fingerprint HEX explicitly", *keys)}
+	}
 	pub, keyPath, err := trustedKey(*keyFile, *fingerprint, *keys)
 	if err != nil {
 		return err
@@ -157,7 +165,9 @@ func verifyPackage(ctx context.Context, a *app, args []string) error {
 	// The audit key, like the package key, comes from the operator of
 	// the check, never from the package.
 	var v note.Verifier
-	if pv, err := auditVerifier(*auditKey, *keys); err == nil {
+	if shipped && *auditKey == "" {
+		fmt.Fprintf(a.stdout, "NOTE the audit key of %s is not used: that folder lies in the package's own folder (pass --audit-key FILE or --keys DIR)\n", *keys)
+	} else if pv, err := auditVerifier(*auditKey, *keys); err == nil {
 		v = pv
 	} else if *auditKey != "" {
 		return err
@@ -178,6 +188,23 @@ func verifyPackage(ctx context.Context, a *app, args []string) error {
 	fmt.Fprintf(a.stdout, "OK %s: every file matches SHA256SUMS, signed by key %s (%s); its audit events are proven in the checkpointed audit log (audit key %s)\n",
 		path, exporter.Fingerprint(pub), keyPath, v.Name())
 	return nil
+}
+
+// within reports whether dir is base or lies beneath it, symbolic links
+// resolved where they exist.
+func within(dir, base string) bool {
+	abs := func(p string) string {
+		if r, err := filepath.EvalSymlinks(p); err == nil {
+			p = r
+		}
+		a, err := filepath.Abs(p)
+		if err != nil {
+			return p
+		}
+		return a
+	}
+	rel, err := filepath.Rel(abs(base), abs(dir))
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }
 
 // parseInterspersed is parse for a command whose flags may also follow its

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -201,6 +202,16 @@ func TestVerifyCatchesEditedProof(t *testing.T) {
 			if strings.Contains(out, "SHA256SUMS") {
 				t.Errorf("the re-signed package should pass its hashes:\n%s", out)
 			}
+			// One line per problem, naming the event, hashes in hex: not
+			// the merkle library's multi-line decimal byte arrays.
+			for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+				if !strings.HasPrefix(line, "FAILED ") && !strings.HasPrefix(line, "NOTE ") {
+					t.Errorf("stray output line %q in:\n%s", line, out)
+				}
+			}
+			if name == "edited proof" && !regexp.MustCompile(`FAILED audit/events.json: event \d+ \(case\.\w+ by [^)]+\) is not proven to be in the audit log of the checkpoint: the proof leads to root [0-9a-f]{64}, not to [0-9a-f]{64}\n`).MatchString(out) {
+				t.Errorf("%s: the failure does not name the event with hex roots:\n%s", name, out)
+			}
 		})
 	}
 }
@@ -282,5 +293,66 @@ func dropFiles(files map[string][]byte, names ...string) {
 	files[exporter.ManifestFile], _ = json.Marshal(m)
 	for _, n := range names {
 		delete(files, n)
+	}
+}
+
+// A package re-signed with another key and shipped with a keys folder
+// holding that key, verified from its own folder: the default keys folder
+// (relative to where verify runs) is that shipped one, and verify refuses
+// it rather than trusting it.
+func TestVerifyRefusesKeysShippedWithPackage(t *testing.T) {
+	pkg, keys, _ := exported(t)
+	forger, err := exporter.LoadOrCreateKey(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	repack(t, pkg, filepath.Join(dir, "forged.zip"), forger, func(map[string][]byte) {})
+	shipped := filepath.Join(dir, exporter.DefaultKeyDir)
+	os.MkdirAll(shipped, 0o700)
+	os.WriteFile(filepath.Join(shipped, exporter.PublicKeyFile), forger.PublicPEM(), 0o644)
+	t.Chdir(dir)
+	for _, p := range []string{"forged.zip", filepath.Join(dir, "forged.zip")} {
+		code, out, errOut := cli(t, "", "", "verify", p)
+		if code != 2 || !strings.Contains(errOut, "lies in the package's own folder") || strings.Contains(out, "OK") {
+			t.Errorf("verify %s beside a shipped keys folder: %d %s %s", p, code, out, errOut)
+		}
+	}
+	// A keys folder beneath the package's folder is refused too.
+	sub := filepath.Join(dir, "sub")
+	os.MkdirAll(filepath.Join(sub, exporter.DefaultKeyDir), 0o700)
+	os.WriteFile(filepath.Join(sub, exporter.DefaultKeyDir, exporter.PublicKeyFile), forger.PublicPEM(), 0o644)
+	t.Chdir(sub)
+	if code, _, errOut := cli(t, "", "", "verify", filepath.Join(dir, "forged.zip")); code != 2 || !strings.Contains(errOut, "lies in the package's own folder") {
+		t.Errorf("keys folder beneath the package's folder: %d %s", code, errOut)
+	}
+	// Named explicitly, the operator's own keys folder is used, and the
+	// forgery fails.
+	if code, out, _ := cli(t, "", "", "verify", "--keys", keys, filepath.Join(dir, "forged.zip")); code != 1 || !strings.Contains(out, "FAILED") {
+		t.Errorf("--keys: %d %s", code, out)
+	}
+}
+
+// A package whose manifest names another signing key than the one it
+// verifies with fails, naming both fingerprints.
+func TestVerifyManifestNamesVerifyingKey(t *testing.T) {
+	pkg, keys, auditKey := exported(t)
+	signer, err := exporter.LoadKey(keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := strings.Repeat("ab", 32)
+	bad := filepath.Join(t.TempDir(), "bad.zip")
+	repack(t, pkg, bad, signer, func(files map[string][]byte) {
+		var m map[string]any
+		if err := json.Unmarshal(files[exporter.ManifestFile], &m); err != nil || m["signing_key_sha256"] != signer.Fingerprint() {
+			t.Fatalf("manifest: %v %v", err, m["signing_key_sha256"])
+		}
+		m["signing_key_sha256"] = other
+		files[exporter.ManifestFile], _ = json.Marshal(m)
+	})
+	code, out, errOut := cli(t, "", "", "verify", "--keys", keys, "--audit-key", auditKey, bad)
+	if code != 1 || !strings.Contains(out, "FAILED "+exporter.ManifestFile+": names signing key "+other) || !strings.Contains(out, signer.Fingerprint()) {
+		t.Fatalf("mismatched manifest key: %d %s %s", code, out, errOut)
 	}
 }

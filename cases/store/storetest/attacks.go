@@ -18,6 +18,9 @@ type Attack struct {
 	Run  func(t testing.TB, db *store.DB)
 	// Detail is what a failed checkpoint's message must say.
 	Detail string
+	// Unpinned, if set, is what verification without any checkpoint
+	// must say: the attack left the head row disagreeing with the events.
+	Unpinned string
 }
 
 // ApprovalSeq is the sequence number of the case.approve event SeedLog
@@ -52,6 +55,16 @@ var AuditAttacks = []Attack{
 	{Name: "truncate the tail and move the head", Detail: "the log holds only 5", Run: func(t testing.TB, db *store.DB) {
 		exec(t, db, "DELETE FROM audit_events WHERE seq > 5")
 		Reforge(t, db)
+	}},
+	{Name: "truncate the tail and move only the chain's head", Detail: "the log holds only 5", Unpinned: "records a tree of 8 events but a chain of 5", Run: func(t testing.TB, db *store.DB) {
+		// The chain ends where it should; the head's tree still says 8.
+		exec(t, db, "DELETE FROM audit_events WHERE seq > 5")
+		exec(t, db, "UPDATE audit_head SET seq = 5, hash = (SELECT hash FROM audit_events WHERE seq = 5) WHERE id = 1")
+	}},
+	{Name: "truncate the tail and move the chain's head and tree size", Detail: "the log holds only 5", Unpinned: "the first 5 events stored hash to", Run: func(t testing.TB, db *store.DB) {
+		// The tree's size agrees, but its range and root are of 8 events.
+		exec(t, db, "DELETE FROM audit_events WHERE seq > 5")
+		exec(t, db, "UPDATE audit_head SET seq = 5, tree_size = 5, hash = (SELECT hash FROM audit_events WHERE seq = 5) WHERE id = 1")
 	}},
 	{Name: "recompute the whole chain after deleting the approval", Detail: "up to seq 8 was edited", Run: func(t testing.TB, db *store.DB) {
 		exec(t, db, fmt.Sprintf("DELETE FROM audit_events WHERE seq = %d", ApprovalSeq))
