@@ -140,12 +140,14 @@ func verifyPackage(ctx context.Context, a *app, args []string) error {
 		return usageError{"give --key or --fingerprint, not both"}
 	}
 	// The default keys folder is relative to where verify runs: run
-	// beside a package, it may be a folder the package came with.
+	// beside a package, it may be a folder the package came with. It is
+	// still the configured folder (an operator exports with --out into the
+	// folder they work in), so verify uses it and says so plainly.
 	keysGiven := false
 	fs.Visit(func(f *flag.Flag) { keysGiven = keysGiven || f.Name == "keys" })
 	shipped := !keysGiven && within(*keys, filepath.Dir(path))
 	if shipped && *keyFile == "" && *fingerprint == "" {
-		return usageError{fmt.Sprintf("the keys folder %s lies in the package's own folder, so it may have come with the package: pass --keys DIR, --key PEM or --fingerprint HEX explicitly", *keys)}
+		fmt.Fprintf(a.stdout, "NOTE the keys folder %s lies in the package's own folder: if it came with the package it proves nothing; pass --keys DIR, --key PEM or --fingerprint HEX to name the key you trust\n", *keys)
 	}
 	pub, keyPath, err := trustedKey(*keyFile, *fingerprint, *keys)
 	if err != nil {
