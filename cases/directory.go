@@ -99,8 +99,9 @@ func FailedVerification(c *Case) *Verification {
 // CheckVerified says whether approver may approve case c as far as the
 // requester's verification goes: a failed callback refuses it; an emergency
 // or a case with identity findings needs a confirmed callback recorded by
-// someone other than the approver (409 naming what is missing).
-func CheckVerified(c *Case, approver string) error {
+// someone independent of the approver: not the approver, nor an account
+// tied to it (ties, the approver's; 409 naming what is missing).
+func CheckVerified(c *Case, approver string, ties Ties) error {
 	if f := FailedVerification(c); f != nil {
 		return Errorf(ECONFLICT, "case %s cannot be approved: the callback to %s by %s on %s failed, the agency did not confirm the request%s",
 			c.Number, f.Phone, f.RecordedBy, f.RecordedAt.Format("2006-01-02 15:04 MST"), noteSuffix(f.Note))
@@ -109,17 +110,22 @@ func CheckVerified(c *Case, approver string) error {
 	if why == "" {
 		return nil
 	}
-	mine := false
+	mine, tied := false, ""
 	for _, v := range c.Verifications {
-		if v.Outcome != VerifyConfirmed {
-			continue
-		}
-		if !strings.EqualFold(v.RecordedBy, approver) {
+		switch {
+		case v.Outcome != VerifyConfirmed:
+		case strings.EqualFold(v.RecordedBy, approver):
+			mine = true
+		case ties.Of(v.RecordedBy) != "":
+			tied = ties.Of(v.RecordedBy)
+		default:
 			return nil
 		}
-		mine = true
 	}
-	if mine {
+	switch {
+	case tied != "":
+		return Errorf(ECONFLICT, "case %s needs a confirmed callback recorded by someone independent of you, the approver (%s): %s, so that callback does not count", c.Number, why, tied)
+	case mine:
 		return Errorf(ECONFLICT, "case %s needs a confirmed callback recorded by someone other than you, the approver (%s): your own callback does not count", c.Number, why)
 	}
 	return Errorf(ECONFLICT, "case %s cannot be approved yet: it needs a confirmed callback to the agency on the directory's number, recorded by someone other than the approver (%s)", c.Number, why)

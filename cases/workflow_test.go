@@ -49,7 +49,7 @@ func TestCheckReview(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := ErrorCode(CheckReview(tt.actor, tt.c, tt.verdict, tt.note)); got != tt.want {
+			if got := ErrorCode(CheckReview(tt.actor, tt.c, tt.verdict, tt.note, nil)); got != tt.want {
 				t.Fatalf("got %q, want %q", got, tt.want)
 			}
 		})

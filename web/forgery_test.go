@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -318,6 +319,55 @@ func TestIntakeRefusesImplausibleReceipt(t *testing.T) {
 		f.do(cases.RoleAuditor, "GET", "/api/v1/cases", nil, &page)
 		if len(page.Cases) != 3 {
 			t.Errorf("%d cases logged, want 3", len(page.Cases))
+		}
+	})
+}
+
+// The one-admin attack of issue 12 through the portal and the API: admin
+// adds sup4 (so knows its one-time password) and tries to make itself a
+// supervisor (refused, 409 on the users page); made one by another admin,
+// it still cannot approve a forged emergency on the callback sup4 recorded:
+// the two accounts are one person. An independent supervisor can.
+func TestOneAdminCannotApproveAlone(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		p := newPortal(t, db)
+		if w := p.page(cases.RoleAdmin, "POST", "/admin/users", url.Values{"email": {"sup4@example.org"}, "role": {"supervisor"}}); w.Code != http.StatusOK {
+			t.Fatalf("add sup4: %d %s", w.Code, w.Body)
+		}
+		admin, _ := db.UserByEmail(ctx, p.emails[cases.RoleAdmin])
+		if _, _, err := db.CreateUser(ctx, "test", "admin2@example.org", cases.RoleAdmin); err != nil {
+			t.Fatal(err)
+		}
+		w := p.page(cases.RoleAdmin, "POST", "/admin/users/"+itoa(admin.ID), url.Values{"role": {"supervisor"}, "state": {"active"}})
+		if w.Code != http.StatusConflict || !strings.Contains(w.Body.String(), "own role") {
+			t.Errorf("admin making itself a supervisor: %d %s", w.Code, w.Body)
+		}
+		if u, _ := db.UserByEmail(ctx, admin.Email); u.Role != cases.RoleAdmin {
+			t.Fatalf("the refused change was written: %s", u.Role)
+		}
+		if _, err := db.UpdateUser(ctx, "admin2@example.org", admin.ID, cases.RoleSupervisor, false); err != nil {
+			t.Fatal(err)
+		}
+		tok, err := db.CreateToken(ctx, "test", "sup4@example.org")
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.tokens["sup4"] = tok
+
+		var kase cases.Case
+		body := forgedRequest(t, "emergency.json", "Metropolitan Police S\u0435rvice", "GB", "alex.morgan@met-police.uk.com", "met-police.uk.com")
+		if w := p.do(cases.RoleIntake, "POST", "/api/v1/cases", body, &kase); w.Code != http.StatusCreated {
+			t.Fatalf("create: %d %s", w.Code, w.Body)
+		}
+		path := "/api/v1/cases/" + kase.Number
+		if w := p.do("sup4", "POST", path+"/verifications", []byte(`{"method":"callback","phone":"+442072301212","outcome":"confirmed"}`), nil); w.Code != http.StatusCreated {
+			t.Fatalf("sup4's callback: %d %s", w.Code, w.Body)
+		}
+		if w := p.do(cases.RoleAdmin, "POST", path+"/approve", []byte(`{"note":"confirmed"}`), nil); w.Code != http.StatusConflict || !strings.Contains(w.Body.String(), "independent") {
+			t.Errorf("the admin approving on its own account's callback: %d %s", w.Code, w.Body)
+		}
+		if w := p.do(cases.RoleSupervisor, "POST", path+"/approve", []byte(`{"note":"confirmed"}`), nil); w.Code != http.StatusOK {
+			t.Errorf("an independent supervisor: %d %s", w.Code, w.Body)
 		}
 	})
 }

@@ -218,7 +218,104 @@ func TestApprovalChecks(t *testing.T) {
 	})
 }
 
-// ListUnverified lists the received cases waiting for a callback: an
+// Control is transitive, and it binds the callback too: admin1 logs a case
+// and creates admin2, which creates sup4; sup4 may not decide it. admin2
+// creates rec, which records the callback on a case someone else logged;
+// an approver admin2 made, or one that made admin2, cannot count rec's
+// callback; an independent supervisor can.
+func TestControlIsTransitiveAndBindsTheCallback(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		if _, err := db.CreateAgency(ctx, "ada@example.org", fbi()); err != nil {
+			t.Fatal(err)
+		}
+		admin1 := user(t, db, "admin1@example.org", cases.RoleAdmin)
+		admin2, _, err := db.CreateUser(ctx, admin1.Email, "admin2@example.org", cases.RoleAdmin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sup4, _, err := db.CreateUser(ctx, admin2.Email, "sup4@example.org", cases.RoleSupervisor)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec, _, err := db.CreateUser(ctx, admin2.Email, "rec@example.org", cases.RoleIntake)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// admin3 made admin2 an admin: rec is admin3's through admin2.
+		admin3 := user(t, db, "admin3@example.org", cases.RoleAdmin)
+		if _, err := db.UpdateUser(ctx, admin3.Email, admin2.ID, cases.RoleSupervisor, false); err != nil {
+			t.Fatal(err)
+		}
+		admin2.Role = cases.RoleSupervisor
+		if _, err := db.UpdateUser(ctx, admin1.Email, admin3.ID, cases.RoleSupervisor, false); err != nil {
+			t.Fatal(err)
+		}
+		admin3.Role = cases.RoleSupervisor
+		// sup9 was made by admin1 too, but made nothing: a sibling of rec, not its master.
+		sup9, _, err := db.CreateUser(ctx, admin1.Email, "sup9@example.org", cases.RoleSupervisor)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mk := func(logger string) *cases.Case {
+			req := request(t, "emergency.json")
+			req.Agency = cases.Agency{Name: "FBI", Country: "US"}
+			c, err := db.CreateCase(ctx, logger, store.NewCase{Request: req, Decision: decision(cases.OutcomeNeedsReview)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return c
+		}
+		// Two hops from the logger.
+		c := mk(admin1.Email)
+		if _, err := db.RecordVerification(ctx, user(t, db, "cal@example.org", cases.RoleIntake), c.Number, cases.Verification{Phone: "+12023243000", Outcome: cases.VerifyConfirmed}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Review(ctx, sup4, c.Number, cases.StatusApproved, "ok"); cases.ErrorCode(err) != cases.EFORBIDDEN || !strings.Contains(err.Error(), "admin2@example.org created the account sup4@example.org") {
+			t.Errorf("sup4 approving a case of admin1, which made admin2, which made sup4: %v", err)
+		}
+		// The callback's recorder, tied to the approver either way.
+		forged := mk(user(t, db, "ivy@example.org", cases.RoleIntake).Email)
+		if _, err := db.RecordVerification(ctx, rec, forged.Number, cases.Verification{Phone: "+12023243000", Outcome: cases.VerifyConfirmed}); err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range []*cases.User{admin2, admin3} {
+			if _, err := db.Review(ctx, u, forged.Number, cases.StatusApproved, "ok"); cases.ErrorCode(err) != cases.ECONFLICT || !strings.Contains(err.Error(), "independent") {
+				t.Errorf("%s approving on the callback of rec: %v", u.Email, err)
+			}
+		}
+		if got, _ := db.Case(ctx, forged.Number); got.Status != cases.StatusReceived {
+			t.Fatalf("refused approvals changed the case: %s", got.Status)
+		}
+		if _, err := db.Review(ctx, sup9, forged.Number, cases.StatusApproved, "ok"); err != nil {
+			t.Errorf("an independent supervisor approving: %v", err)
+		}
+	})
+}
+
+// An admin cannot change its own role or access, so it cannot become the
+// supervisor who approves what the accounts it made recorded.
+func TestUserCannotChangeOwnRole(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		user(t, db, "admin1@example.org", cases.RoleAdmin)
+		admin2 := user(t, db, "admin2@example.org", cases.RoleAdmin)
+		for _, c := range []struct {
+			role     cases.Role
+			disabled bool
+		}{{cases.RoleSupervisor, false}, {cases.RoleAdmin, true}} {
+			if _, err := db.UpdateUser(ctx, "ADMIN2@example.org", admin2.ID, c.role, c.disabled); cases.ErrorCode(err) != cases.ECONFLICT || !strings.Contains(err.Error(), "own role") {
+				t.Errorf("admin2 to %s disabled=%v on its own: %v", c.role, c.disabled, err)
+			}
+		}
+		if u, _ := db.UserByEmail(ctx, admin2.Email); u.Role != cases.RoleAdmin || u.Disabled {
+			t.Errorf("refused changes were written: %+v", u)
+		}
+		if _, err := db.UpdateUser(ctx, admin2.Email, admin2.ID, cases.RoleAdmin, false); err != nil {
+			t.Errorf("saving one's own row unchanged: %v", err)
+		}
+	})
+}
+
+// ListUnverified lists the open cases waiting for a callback: an
 // emergency or an identity finding without a confirmed callback, or a
 // failed callback; not those confirmed, not the others.
 func TestListUnverified(t *testing.T) {
@@ -254,6 +351,11 @@ func TestListUnverified(t *testing.T) {
 		failed := mk(cases.Subpoena, cases.RuleAgencyLookalike)
 		verify(failed, cases.VerifyConfirmed)
 		verify(failed, cases.VerifyFailed)
+		// Sent back for clarification, a forgery is still waiting for its callback.
+		asked := mk(cases.Subpoena, cases.RuleAgencyLookalike)
+		if _, err := db.RequestClarification(ctx, caller, asked.Number, "Which account?"); err != nil {
+			t.Fatal(err)
+		}
 		list, err := db.ListUnverified(ctx, 10)
 		if err != nil {
 			t.Fatal(err)
@@ -263,6 +365,7 @@ func TestListUnverified(t *testing.T) {
 			got = append(got, fmt.Sprintf("%s %v %v %v", u.Number, u.Emergency, u.Doubts, u.Failed))
 		}
 		want := []string{
+			fmt.Sprintf("%s false [AGENCY-LOOKALIKE] false", asked.Number),
 			fmt.Sprintf("%s false [AGENCY-LOOKALIKE] true", failed.Number),
 			fmt.Sprintf("%s true [] false", emergency.Number),
 			fmt.Sprintf("%s false [AGENCY-UNKNOWN] false", unknown.Number),

@@ -322,10 +322,16 @@ func (db *DB) Review(ctx context.Context, actor *cases.User, ref string, verdict
 		if before.Verifications, err = db.verifications(ctx, tx, id); err != nil {
 			return err
 		}
-		if err := db.checkFourEyes(ctx, tx, actor, before); err != nil {
+		var ties cases.Ties
+		if actor != nil {
+			if ties, err = db.ties(ctx, tx, actor); err != nil {
+				return err
+			}
+		}
+		if err := checkFourEyes(actor, before, ties); err != nil {
 			return err
 		}
-		if err := cases.CheckReview(actor, before, verdict, note); err != nil {
+		if err := cases.CheckReview(actor, before, verdict, note, ties); err != nil {
 			return err
 		}
 		if verdict == cases.StatusApproved {

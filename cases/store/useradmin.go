@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/jmoiron/sqlx"
 	"golang.org/x/crypto/bcrypt"
@@ -20,7 +21,8 @@ import (
 // same transaction, so nothing they hold works a moment longer; a role
 // change takes effect on their next request (every request reads the role).
 // The last enabled admin can be neither disabled nor given another role:
-// no one could manage users afterwards.
+// no one could manage users afterwards. No one changes their own role or
+// access: that would make one person the two of four eyes.
 func (db *DB) UpdateUser(ctx context.Context, actor string, id int64, role cases.Role, disabled bool) (*cases.User, error) {
 	if !role.Valid() {
 		return nil, cases.Invalid(map[string]string{"role": fmt.Sprintf("%q is not a role (one of intake, reviewer, supervisor, auditor, admin, collector)", role)})
@@ -46,6 +48,11 @@ func (db *DB) UpdateUser(ctx context.Context, actor string, id int64, role cases
 			if len(admins) <= 1 {
 				return cases.Errorf(cases.ECONFLICT, "%s is the last enabled admin: add another admin first", before.Email)
 			}
+		}
+		if strings.EqualFold(before.Email, actor) {
+			// An admin who made itself a supervisor would approve what the
+			// accounts it made recorded, alone (four eyes).
+			return cases.Errorf(cases.ECONFLICT, "%s cannot change their own role or access: another admin does it", before.Email)
 		}
 		if _, err := tx.ExecContext(ctx, tx.Rebind("UPDATE users SET role = ?, disabled = ? WHERE id = ?"), role, disabled, id); err != nil {
 			return err

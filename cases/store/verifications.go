@@ -102,36 +102,90 @@ func (db *DB) verifications(ctx context.Context, q sqlx.QueryerContext, caseID i
 	return vs, nil
 }
 
-// controlledBy reports how the logger of a case shaped the approver's
-// account, or "": created it, changed its role or re-enabled it, or reset
-// its password (which hands the logger the one-time password). An approver
-// the logger made is the logger's second pair of hands, not a second
-// person (four eyes).
-func (db *DB) controlledBy(ctx context.Context, q sqlx.QueryerContext, logger string, approver *cases.User) (string, error) {
-	var actions []string
-	if err := sqlx.SelectContext(ctx, q, &actions, db.r.Rebind(`SELECT action FROM audit_events
-		WHERE entity = 'user' AND entity_id = ? AND LOWER(actor) = LOWER(?) AND action IN ('user.create', 'user.update', 'user.password_reset')
-		ORDER BY seq`), strconv.FormatInt(approver.ID, 10), logger); err != nil {
-		return "", err
-	}
-	if len(actions) == 0 {
-		return "", nil
-	}
-	what := map[string]string{"user.create": "created", "user.update": "changed the role or access of", "user.password_reset": "reset the password of"}[actions[0]]
-	return fmt.Sprintf("%s %s the account %s", logger, what, approver.Email), nil
+// control is one account's hold over another, from the audit log.
+type control struct {
+	Actor  string `db:"actor"`
+	Email  string `db:"email"`
+	Action string `db:"action"`
 }
 
-// checkFourEyes refuses a decision by an account the case's logger
-// controls (controlledBy): a second account is not a second person.
-func (db *DB) checkFourEyes(ctx context.Context, tx *sqlx.Tx, actor *cases.User, c *cases.Case) error {
+// controlVerbs say what each user action handed its actor: creating an
+// account or resetting its password hands over the one-time password; a
+// change of role or access (re-enabling) is an account made to measure.
+var controlVerbs = map[string]string{"user.create": "created", "user.update": "changed the role or access of", "user.password_reset": "reset the password of"}
+
+// ties returns the accounts not independent of u (cases.Ties): those u
+// controls and those that control u, transitively over every account
+// creation, role or access change and password reset in the audit log. An
+// account admin1 created, which created sup4, is admin1's too. The walk
+// visits each account at most once, so it is bounded by the number of
+// accounts.
+func (db *DB) ties(ctx context.Context, q sqlx.QueryerContext, u *cases.User) (cases.Ties, error) {
+	var rows []control
+	if err := sqlx.SelectContext(ctx, q, &rows, db.r.Rebind(`SELECT LOWER(a.actor) AS actor, LOWER(u.email) AS email, a.action
+		FROM audit_events a JOIN users u ON a.entity_id = CAST(u.id AS TEXT)
+		WHERE a.entity = 'user' AND a.action IN ('user.create', 'user.update', 'user.password_reset')
+		ORDER BY a.seq`)); err != nil {
+		return nil, fmt.Errorf("account control: %w", err)
+	}
+	down, up := map[string][]control{}, map[string][]control{}
+	seen := map[[2]string]bool{}
+	for _, r := range rows {
+		if r.Actor == r.Email || seen[[2]string{r.Actor, r.Email}] {
+			continue // the first action says how; one's own account is no tie
+		}
+		seen[[2]string{r.Actor, r.Email}] = true
+		down[r.Actor] = append(down[r.Actor], r)
+		up[r.Email] = append(up[r.Email], r)
+	}
+	me := strings.ToLower(u.Email)
+	ties := cases.Ties{}
+	walk := func(next map[string][]control, far func(control) string, chain func(string, control) string) {
+		how := map[string]string{me: ""}
+		queue := []string{me}
+		for len(queue) > 0 {
+			at := queue[0]
+			queue = queue[1:]
+			for _, c := range next[at] {
+				to := far(c)
+				if _, ok := how[to]; ok {
+					continue
+				}
+				how[to] = chain(how[at], c)
+				ties[to] = how[to]
+				queue = append(queue, to)
+			}
+		}
+	}
+	step := func(c control) string {
+		return fmt.Sprintf("%s %s the account %s", c.Actor, controlVerbs[c.Action], c.Email)
+	}
+	// Down: u created a, a created b: "u created a, a created b".
+	walk(down, func(c control) string { return c.Email }, func(before string, c control) string { return joinChain(before, step(c)) })
+	// Up: b created a, a created u: "b created a, a created u".
+	walk(up, func(c control) string { return c.Actor }, func(after string, c control) string { return joinChain(step(c), after) })
+	delete(ties, me)
+	return ties, nil
+}
+
+// joinChain joins two steps of a chain of control, either of which may be empty.
+func joinChain(a, b string) string {
+	if a == "" || b == "" {
+		return a + b
+	}
+	return a + ", " + b
+}
+
+// checkFourEyes refuses a decision by an account tied to the case's logger
+// (ties, the actor's): a second account is not a second person.
+func checkFourEyes(actor *cases.User, c *cases.Case, ties cases.Ties) error {
 	if actor == nil {
 		return nil // CheckReview refuses it
 	}
-	how, err := db.controlledBy(ctx, tx, c.CreatedBy, actor)
-	if err != nil || how == "" {
-		return err
+	if how := ties.Of(c.CreatedBy); how != "" {
+		return cases.Errorf(cases.EFORBIDDEN, "four eyes: %s logged case %s and %s, so %s cannot decide it: the two accounts are not two people", c.CreatedBy, c.Number, how, actor.Email)
 	}
-	return cases.Errorf(cases.EFORBIDDEN, "four eyes: %s logged case %s and %s, so that account cannot decide it", c.CreatedBy, c.Number, strings.TrimPrefix(how, c.CreatedBy+" "))
+	return nil
 }
 
 // Unverified is a case waiting for a decision that cannot be approved until
@@ -143,9 +197,10 @@ type Unverified struct {
 	Failed    bool     // a callback failed: it can only be rejected
 }
 
-// ListUnverified returns, newest first, at most limit received cases that
-// need a callback (emergencies, cases with identity findings) and have no
-// confirmed one, or whose callback failed.
+// ListUnverified returns, newest first, at most limit open cases
+// (cases.OpenStatuses: a forgery sent back for clarification is still one)
+// that need a callback (emergencies, cases with identity findings) and have
+// no confirmed one, or whose callback failed.
 func (db *DB) ListUnverified(ctx context.Context, limit int) ([]*Unverified, error) {
 	var rows []struct {
 		listRow
@@ -155,11 +210,11 @@ func (db *DB) ListUnverified(ctx context.Context, limit int) ([]*Unverified, err
 		received_at AS sort_received, due_at AS sort_due,
 		EXISTS (SELECT 1 FROM case_verifications v WHERE v.case_id = cases.id AND v.outcome = ?) AS failed
 		FROM cases
-		WHERE status = ? AND (process_type = ? OR decision_json LIKE ? OR decision_json LIKE ? OR decision_json LIKE ?)
+		WHERE status IN (?, ?, ?) AND (process_type = ? OR decision_json LIKE ? OR decision_json LIKE ? OR decision_json LIKE ?)
 		AND (NOT EXISTS (SELECT 1 FROM case_verifications v WHERE v.case_id = cases.id AND v.outcome = ?)
 		     OR EXISTS (SELECT 1 FROM case_verifications v WHERE v.case_id = cases.id AND v.outcome = ?))
 		ORDER BY id DESC LIMIT ?`),
-		cases.VerifyFailed, cases.StatusReceived, cases.Emergency,
+		cases.VerifyFailed, cases.OpenStatuses[0], cases.OpenStatuses[1], cases.OpenStatuses[2], cases.Emergency,
 		`%"rule":"`+cases.RuleAgencyUnknown+`"%`, `%"rule":"`+cases.RuleAgencyLookalike+`"%`, `%"rule":"`+cases.RuleRequester+`"%`,
 		cases.VerifyConfirmed, cases.VerifyFailed, limit)
 	if err != nil {

@@ -107,10 +107,11 @@ func loadDemo(ctx context.Context, db *store.DB, p *policy.Policy, out io.Writer
 			return fmt.Errorf("demo case %s: %w", c.Number, err)
 		}
 	}
-	if err := demoForgery(ctx, db, p, users[cases.RoleIntake], now); err != nil {
+	forged, err := demoForgery(ctx, db, p, users[cases.RoleIntake], now)
+	if err != nil {
 		return err
 	}
-	if err := demoCasework(ctx, db, users, now); err != nil {
+	if err := demoCasework(ctx, db, users, forged, now); err != nil {
 		return fmt.Errorf("demo case work: %w", err)
 	}
 	fmt.Fprintf(out, "demo: loaded %d cases. Sign in as %s (or reviewer@, supervisor@, auditor@, admin@ the same domain) with password %s\n",
@@ -261,7 +262,8 @@ func advanceDemo(ctx context.Context, db *store.DB, users map[cases.Role]*cases.
 // demoForgery logs an emergency request from a look-alike of a listed
 // agency, left waiting: the dashboard and the case page show it as
 // unverified, and it cannot be approved until someone calls the agency back.
-func demoForgery(ctx context.Context, db *store.DB, p *policy.Policy, intake *cases.User, now time.Time) error {
+// It returns the case's number.
+func demoForgery(ctx context.Context, db *store.DB, p *policy.Policy, intake *cases.User, now time.Time) (string, error) {
 	received := now.Add(-40 * time.Minute)
 	due := received.Add(2 * time.Hour)
 	req := &cases.Request{
@@ -276,10 +278,13 @@ func demoForgery(ctx context.Context, db *store.DB, p *policy.Policy, intake *ca
 		DueAt:      &due,
 	}
 	if err := db.Resolve(ctx, req); err != nil {
-		return err
+		return "", err
 	}
-	_, err := db.CreateCase(ctx, intake.Email, store.NewCase{Request: req, Decision: p.Decide(req, received)})
-	return err
+	c, err := db.CreateCase(ctx, intake.Email, store.NewCase{Request: req, Decision: p.Decide(req, received)})
+	if err != nil {
+		return "", err
+	}
+	return c.Number, nil
 }
 
 func randomWord() string {

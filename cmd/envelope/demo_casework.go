@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"envelope/cases"
@@ -10,14 +11,17 @@ import (
 
 // demoCasework gives the demo set the case work of issue 16: a case sent
 // back for clarification, one withdrawn by its agency, assigned cases, a
-// nondisclosure order lapsing soon and a notice recorded.
-func demoCasework(ctx context.Context, db *store.DB, users map[cases.Role]*cases.User, now time.Time) error {
+// nondisclosure order lapsing soon and a notice recorded. The forged
+// emergency (forged, its number) is left as it was logged, waiting for its
+// callback.
+func demoCasework(ctx context.Context, db *store.DB, users map[cases.Role]*cases.User, forged string, now time.Time) error {
 	intake, reviewer := users[cases.RoleIntake], users[cases.RoleReviewer]
-	received, err := db.ListSummaries(ctx, cases.CaseFilter{Status: cases.StatusReceived, Limit: 6}, "", false, "")
+	received, err := db.ListSummaries(ctx, cases.CaseFilter{Status: cases.StatusReceived, Limit: 7}, "", false, "")
 	if err != nil {
 		return err
 	}
-	for i, s := range received.Cases {
+	others := slices.DeleteFunc(received.Cases, func(s *cases.Summary) bool { return s.Number == forged })
+	for i, s := range others[:min(len(others), 6)] {
 		switch i {
 		case 0:
 			_, err = db.RequestClarification(ctx, reviewer, s.Number, "Please confirm the account identifier: the order names two spellings.")
