@@ -1,17 +1,16 @@
 package web
 
 import (
-	"encoding/csv"
 	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 
 	"github.com/gin-gonic/gin"
 
 	"envelope/cases"
 	"envelope/cases/store"
+	"envelope/exporter/csvsafe"
 )
 
 // The auditors' pages (issue 16): browse and filter the audit log, run its
@@ -122,29 +121,15 @@ func (s *Server) auditVerifySubmit(c *gin.Context) {
 	}
 }
 
-// csvCell neutralises a cell a spreadsheet would run as a formula: one
-// starting with = + - @, a tab or a carriage return gets a leading quote.
-// (A shared helper for every CSV envelope writes is being added to
-// exporter by another change; this is the portal's minimal one.)
-func csvCell(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
-}
+// writeCSV writes one row, every cell neutralised (exporter/csvsafe: a
+// cell a spreadsheet would run as a formula gets a leading quote).
+func writeCSV(w *csvsafe.Writer, cells ...string) error { return w.Write(cells) }
 
-func writeCSV(w *csv.Writer, cells ...string) error {
-	for i := range cells {
-		cells[i] = csvCell(cells[i])
-	}
-	return w.Write(cells)
-}
-
-func csvHeaders(c *gin.Context, name string) *csv.Writer {
+func csvHeaders(c *gin.Context, name string) *csvsafe.Writer {
 	c.Header("Content-Type", "text/csv; charset=utf-8")
 	c.Header("Content-Disposition", `attachment; filename="`+name+`"`)
 	c.Status(http.StatusOK)
-	return csv.NewWriter(c.Writer)
+	return csvsafe.NewWriter(c.Writer)
 }
 
 // maxCSVRows bounds an export; the filters narrow a larger one.
