@@ -26,7 +26,8 @@ func (s *Server) auditPortalRoutes(p *gin.RouterGroup) {
 
 func auditFilter(c *gin.Context) (store.AuditFilter, error) {
 	f := store.AuditFilter{Actor: c.Query("actor"), Action: c.Query("action"), Entity: c.Query("entity"), EntityID: c.Query("entity_id")}
-	for name, dst := range map[string]*int64{"before": &f.Before} {
+	var limit int64
+	for name, dst := range map[string]*int64{"before": &f.Before, "limit": &limit} {
 		if v := c.Query(name); v != "" {
 			n, err := strconv.ParseInt(v, 10, 64)
 			if err != nil || n < 0 {
@@ -35,13 +36,14 @@ func auditFilter(c *gin.Context) (store.AuditFilter, error) {
 			*dst = n
 		}
 	}
+	// A limit past an int is clamped by the store like any large one.
+	f.Limit = int(min(limit, 1<<31-1))
 	return f, nil
 }
 
 func (s *Server) apiAuditEvents(c *gin.Context) {
 	f, err := auditFilter(c)
 	if err == nil {
-		f.Limit, _ = strconv.Atoi(c.Query("limit"))
 		var evs []*cases.Event
 		var next int64
 		if evs, next, err = s.DB.AuditEvents(c.Request.Context(), f); err == nil {

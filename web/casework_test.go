@@ -158,3 +158,25 @@ func TestAuditPages(t *testing.T) {
 		t.Errorf("case list CSV lacks %s or the neutralised agency:\n%s", c.Number, body)
 	}
 }
+
+// TestAuditEventsLimit: the API's limit is honoured, and one that is not a
+// number is refused naming the field instead of being ignored.
+func TestAuditEventsLimit(t *testing.T) {
+	p := newPortal(t, storetest.SQLite(t))
+	for range 3 {
+		p.create(cases.RoleIntake, "subpoena.json")
+	}
+	var got struct {
+		Events []json.RawMessage `json:"events"`
+		Next   int64             `json:"next"`
+	}
+	if w := p.do(cases.RoleAuditor, "GET", "/api/v1/audit/events?limit=2", nil, &got); w.Code != http.StatusOK || len(got.Events) != 2 || got.Next == 0 {
+		t.Errorf("limit=2: %d, %d events, next %d", w.Code, len(got.Events), got.Next)
+	}
+	for _, bad := range []string{"abc", "-1", "1e3"} {
+		w := p.do(cases.RoleAuditor, "GET", "/api/v1/audit/events?limit="+bad, nil, nil)
+		if w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), `"limit"`) {
+			t.Errorf("limit=%s: %d %s", bad, w.Code, w.Body)
+		}
+	}
+}

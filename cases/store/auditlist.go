@@ -30,8 +30,11 @@ func (db *DB) AuditEvents(ctx context.Context, f AuditFilter) ([]*cases.Event, i
 		return nil, 0, cases.Invalid(bad)
 	}
 	limit := f.Limit
-	if limit <= 0 || limit > 1000 {
+	switch {
+	case limit <= 0:
 		limit = 100
+	case limit > 1000:
+		limit = 1000 // a page, not the log: the next cursor gives the rest
 	}
 	var where []string
 	var args []any
