@@ -1,0 +1,170 @@
+// Command bench measures envelope against its baselines in one run and
+// writes the table of docs/performance.md ("Side by side"). Every figure
+// is a ratio to a baseline measured in the same run, because the machine
+// is shared and its absolute speed varies.
+//
+//	cd bench && go run . -write ../docs/performance.md
+//
+// Without -write it prints the table. -quick runs the product's million-row
+// benchmarks once instead of three times.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+
+	"envelope/bench/decide"
+)
+
+// row is one line of the table: a figure, its baseline, their ratio and
+// the goal the ratio is held to.
+type row struct {
+	figure, baseline string
+	value, base      float64 // in the unit
+	unit             string
+	goal             string
+	met              bool
+}
+
+func main() {
+	write := flag.String("write", "", "replace the side-by-side section of this Markdown file")
+	quick := flag.Bool("quick", false, "run the million-row benchmarks once")
+	root := flag.String("root", "..", "the envelope checkout")
+	flag.Parse()
+	rows, err := run(*root, *quick)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+	table := render(rows)
+	if *write == "" {
+		fmt.Print(table)
+		return
+	}
+	if err := splice(*write, table); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+	fmt.Print(table)
+}
+
+func run(root string, quick bool) ([]row, error) {
+	in, err := decide.LoadInputs(root)
+	if err != nil {
+		return nil, err
+	}
+	for _, data := range [][]byte{in.Sample, in.Wide} {
+		if err := decide.Agree(data); err != nil {
+			return nil, fmt.Errorf("the Rego rules do not decide as envelope does: %v", err)
+		}
+	}
+	ns := func(mk func([]byte) (func(*testing.B), error), data []byte) (float64, error) {
+		fn, err := mk(data)
+		if err != nil {
+			return 0, err
+		}
+		r := testing.Benchmark(fn)
+		return float64(r.T.Nanoseconds()) / float64(r.N), nil
+	}
+	var m [6]float64
+	for i, job := range []struct {
+		mk   func([]byte) (func(*testing.B), error)
+		data []byte
+	}{{decide.Decide, in.Sample}, {decide.ParseDecide, in.Sample}, {decide.OPA, in.Sample}, {decide.Decide, in.Wide}, {decide.ParseDecide, in.Wide}, {decide.OPA, in.Wide}} {
+		if m[i], err = ns(job.mk, job.data); err != nil {
+			return nil, err
+		}
+	}
+	rows := []row{
+		{figure: "parse + decide, spec sample", baseline: "decide alone", value: m[1] / 1e3, base: m[0] / 1e3, unit: "µs", goal: "≤ 10 µs", met: m[1] <= 10e3},
+		{figure: "OPA prepared query, spec sample", baseline: "envelope decide", value: m[2] / 1e3, base: m[0] / 1e3, unit: "µs", goal: "(comparison)", met: true},
+		{figure: "parse + decide, 25 targets", baseline: "decide alone", value: m[4] / 1e3, base: m[3] / 1e3, unit: "µs", goal: "≤ 50 µs", met: m[4] <= 50e3},
+		{figure: "OPA prepared query, 25 targets", baseline: "envelope decide", value: m[5] / 1e3, base: m[3] / 1e3, unit: "µs", goal: "(comparison)", met: true},
+	}
+	times := "3x"
+	if quick {
+		times = "1x"
+	}
+	// The product's own million-row benchmarks time their baseline (the
+	// sqlite3 command line on the same file) in the same run and report both.
+	exp, err := productBench(root, "./exporter", "BenchmarkRecordsMillionPairs", times)
+	if err != nil {
+		return nil, err
+	}
+	rows = append(rows, row{figure: "export of 1,000,000 message pairs (CSV + JSON)", baseline: "sqlite3 -csv of the same rows",
+		value: exp["s/csv+json"], base: exp["s/sqlite3-csv"], unit: "s", goal: "≤ 1.5x, heap < 100 MB",
+		met: exp["x-sqlite3"] <= 1.5 && exp["peak-heap-MB"] < 100})
+	tally, err := productBench(root, "./exporter/report", "BenchmarkTally", times)
+	if err != nil {
+		return nil, err
+	}
+	rows = append(rows, row{figure: "quarterly tally", baseline: "the same SQL in sqlite3",
+		value: tally["go-ms"], base: tally["sqlite3-ms"], unit: "ms", goal: "≤ 1.2x", met: tally["x-sqlite3"] <= 1.2})
+	return rows, nil
+}
+
+// productBench runs one of the product's benchmarks in the envelope module
+// and returns the metrics of its last result line.
+func productBench(root, pkg, name, times string) (map[string]float64, error) {
+	cmd := exec.Command("go", "test", pkg, "-run", "^$", "-bench", "^"+name+"$", "-benchtime", times)
+	cmd.Dir = root
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("%s %s: %v\n%s", pkg, name, err, out.String())
+	}
+	metrics := map[string]float64{}
+	sc := bufio.NewScanner(&out)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) < 4 || !strings.HasPrefix(f[0], name) {
+			continue
+		}
+		for i := 2; i+1 < len(f); i += 2 {
+			if v, err := strconv.ParseFloat(f[i], 64); err == nil {
+				metrics[f[i+1]] = v
+			}
+		}
+	}
+	if len(metrics) == 0 {
+		return nil, fmt.Errorf("%s %s printed no result:\n%s", pkg, name, out.String())
+	}
+	return metrics, nil
+}
+
+const begin, end = "<!-- bench:begin -->", "<!-- bench:end -->"
+
+func render(rows []row) string {
+	var b strings.Builder
+	b.WriteString("| figure | value | baseline (same run) | ratio | goal | met |\n|---|---|---|---|---|---|\n")
+	for _, r := range rows {
+		met := "yes"
+		if !r.met {
+			met = "**no**"
+		}
+		fmt.Fprintf(&b, "| %s | %.3g %s | %s: %.3g %s | %.2fx | %s | %s |\n", r.figure, r.value, r.unit, r.baseline, r.base, r.unit, r.value/r.base, r.goal, met)
+	}
+	return b.String()
+}
+
+// splice replaces the text between the bench markers of a Markdown file.
+func splice(path, table string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	s := string(data)
+	i, j := strings.Index(s, begin), strings.Index(s, end)
+	if i < 0 || j < i {
+		return fmt.Errorf("%s has no %s ... %s section", path, begin, end)
+	}
+	s = s[:i+len(begin)] + "\n" + table + s[j:]
+	return os.WriteFile(path, []byte(s), 0o644)
+}
