@@ -37,3 +37,26 @@ func (db *DB) ActivePolicy(ctx context.Context) (source []byte, ok bool, err err
 	}
 	return []byte(s), true, nil
 }
+
+// LatestPolicy returns the id and source of the newest activation, or id 0
+// if none ever was. Instances sharing a database poll the id to follow an
+// activation made on another instance (see web.Server.FollowPolicy).
+func (db *DB) LatestPolicy(ctx context.Context) (id int64, source []byte, err error) {
+	var row struct {
+		ID     int64  `db:"id"`
+		Source string `db:"source"`
+	}
+	err = db.r.GetContext(ctx, &row, "SELECT id, source FROM policies ORDER BY id DESC LIMIT 1")
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil, nil
+	}
+	return row.ID, []byte(row.Source), err
+}
+
+// LatestPolicyID is LatestPolicy without the source: the cheap question a
+// follower asks every few hundred milliseconds.
+func (db *DB) LatestPolicyID(ctx context.Context) (int64, error) {
+	var id int64
+	err := db.r.GetContext(ctx, &id, "SELECT COALESCE(MAX(id), 0) FROM policies")
+	return id, err
+}
