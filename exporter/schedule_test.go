@@ -3,11 +3,14 @@ package exporter
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"envelope/cases"
+	"envelope/cases/metadata"
 	"envelope/cases/store"
 	"envelope/cases/store/storetest"
 )
@@ -134,4 +137,85 @@ func TestRunProducer(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("RunProducer did not stop with its context")
 	}
+}
+
+// Two instances (two handles on one database, one packages folder, one
+// key), each running the scheduler, build every due production once: no
+// case gets a package twice and no instance logs a lost race (issue 18:
+// 37% of scheduled productions were built, signed and thrown away).
+func TestRunProducerOnTwoInstances(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		other, err := store.Open(ctx, db.DSN)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer other.Close()
+		other.Now = db.Now
+		second, err := New(other, metadata.New(other), f.keyDir, f.exp.Dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var logs syncBuffer
+		logger := slog.New(slog.NewTextHandler(&logs, nil))
+		f.exp.Builder.Logger, second.Builder.Logger = logger, logger
+
+		var pens []*cases.Case
+		for i := range 6 {
+			target := fmt.Sprintf("+1415555%04d", 700+i)
+			c := f.approve(f.logCase(cases.PenRegister, []string{target}, []cases.Allowed{
+				{Category: cases.MessagePairs, Rule: "US-PEN-REGISTER", Window: penWindow, Prospective: true},
+			}, nil))
+			pens = append(pens, c)
+		}
+		f.set(T0.Add(time.Hour))
+		for i, c := range pens {
+			f.collect(pairLine(c.Request.Targets[0].Value, "+14155550188", T0.Add(time.Duration(10+i)*time.Minute)))
+			f.export(c)
+			f.collect(pairLine(c.Request.Targets[0].Value, "+14155550199", T0.Add(time.Duration(40+i)*time.Minute)))
+		}
+		c, cancel := context.WithCancel(ctx)
+		var wg sync.WaitGroup
+		for _, e := range []*Exporter{f.exp, second} {
+			wg.Add(1)
+			go func() { defer wg.Done(); e.RunProducer(c, 2*time.Millisecond) }()
+		}
+		deadline := time.Now().Add(30 * time.Second) // a hang guard
+		for {
+			due, err := f.exp.Due(ctx)
+			if err == nil && len(due) == 0 || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		time.Sleep(50 * time.Millisecond) // more passes of both, with nothing due
+		cancel()
+		wg.Wait()
+		for _, c := range pens {
+			if list, err := f.exp.Packages(ctx, c.Number); err != nil || len(list) != 2 {
+				t.Errorf("%s has %d packages (%v), want 2: its first and one scheduled", c.Number, len(list), err)
+			}
+		}
+		if strings.Contains(logs.String(), "level=ERROR") {
+			t.Errorf("an instance logged an error:\n%s", logs.String())
+		}
+	})
+}
+
+// syncBuffer is a bytes.Buffer two loggers may write at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -280,10 +280,15 @@ func (s *Store) RunPurger(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		if n, err := s.Purge(ctx, s.db.Now()); err != nil {
+		// One instance of several sharing the database purges at a time.
+		if _, err := s.db.Exclusive(ctx, "preservation-purge", func(ctx context.Context) error {
+			n, err := s.Purge(ctx, s.db.Now())
+			if n > 0 {
+				slog.Info("purged expired preservations", "holds", n)
+			}
+			return err
+		}); err != nil && ctx.Err() == nil {
 			slog.Error("preservation purge", "err", err)
-		} else if n > 0 {
-			slog.Info("purged expired preservations", "holds", n)
 		}
 		select {
 		case <-ctx.Done():

@@ -248,11 +248,18 @@ func (r *Reminder) Run(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		if _, _, err := r.Scan(ctx, r.DB.Now()); err != nil && ctx.Err() == nil {
-			r.log().Error("deadline scan", "err", err)
-		}
-		if err := r.Outbox(ctx); err != nil && ctx.Err() == nil {
-			r.log().Error("webhook outbox", "err", err)
+		// One instance of several sharing the database scans and sends the
+		// webhooks at a time, so an alert is raised and sent once.
+		if _, err := r.DB.Exclusive(ctx, "remind", func(ctx context.Context) error {
+			if _, _, err := r.Scan(ctx, r.DB.Now()); err != nil && ctx.Err() == nil {
+				r.log().Error("deadline scan", "err", err)
+			}
+			if err := r.Outbox(ctx); err != nil && ctx.Err() == nil {
+				r.log().Error("webhook outbox", "err", err)
+			}
+			return nil
+		}); err != nil && ctx.Err() == nil {
+			r.log().Error("deadline scan: cannot take the scheduler lock", "err", err)
 		}
 		select {
 		case <-ctx.Done():

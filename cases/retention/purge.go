@@ -359,12 +359,16 @@ func (p *Purger) Run(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		rep, err := p.Purge(ctx, p.DB.Now(), false)
+		// One instance of several sharing the database purges at a time.
+		_, err := p.DB.Exclusive(ctx, "retention-purge", func(ctx context.Context) error {
+			rep, err := p.Purge(ctx, p.DB.Now(), false)
+			if rep != nil && len(rep.Purged) > 0 {
+				p.logger().Info("retention purge", "cases", len(rep.Purged), "skipped", len(rep.Skipped))
+			}
+			return err
+		})
 		if err != nil && ctx.Err() == nil {
 			p.logger().Error("retention purge", "err", err)
-		}
-		if rep != nil && len(rep.Purged) > 0 {
-			p.logger().Info("retention purge", "cases", len(rep.Purged), "skipped", len(rep.Skipped))
 		}
 		select {
 		case <-ctx.Done():
