@@ -49,6 +49,15 @@ func New(db *store.DB, meta *metadata.Store, keyDir, packageDir string) (*Export
 	if err != nil {
 		return nil, err
 	}
+	// One key pair for the deployment: an instance whose keys folder holds
+	// other keys than those every other instance signs with is refused.
+	ctx := context.Background()
+	if err := db.BindKey(ctx, store.SettingSigningKey, signer.Fingerprint()); err != nil {
+		return nil, fmt.Errorf("the signing key in %s: %w", keyDir, err)
+	}
+	if err := db.BindKey(ctx, store.SettingAuditKey, audit.VerifierKey()); err != nil {
+		return nil, fmt.Errorf("the audit key in %s: %w", keyDir, err)
+	}
 	sweep(packageDir)
 	return &Exporter{DB: db, Dir: packageDir, Builder: &Builder{Meta: meta, Signer: signer, TempDir: packageDir,
 		Prover: &Prover{DB: db, Key: audit}}}, nil

@@ -40,7 +40,7 @@ func (db *DB) ActivePolicy(ctx context.Context) (source []byte, ok bool, err err
 
 // LatestPolicy returns the id and source of the newest activation, or id 0
 // if none ever was. Instances sharing a database poll the id to follow an
-// activation made on another instance (see web.Server.FollowPolicy).
+// activation made on another instance (see followPolicy in cmd/envelope).
 func (db *DB) LatestPolicy(ctx context.Context) (id int64, source []byte, err error) {
 	var row struct {
 		ID     int64  `db:"id"`

@@ -32,7 +32,7 @@ func TestFilesCreatedPrivate(t *testing.T) {
 	root := t.TempDir()
 	d := newDoctorSetup(t, filepath.Join(root, "data", "e.db"))
 	witness := filepath.Join(root, "witness")
-	srv := serveInProcess(t, "--db", d.dsn, "--witness", witness)
+	srv := serveInProcess(t, "--db", d.dsn, "--keys", d.keys, "--packages", d.pkgs, "--witness", witness)
 	srv.stop(t)
 	paths := []string{filepath.Dir(d.dsn), d.dsn, d.dsn + "-wal", d.dsn + "-shm"}
 	for _, dir := range []string{d.keys, d.pkgs, witness} {

@@ -87,3 +87,25 @@ func TestPolicyActivatedOnOneInstanceDecidesOnAll(t *testing.T) {
 		}
 	})
 }
+
+// TestInstanceWithItsOwnKeyIsRefused: a second instance whose keys folder
+// holds another key than the deployment's refuses to start, naming both
+// fingerprints (issue 18: each instance made its own signing key, so a
+// package verified or not depending on which instance built it); one with
+// the deployment's keys starts; after `signing-key rotate` the rotated
+// folder is the deployment's.
+func TestInstanceWithItsOwnKeyIsRefused(t *testing.T) {
+	eachDSN(t, func(t *testing.T, dsn string) {
+		shared, own := t.TempDir(), t.TempDir()
+		startServe(t, dsn, shared).stop()
+		if code, out, errOut := cli(t, dsn, "", "serve", "--addr", "127.0.0.1:0", "--keys", filepath.Join(own, "keys"), "--packages", packagesDir(own)); code == 0 ||
+			!strings.Contains(errOut, "signing_key_sha256") || !strings.Contains(errOut, "same keys folder") {
+			t.Fatalf("serve with its own key: exit %d\n%s\n%s", code, out, errOut)
+		}
+		startServe(t, dsn, shared).stop()
+		if code, _, errOut := cli(t, dsn, "", "signing-key", "rotate", "--keys", filepath.Join(shared, "keys")); code != 0 {
+			t.Fatalf("rotate: %s", errOut)
+		}
+		startServe(t, dsn, shared).stop()
+	})
+}

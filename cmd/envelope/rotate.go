@@ -29,6 +29,9 @@ func rotateSigningKey(ctx context.Context, a *app, args []string) error {
 		}
 		// The rotation is a change of who can sign evidence: audited.
 		if err := s.Tx(ctx, func(tx *sqlx.Tx) error {
+			if err := s.RebindKey(ctx, tx, a.actor(), store.SettingSigningKey, old.Fingerprint(), cur.Fingerprint()); err != nil {
+				return err
+			}
 			return s.Audit(ctx, tx, a.actor(), "signing-key.rotate", "signing-key", cur.Fingerprint(), map[string]string{"fingerprint": old.Fingerprint()}, map[string]string{"fingerprint": cur.Fingerprint()})
 		}); err != nil {
 			return fmt.Errorf("the key was rotated (new %s), but auditing it failed: %w", cur.Fingerprint(), err)

@@ -100,7 +100,7 @@ func serve(ctx context.Context, a *app, args []string) error {
 	srv := web.New(s, p, logger)
 	// Instances sharing one database decide under the policy activated last
 	// on any of them.
-	defer background(ctx, func(ctx context.Context) { srv.FollowPolicy(ctx, web.PolicyFollowEvery) })()
+	defer background(ctx, func(ctx context.Context) { followPolicy(ctx, s, srv, logger, policyFollowEvery) })()
 	if *clockFile != "" {
 		c, err := loadClocks(*clockFile)
 		if err != nil {
