@@ -88,7 +88,7 @@ func TestOutageLosesNothing(t *testing.T) {
 			t.Error("attachment content changed in transit")
 		}
 		got, _ = mail.Get(ctx, db, msg.ID)
-		if got.Status != mail.StatusSent || got.Attempts != 2 || got.Transport != "smtp" || got.SentAt == nil {
+		if got.Status != mail.StatusSent || got.Attempts != 2 || got.Transport != "smtp" || got.SentAt == nil || len(got.Attachments) != 0 {
 			t.Fatalf("after delivery: %+v", got)
 		}
 		// Each step is audited, and no body reaches the audit log.

@@ -156,6 +156,13 @@ func (s *Sender) recordSent(ctx context.Context, m *Message) error {
 			StatusSent, now, s.transport(), m.ID); err != nil {
 			return err
 		}
+		// A sent message's attachments (a copy of the process) are not
+		// kept: the case keeps its documents under its own retention, and
+		// a second copy here would outlive a purge. The audit log keeps
+		// their names.
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM mail_attachments WHERE mail_id = ?`), m.ID); err != nil {
+			return err
+		}
 		return s.DB.Audit(ctx, tx, Actor, "mail.sent", "mail", strconv.FormatInt(m.ID, 10), nil,
 			map[string]any{"to": m.To, "kind": m.Kind, "transport": s.transport(), "attempt": m.Attempts + 1})
 	})
