@@ -27,6 +27,7 @@ type Server struct {
 	SMTPPort, HTTPPort int
 	API                string
 	bin                string
+	args               []string // extra flags, e.g. STARTTLS and AUTH
 	cmd                *exec.Cmd
 	t                  testing.TB
 }
@@ -85,9 +86,11 @@ func New(t testing.TB) *Server {
 	return s
 }
 
-// Start runs a mailpit and waits until its API answers.
-func Start(t testing.TB) *Server {
+// Start runs a mailpit, with any extra flags, and waits until its API
+// answers.
+func Start(t testing.TB, args ...string) *Server {
 	s := New(t)
+	s.args = args
 	s.Start()
 	return s
 }
@@ -101,6 +104,7 @@ func (s *Server) Start() {
 	db := filepath.Join(s.t.TempDir(), "mailpit.db")
 	s.cmd = exec.Command(s.bin, "--smtp", "127.0.0.1:"+strconv.Itoa(s.SMTPPort), "--listen", "127.0.0.1:"+strconv.Itoa(s.HTTPPort),
 		"--database", db, "--disable-version-check", "--smtp-disable-rdns", "--quiet")
+	s.cmd.Args = append(s.cmd.Args, s.args...)
 	if err := s.cmd.Start(); err != nil {
 		s.t.Fatal(err)
 	}
