@@ -174,3 +174,37 @@ func TestTemplateOverrides(t *testing.T) {
 		t.Errorf("misspelt name: %v", err)
 	}
 }
+
+// After the attempts allowed a message is marked failed, kept with its
+// last error, and sent once an operator requeues it; a sent message cannot
+// be requeued.
+func TestFailedAndRequeued(t *testing.T) {
+	db := storetest.SQLite(t)
+	now := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	db.Now = func() time.Time { return now }
+	mp := mailpit.New(t)
+	smtp, _ := mail.ParseSMTP(mp.SMTPURL())
+	snd := &mail.Sender{DB: db, SMTP: smtp, From: "envelope@example.org", MaxAttempts: 2, Backoff: time.Second}
+	msg := queue(t, db, &mail.Mailer{DB: db, Templates: mail.DefaultTemplates()}, "a@example.org")
+	for i := 0; i < 3; i++ {
+		snd.Flush(ctx)
+		now = now.Add(time.Minute)
+	}
+	got, _ := mail.Get(ctx, db, msg.ID)
+	if got.Status != mail.StatusFailed || got.Attempts != 2 || got.LastError == "" || len(got.Attachments) != 1 {
+		t.Fatalf("after the attempts allowed: %+v", got)
+	}
+	mp.Start()
+	if err := mail.Requeue(ctx, db, "cli:mail retry", msg.ID); err != nil {
+		t.Fatal(err)
+	}
+	if sent, _, err := snd.Flush(ctx); sent != 1 || err != nil {
+		t.Fatalf("requeued: %d %v", sent, err)
+	}
+	if len(mp.Messages()) != 1 {
+		t.Fatalf("delivered %d", len(mp.Messages()))
+	}
+	if err := mail.Requeue(ctx, db, "cli:mail retry", msg.ID); err == nil || !strings.Contains(err.Error(), "not a failed message") {
+		t.Errorf("requeue a sent message: %v", err)
+	}
+}

@@ -151,3 +151,21 @@ func (m *Message) utc() {
 		m.SentAt = &t
 	}
 }
+
+// Requeue puts a failed message back in the queue, due now, with its
+// attempts counted afresh: after an outage longer than the attempts
+// allowed, or a fixed setting, the operator sends it again. Only a failed
+// message can be requeued (a sent one is not sent twice); audited.
+func Requeue(ctx context.Context, db *store.DB, actor string, id int64) error {
+	return db.Tx(ctx, func(tx *sqlx.Tx) error {
+		res, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE mail_queue SET status = ?, attempts = 0, next_attempt_at = ? WHERE id = ? AND status = ?`),
+			StatusQueued, db.Now().UTC(), id, StatusFailed)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return cases.Errorf(cases.ECONFLICT, "mail %d is not a failed message", id)
+		}
+		return db.Audit(ctx, tx, actor, "mail.requeue", "mail", strconv.FormatInt(id, 10), map[string]any{"status": StatusFailed}, map[string]any{"status": StatusQueued})
+	})
+}

@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -16,6 +18,42 @@ import (
 func init() {
 	register(&command{name: "mail list", args: "[--db DSN] [--status queued|sent|failed] [--limit N]",
 		summary: "show the outgoing mail queue (recipients, subjects, status, attempts, last error; not bodies)", run: mailList})
+	register(&command{name: "mail retry", args: "[--db DSN] ID...",
+		summary: "put failed messages back in the queue, to be sent by serve", run: mailRetry})
+}
+
+func mailRetry(ctx context.Context, a *app, args []string) error {
+	fs := a.flags("mail retry")
+	dsn := a.dbFlag(fs)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{}
+	}
+	if fs.NArg() == 0 {
+		return usageError{"mail retry: name the failed messages by id (envelope mail list --status failed)"}
+	}
+	var ids []int64
+	for _, s := range fs.Args() {
+		id, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || id <= 0 {
+			return usageError{fmt.Sprintf("mail retry: %q is not a message id", s)}
+		}
+		ids = append(ids, id)
+	}
+	db, err := a.openDB(ctx, *dsn)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	for _, id := range ids {
+		if err := mail.Requeue(ctx, db, a.actor(), id); err != nil {
+			return err
+		}
+		fmt.Fprintf(a.stdout, "mail %d queued again\n", id)
+	}
+	return nil
 }
 
 // mailSettings are serve's flags for outgoing mail.

@@ -35,6 +35,12 @@ func TestServeSendsMail(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "supervisor@demo.envelope.test") || !strings.Contains(out, "(smtp)") {
 		t.Errorf("mail list: %d %s %s", code, out, errOut)
 	}
+	if code, _, errOut := cli(t, db, "", "mail", "retry", "1"); code != 1 || !strings.Contains(errOut, "not a failed message") {
+		t.Errorf("retrying a sent message: %d %s", code, errOut)
+	}
+	if code, _, errOut := cli(t, db, "", "mail", "retry", "x"); code != 2 || !strings.Contains(errOut, "not a message id") {
+		t.Errorf("retry x: %d %s", code, errOut)
+	}
 	if code, _, errOut := cli(t, db, "", "mail", "list", "--status", "lost"); code != 2 || !strings.Contains(errOut, "--status") {
 		t.Errorf("bad status: %d %s", code, errOut)
 	}
