@@ -15,7 +15,7 @@ type Mailer struct {
 	DB        *store.DB
 	Templates *Templates
 	BaseURL   string // the portal as its users reach it, e.g. https://envelope.example.org
-	Org       string
+	Org       string // the organisation's name in mail; "": its profile's legal name
 }
 
 // Link is the portal address of path.
@@ -27,6 +27,12 @@ func (m *Mailer) Link(path string) string {
 func (m *Mailer) Queue(ctx context.Context, tx *sqlx.Tx, to, name, kind string, caseID *int64, d Data, att ...Attachment) (*Message, error) {
 	if d.Org == "" {
 		d.Org = m.Org
+	}
+	if d.Org == "" {
+		// Read at each message, so a profile set after start is used.
+		if org, ok, err := m.DB.Org(ctx); err == nil && ok {
+			d.Org = org.LegalName
+		}
 	}
 	subject, body, err := m.Templates.Render(name, d)
 	if err != nil {

@@ -98,9 +98,6 @@ func (m *mailSettings) start(ctx context.Context, a *app, db *store.DB, logger *
 		logger.Info("mail: no --smtp: mail is queued and printed here, not sent")
 	}
 	mailer := &mail.Mailer{DB: db, Templates: t, BaseURL: base}
-	if org, ok, err := db.Org(ctx); err == nil && ok {
-		mailer.Org = org.LegalName
-	}
 	every := m.every
 	if every <= 0 {
 		every = 10 * time.Second
