@@ -14,9 +14,9 @@ import (
 
 // User notice and nondisclosure orders (issue 16): the orders of a case,
 // the notice queue, recording a notice sent or an exception, and the
-// dashboard's reminder of orders lapsing. E-mailing the notice needs SMTP,
-// which envelope does not have yet: the legal team sends it and records it
-// here.
+// dashboard's reminder of orders lapsing. A notice recorded with an
+// e-mail address is also sent (mail.go): the letter and the process,
+// queued with the record.
 
 func (s *Server) noticeRoutes(api *gin.RouterGroup) {
 	api.GET("/cases/:id/notice", s.bearer(anyReader), s.apiNotice)
@@ -88,12 +88,15 @@ func nonNilNDOs(n []cases.NDO) []cases.NDO {
 }
 
 func (s *Server) apiRecordNotice(c *gin.Context) {
-	var body struct{ Kind, Method, Note string }
+	var body struct {
+		Kind, Method, Note string
+		EmailTo            string `json:"email_to"`
+	}
 	if err := bindJSON(c, &body); err != nil {
 		s.apiError(c, err)
 		return
 	}
-	rec, err := s.DB.RecordNotice(c.Request.Context(), currentUser(c), c.Param("id"), body.Kind, body.Method, body.Note)
+	rec, err := s.recordNotice(c, body.Kind, body.Method, body.Note, body.EmailTo)
 	if err != nil {
 		s.apiError(c, err)
 		return
@@ -159,7 +162,7 @@ func formDate(c *gin.Context, name string) (*time.Time, error) {
 }
 
 func (s *Server) noticeSubmit(c *gin.Context) {
-	if _, err := s.DB.RecordNotice(c.Request.Context(), currentUser(c), c.Param("id"), c.PostForm("kind"), c.PostForm("method"), c.PostForm("note")); err != nil {
+	if _, err := s.recordNotice(c, c.PostForm("kind"), c.PostForm("method"), c.PostForm("note"), c.PostForm("email_to")); err != nil {
 		s.caseFormError(c, err, "")
 		return
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"envelope/cases"
+	"envelope/cases/mail"
 	"envelope/cases/store"
 	"envelope/policy"
 )
@@ -29,6 +30,8 @@ type Server struct {
 	Logger *slog.Logger
 	// Now returns the current time; tests fix it.
 	Now func() time.Time
+	// Mail queues outgoing mail (the user notice); nil: none is sent.
+	Mail *mail.Mailer
 
 	policy    atomic.Pointer[policy.Policy]
 	engine    *gin.Engine

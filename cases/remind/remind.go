@@ -3,8 +3,10 @@
 // left on an emergency, both configurable), escalates it to the supervisors
 // when the case is still untouched, records every alert in the audit log,
 // and sends signed webhooks (webhook.go) for new emergencies, deadlines at
-// risk and productions. Email to the assignee is not sent: envelope has no
-// mail transport yet; the alert is recorded and shown on the dashboard.
+// risk and productions. With a Mailer, a raised alert e-mails the case's
+// assignee and an escalation e-mails each supervisor, queued (cases/mail)
+// in the transaction that records the alert, naming only the case number
+// and a link.
 package remind
 
 import (
@@ -21,6 +23,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"envelope/cases"
+	"envelope/cases/mail"
 	"envelope/cases/store"
 )
 
@@ -79,7 +82,8 @@ type Alert struct {
 type Reminder struct {
 	DB      *store.DB
 	Config  Config
-	Webhook *Webhook // nil: no webhooks
+	Webhook *Webhook     // nil: no webhooks
+	Mail    *mail.Mailer // nil: no e-mail
 	Logger  *slog.Logger
 }
 
@@ -92,6 +96,7 @@ type openCase struct {
 	DueAt      time.Time `db:"due_at"`
 	UpdatedAt  time.Time `db:"updated_at"`
 	Request    string    `db:"request_json"`
+	Assignee   string    `db:"assignee"`
 }
 
 // urgent says whether a case's deadline is counted in hours.
@@ -130,7 +135,7 @@ func (c Config) atRisk(o *openCase, now time.Time) (string, bool) {
 // and escalation is audited in the transaction that records it.
 func (r *Reminder) Scan(ctx context.Context, now time.Time) (raised, escalated []*Alert, err error) {
 	var open []openCase
-	if err := r.DB.Reader().SelectContext(ctx, &open, `SELECT id, number, process_type, status, received_at, due_at, updated_at, request_json
+	if err := r.DB.Reader().SelectContext(ctx, &open, `SELECT id, number, process_type, status, received_at, due_at, updated_at, request_json, assignee
 		FROM cases WHERE status IN ('received', 'approved') AND due_at IS NOT NULL ORDER BY due_at, id`); err != nil {
 		return nil, nil, err
 	}
@@ -170,6 +175,11 @@ func (r *Reminder) raise(ctx context.Context, o *openCase, why string) (*Alert, 
 			return err
 		}
 		a = &Alert{ID: id, CaseID: o.ID, Number: o.Number, Kind: KindAtRisk, DueAt: o.DueAt.UTC(), Reason: why, RaisedAt: now}
+		if r.Mail != nil && o.Assignee != "" {
+			if _, err := r.Mail.Queue(ctx, tx, o.Assignee, mail.TmplAlert, "alert", &o.ID, r.mailData(a)); err != nil {
+				return err
+			}
+		}
 		return r.DB.Audit(ctx, tx, Actor, "alert.raise", "case", strconv.FormatInt(o.ID, 10), nil,
 			map[string]any{"alert": id, "kind": KindAtRisk, "due_at": a.DueAt, "reason": why})
 	})
@@ -207,6 +217,13 @@ func (r *Reminder) escalate(ctx context.Context, now time.Time) ([]*Alert, error
 				return errNoChange
 			}
 			a.EscalatedAt, a.EscalatedTo = &at, to
+			if r.Mail != nil {
+				for _, sup := range supervisors {
+					if _, err := r.Mail.Queue(ctx, tx, sup, mail.TmplEscalation, "escalation", &a.CaseID, r.mailData(a)); err != nil {
+						return err
+					}
+				}
+			}
 			return r.DB.Audit(ctx, tx, Actor, "alert.escalate", "case", strconv.FormatInt(a.CaseID, 10), nil,
 				map[string]any{"alert": a.ID, "kind": a.Kind, "supervisors": supervisors})
 		})
@@ -222,6 +239,13 @@ func (r *Reminder) escalate(ctx context.Context, now time.Time) ([]*Alert, error
 }
 
 var errNoChange = errors.New("no change")
+
+// mailData is all an alert's e-mail says: the case number, its deadline
+// and a link; the case's content stays in the portal.
+func (r *Reminder) mailData(a *Alert) mail.Data {
+	return mail.Data{CaseNumber: a.Number, Link: r.Mail.Link("/cases/" + strconv.FormatInt(a.CaseID, 10)),
+		DueAt: a.DueAt.UTC().Format("2 January 2006 15:04 MST")}
+}
 
 // alertSelect reads alerts with their case's number.
 const alertSelect = `SELECT a.id, a.case_id, c.number, a.kind, a.due_at, a.reason, a.raised_at, a.escalated_at, a.escalated_to

@@ -131,6 +131,13 @@ func (db *DB) CaseNotice(ctx context.Context, c *cases.Case) (cases.Notice, erro
 // or an exception (kind exception, with why). Only a notice that is due
 // can be sent: one barred by an order cannot, and a case has one record.
 func (db *DB) RecordNotice(ctx context.Context, actor *cases.User, ref, kind, method, note string) (*cases.NoticeRecord, error) {
+	return db.RecordNoticeThen(ctx, actor, ref, kind, method, note, nil)
+}
+
+// RecordNoticeThen is RecordNotice that also runs then, when not nil, in
+// the same transaction: the notice e-mail is queued (cases/mail) exactly
+// when the notice is recorded, never one without the other.
+func (db *DB) RecordNoticeThen(ctx context.Context, actor *cases.User, ref, kind, method, note string, then func(tx *sqlx.Tx, c *cases.Case) error) (*cases.NoticeRecord, error) {
 	if !actor.CanLog() {
 		return nil, cases.Errorf(cases.EFORBIDDEN, "your role cannot work cases")
 	}
@@ -167,6 +174,11 @@ func (db *DB) RecordNotice(ctx context.Context, actor *cases.User, ref, kind, me
 		if _, err := tx.ExecContext(ctx, tx.Rebind("INSERT INTO case_notices (case_id, kind, method, note, at, recorded_by) VALUES (?, ?, ?, ?, ?, ?)"),
 			c.ID, rec.Kind, rec.Method, rec.Note, rec.At, rec.By); err != nil {
 			return err
+		}
+		if then != nil {
+			if err := then(tx, c); err != nil {
+				return err
+			}
 		}
 		return db.auditCase(ctx, tx, actor.Email, "notice."+kind, c, map[string]any{"notice": n}, rec)
 	})

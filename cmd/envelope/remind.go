@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"envelope/cases/mail"
 	"envelope/cases/remind"
 	"envelope/cases/store"
 )
@@ -16,6 +17,7 @@ type remindSettings struct {
 	every   time.Duration
 	config  remind.Config
 	webhook string
+	mailer  *mail.Mailer // set by serve: alerts e-mail the assignee, escalations the supervisors
 }
 
 func remindFlags(a *app, fs *flag.FlagSet) *remindSettings {
@@ -37,7 +39,7 @@ func (r *remindSettings) start(ctx context.Context, a *app, db *store.DB, logger
 	if msg := r.config.Check(); msg != "" {
 		return nil, fmt.Errorf("reminders: %s", msg)
 	}
-	rm := &remind.Reminder{DB: db, Config: r.config, Logger: logger}
+	rm := &remind.Reminder{DB: db, Config: r.config, Logger: logger, Mail: r.mailer}
 	if r.webhook != "" {
 		secret := a.getenv("ENVELOPE_WEBHOOK_SECRET")
 		if len(secret) < 16 {

@@ -17,7 +17,7 @@ import (
 )
 
 func init() {
-	register(&command{name: "serve", args: "[--db DSN] [--addr HOST:PORT] [--demo] [--policy FILE] [--keys DIR] [--packages DIR] [--produce-every DURATION] [--retain-pairs DURATION] [--retain-closed DURATION] [--witness DIR] [--witness-url URL] [--witness-every DURATION]",
+	register(&command{name: "serve", args: "[--db DSN] [--addr HOST:PORT] [--demo] [--policy FILE] [--keys DIR] [--packages DIR] [--produce-every DURATION] [--retain-pairs DURATION] [--retain-closed DURATION] [--witness DIR] [--witness-url URL] [--witness-every DURATION] [--smtp smtp://user:pass@host:port] [--mail-from ADDRESS] [--mail-templates DIR] [--public-url URL]",
 		summary: "migrate the database and run the portal and the API", run: serve})
 }
 
@@ -55,6 +55,7 @@ func serve(ctx context.Context, a *app, args []string) error {
 	retain := retentionFlags(fs)
 	witness := witnessFlags(fs)
 	reminders := remindFlags(a, fs)
+	mailSet := mailFlags(a, fs)
 	clockFile := fs.String("clock", "", "a clock rules YAML file (default: the embedded default clock rules)")
 	tz := fs.String("tz", a.getenv("ENVELOPE_TZ"), "set the organisation's time zone (an IANA name such as Europe/Berlin; env ENVELOPE_TZ), in which dates typed without a time are read and the portal shows times; empty: keep the one set (UTC until set)")
 	if err := a.parse(fs, args, 0); err != nil {
@@ -120,6 +121,12 @@ func serve(ctx context.Context, a *app, args []string) error {
 		defer background(ctx, func(ctx context.Context) { exp.RunProducer(ctx, *produceEvery) })()
 		logger.Info("scheduled production of prospective orders", "every", produceEvery.String())
 	}
+	mailer, stopMail, err := mailSet.start(ctx, a, s, logger, *addr)
+	if err != nil {
+		return err
+	}
+	defer stopMail()
+	srv.Mail, reminders.mailer = mailer, mailer
 	stopReminders, err := reminders.start(ctx, a, s, logger)
 	if err != nil {
 		return err

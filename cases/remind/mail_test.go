@@ -1,0 +1,76 @@
+package remind_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"envelope/cases"
+	"envelope/cases/mail"
+	"envelope/cases/mail/mailpit"
+	"envelope/cases/remind"
+	"envelope/cases/store"
+	"envelope/cases/store/storetest"
+)
+
+// A deadline at risk e-mails the case's assignee, and its escalation every
+// supervisor, through a real SMTP server; the mail names the case by its
+// number and a link only, never the agency or a target.
+func TestAlertEmailsAssigneeAndSupervisors(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		mp := mailpit.Start(t)
+		now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+		db.Now = func() time.Time { return now }
+		sup, _, err := db.CreateUser(ctx, "test", "sup@example.org", cases.RoleSupervisor)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := db.CreateUser(ctx, "test", "reviewer@example.org", cases.RoleReviewer); err != nil {
+			t.Fatal(err)
+		}
+		c := logCase(t, db, cases.Subpoena, now.Add(-6*24*time.Hour), now.Add(4*24*time.Hour), false)
+		if err := db.Assign(ctx, sup, c.Number, "reviewer@example.org"); err != nil {
+			t.Fatal(err)
+		}
+		smtp, _ := mail.ParseSMTP(mp.SMTPURL())
+		snd := &mail.Sender{DB: db, SMTP: smtp, From: "envelope@example.org"}
+		r := &remind.Reminder{DB: db, Config: remind.DefaultConfig,
+			Mail: &mail.Mailer{DB: db, Templates: mail.DefaultTemplates(), BaseURL: "https://envelope.example.org"}}
+
+		now = now.Add(time.Minute) // the alert is raised after the assignment
+		if raised, _, err := r.Scan(ctx, now); err != nil || len(raised) != 1 {
+			t.Fatalf("raised %v %v", raised, err)
+		}
+		if sent, failed, err := snd.Flush(ctx); err != nil || sent != 1 || failed != 0 {
+			t.Fatalf("flush: %d %d %v", sent, failed, err)
+		}
+		now = now.Add(2 * time.Hour)
+		if _, esc, err := r.Scan(ctx, now); err != nil || len(esc) != 1 {
+			t.Fatalf("escalated %v %v", esc, err)
+		}
+		if sent, _, err := snd.Flush(ctx); err != nil || sent != 1 {
+			t.Fatalf("flush escalation: %d %v", sent, err)
+		}
+		got := map[string]*mailpit.Message{}
+		for _, s := range mp.Messages() {
+			got[s.To[0].Address] = mp.Message(s.ID)
+		}
+		if len(got) != 2 || got["reviewer@example.org"] == nil || got["sup@example.org"] == nil {
+			t.Fatalf("delivered to %v", got)
+		}
+		link := "https://envelope.example.org/cases/"
+		for to, m := range got {
+			if !strings.Contains(m.Subject, c.Number) || !strings.Contains(m.Text, link) || !strings.Contains(m.Text, c.Number) {
+				t.Errorf("%s: %q\n%s", to, m.Subject, m.Text)
+			}
+			for _, secret := range []string{"+33612345678", "Agency", "danger"} {
+				if strings.Contains(m.Text, secret) || strings.Contains(m.Subject, secret) {
+					t.Errorf("%s: the mail names %q:\n%s", to, secret, m.Text)
+				}
+			}
+		}
+		if !strings.HasPrefix(got["sup@example.org"].Subject, "Escalated") {
+			t.Errorf("supervisor's subject: %q", got["sup@example.org"].Subject)
+		}
+	})
+}
