@@ -91,9 +91,9 @@ type Delivery struct {
 // downloaded or acknowledged, by package ID.
 func (db *DB) Deliveries(ctx context.Context, caseID int64) (map[int64]*Delivery, error) {
 	var rows []struct {
-		PackageID int64          `db:"id"`
-		Downloads int            `db:"downloads"`
-		Ack       sql.NullTime   `db:"acknowledged_at"`
+		PackageID int64        `db:"id"`
+		Downloads int          `db:"downloads"`
+		Ack       sql.NullTime `db:"acknowledged_at"`
 	}
 	// The first download is read apart: MIN of a timestamp comes back as
 	// text from SQLite.
