@@ -91,7 +91,7 @@ func (f *submitForm) json(o *store.Officer, ag *store.AgencyEntry) []byte {
 	req := map[string]any{
 		"agency":    map[string]any{"name": ag.Name, "country": ag.Country, "verified_domains": ag.VerifiedDomains},
 		"requester": map[string]any{"name": o.Name, "email": o.Email, "phone": o.Phone},
-		"process": map[string]any{"type": f.ProcessType, "via": "direct", "issuing_authority": f.IssuingAuthority,
+		"process": map[string]any{"type": f.ProcessType, "issuing_authority": f.IssuingAuthority,
 			"reference": f.Reference, "issued_at": opt(f.IssuedAt), "expires_at": opt(f.ExpiresAt)},
 		"targets":    targets,
 		"categories": append([]string{}, f.Categories...),
