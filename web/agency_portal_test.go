@@ -100,7 +100,9 @@ func (o *officerClient) send(method, path, contentType string, body io.Reader) (
 	return resp, string(b)
 }
 
-func (o *officerClient) get(path string) (*http.Response, string) { return o.send("GET", path, "", nil) }
+func (o *officerClient) get(path string) (*http.Response, string) {
+	return o.send("GET", path, "", nil)
+}
 
 func (o *officerClient) post(path string, form url.Values) (*http.Response, string) {
 	return o.send("POST", path, "application/x-www-form-urlencoded", strings.NewReader(form.Encode()))
