@@ -296,6 +296,15 @@ func TestAgencyPortal(t *testing.T) {
 		t.Fatalf("status page: %d\n%s", resp.StatusCode, body)
 	}
 
+	// An emergency goes to the emergency queue at once.
+	resp, body = submit([]byte("%PDF-1.4\n"), map[string]string{"process.type": "emergency", "target_kind": "account_id", "target_value": "acc_1234abcd",
+		"categories": "basic_subscriber_info", "emergency.description": "A kidnapped child is held by the account holder.", "emergency.imminent_harm": "on"})
+	expect(t, "emergency submit", resp, body, http.StatusSeeOther, "/agency/cases/")
+	page, err := p.db.ListCases(ctx, cases.CaseFilter{Process: cases.Emergency, Limit: 10})
+	if err != nil || len(page.Cases) != 1 {
+		t.Fatalf("emergency queue: %v %v", page, err)
+	}
+
 	// Another's case by id: 404, as for one that does not exist.
 	other := p.create(cases.RoleIntake, "subpoena.json")
 	for _, path := range []string{fmt.Sprint("/agency/cases/", other.ID), "/agency/cases/99999"} {
