@@ -173,7 +173,14 @@ func TestAgencyPortal(t *testing.T) {
 
 	resp, body := reg("kim@ic.fbi.gov")
 	expect(t, "register", resp, body, http.StatusSeeOther, "/agency/login")
-	m := regexp.MustCompile(`/agency/verify\?token=(\S+)`).FindStringSubmatch(box.last())
+	mailed := box.last()
+	// Registering the address again answers the same, and mails its owner.
+	resp, body = reg("kim@ic.fbi.gov")
+	expect(t, "register again", resp, body, http.StatusSeeOther, "/agency/login?done=registered")
+	if !strings.Contains(box.last(), "already has an account") {
+		t.Errorf("the owner was not told of the second registration: %q", box.last())
+	}
+	m := regexp.MustCompile(`/agency/verify\?token=(\S+)`).FindStringSubmatch(mailed)
 	if m == nil {
 		t.Fatalf("no verification link mailed: %q", box.last())
 	}

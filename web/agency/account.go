@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -61,6 +62,15 @@ func (p *portal) register(c *gin.Context) {
 	f := registerForm{AgencyID: c.PostForm("agency"), Email: c.PostForm("email"), Name: c.PostForm("name"), Phone: c.PostForm("phone")}
 	id, _ := strconv.ParseInt(f.AgencyID, 10, 64)
 	o, token, err := p.DB.RegisterOfficer(c.Request.Context(), id, f.Email, f.Name, f.Phone, c.PostForm("password"))
+	if cases.ErrorCode(err) == cases.ECONFLICT {
+		// The address has an account: the answer is the same as for a new
+		// one, so registration tells no one which officers exist; the
+		// owner is told instead.
+		p.send(c, strings.ToLower(strings.TrimSpace(f.Email)), "Someone tried to register your email on the envelope agency portal",
+			"Your address already has an account. If this was you, sign in at "+base(c)+"/agency/login. If not, you can ignore this message.")
+		c.Redirect(http.StatusSeeOther, "/agency/login?done=registered")
+		return
+	}
 	if err != nil {
 		if cases.ErrorCode(err) == cases.EINTERNAL || cases.ErrorCode(err) == "" {
 			p.internal(c, err)
