@@ -32,7 +32,7 @@ func init() {
 		"GET /agency", "GET /agency/", "GET /agency/register", "POST /agency/register", "GET /agency/verify", "POST /agency/verify",
 		"GET /agency/login", "POST /agency/login", "POST /agency/logout", "GET /agency/totp", "POST /agency/totp",
 		"GET /agency/cases", "GET /agency/cases/new", "POST /agency/cases/new", "GET /agency/cases/:id",
-		"POST /agency/cases/:id/withdraw", "POST /agency/cases/:id/answer", "POST /agency/cases/:id/packages/:pkg/acknowledge",
+		"POST /agency/cases/:id/withdraw", "POST /agency/cases/:id/answer", "POST /agency/cases/:id/followers", "POST /agency/cases/:id/packages/:pkg/acknowledge",
 		"GET /agency/download/:token",
 	} {
 		routeRoles[r] = public
@@ -323,6 +323,28 @@ func TestAgencyPortal(t *testing.T) {
 		t.Errorf("withdrawing another's case: %d", resp.StatusCode)
 	}
 
+	// A colleague of the same agency sees the case once added; an officer
+	// of another agency cannot be added.
+	colleague := newOfficer(t, p, ts.URL, fbi, "lee@fbi.gov")
+	dea := newOfficer(t, p, ts.URL, agencyID(t, p.db, "Drug Enforcement Administration"), "ray@dea.gov")
+	if resp, _ := colleague.get("/agency/cases/" + caseID); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("a colleague before being added: %d", resp.StatusCode)
+	}
+	if resp, _ := o.post("/agency/cases/"+caseID+"/followers", url.Values{"email": {"ray@dea.gov"}}); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("adding an officer of another agency: %d", resp.StatusCode)
+	}
+	resp, body = o.post("/agency/cases/"+caseID+"/followers", url.Values{"email": {"lee@fbi.gov"}})
+	expect(t, "add a follower", resp, body, http.StatusSeeOther, "/agency/cases/"+caseID+"?done=followed")
+	if resp, _ := colleague.get("/agency/cases/" + caseID); resp.StatusCode != http.StatusOK {
+		t.Errorf("a follower: %d", resp.StatusCode)
+	}
+	if resp, _ := dea.get("/agency/cases/" + caseID); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("another agency's officer: %d", resp.StatusCode)
+	}
+	if resp, _ := colleague.post("/agency/cases/"+caseID+"/followers", url.Values{"email": {"kim@ic.fbi.gov"}}); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("a follower adding followers: %d", resp.StatusCode)
+	}
+
 	// Sessions do not cross: an agency session is nothing to staff routes,
 	// a staff session nothing to agency routes.
 	for _, path := range []string{"/dashboard", "/cases", "/cases/" + caseID} {
@@ -468,4 +490,32 @@ func TestAgencyLockoutIsAtomic(t *testing.T) {
 	if !hasEvent(t, p.db, "officer.login.refused", "locked") {
 		t.Error("the refusal is not in the audit log as a lockout")
 	}
+}
+
+// newOfficer makes a verified, enrolled officer of agency and returns a
+// client signed in as them with both factors.
+func newOfficer(t *testing.T, p *portal, base, agencyID, email string) *officerClient {
+	t.Helper()
+	var id int64
+	fmt.Sscan(agencyID, &id)
+	off, token, err := p.db.RegisterOfficer(ctx, id, email, "Officer "+email, "", "correct horse battery")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.db.VerifyOfficer(ctx, token); err != nil {
+		t.Fatal(err)
+	}
+	key, _ := totp.Generate(totp.GenerateOpts{Issuer: "envelope", AccountName: email})
+	if err := p.db.SetOfficerSecret(ctx, off.ID, key.Secret()); err != nil {
+		t.Fatal(err)
+	}
+	code, _ := totp.GenerateCode(key.Secret(), p.db.Now())
+	sess, err := p.db.CreateOfficerSession(ctx, off.ID, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.db.ConfirmOfficerTOTP(ctx, off.ID, sess, code, agency.CheckCode); err != nil {
+		t.Fatal(err)
+	}
+	return &officerClient{t: t, base: base, cookie: sess}
 }

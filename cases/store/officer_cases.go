@@ -3,7 +3,9 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -46,13 +48,20 @@ func (db *DB) SubmitAgencyCase(ctx context.Context, o *Officer, nc NewCase, file
 	return db.getCase(ctx, db.r, c.ID)
 }
 
-// OfficerCase returns case id if the officer submitted it and is still of
-// the agency it was submitted for; otherwise ENOTFOUND, the same as a case
-// that does not exist, so ids reveal nothing.
+// officerSees is the condition under which officer ? (twice) of agency ?
+// sees the case of a submission row s: they submitted it, or the
+// submitter let them follow it, and either way it was submitted for the
+// agency the officer belongs to now.
+const officerSees = `s.agency_id = ? AND (s.officer_id = ? OR EXISTS
+	(SELECT 1 FROM case_followers f WHERE f.case_id = s.case_id AND f.officer_id = ?))`
+
+// OfficerCase returns case id if the officer may see it (officerSees);
+// otherwise ENOTFOUND, the same as a case that does not exist, so ids
+// reveal nothing.
 func (db *DB) OfficerCase(ctx context.Context, o *Officer, id int64) (*cases.Case, error) {
 	var n int
-	if err := db.r.GetContext(ctx, &n, db.r.Rebind(`SELECT COUNT(*) FROM agency_submissions WHERE case_id = ? AND officer_id = ? AND agency_id = ?`),
-		id, o.ID, o.AgencyID); err != nil {
+	if err := db.r.GetContext(ctx, &n, db.r.Rebind(`SELECT COUNT(*) FROM agency_submissions s WHERE s.case_id = ? AND `+officerSees),
+		id, o.AgencyID, o.ID, o.ID); err != nil {
 		return nil, err
 	}
 	if n == 0 {
@@ -61,11 +70,11 @@ func (db *DB) OfficerCase(ctx context.Context, o *Officer, id int64) (*cases.Cas
 	return db.getCase(ctx, db.r, id)
 }
 
-// OfficerCases lists the cases the officer submitted, newest first.
+// OfficerCases lists the cases the officer may see, newest first.
 func (db *DB) OfficerCases(ctx context.Context, o *Officer) ([]*cases.Case, error) {
 	var ids []int64
-	if err := db.r.SelectContext(ctx, &ids, db.r.Rebind(`SELECT case_id FROM agency_submissions WHERE officer_id = ? AND agency_id = ? ORDER BY case_id DESC LIMIT 500`),
-		o.ID, o.AgencyID); err != nil {
+	if err := db.r.SelectContext(ctx, &ids, db.r.Rebind(`SELECT s.case_id FROM agency_submissions s WHERE `+officerSees+` ORDER BY s.case_id DESC LIMIT 500`),
+		o.AgencyID, o.ID, o.ID); err != nil {
 		return nil, err
 	}
 	out := make([]*cases.Case, 0, len(ids))
@@ -77,6 +86,56 @@ func (db *DB) OfficerCases(ctx context.Context, o *Officer) ([]*cases.Case, erro
 		out = append(out, c)
 	}
 	return out, nil
+}
+
+// MaxFollowers is how many colleagues may follow one case.
+const MaxFollowers = 5
+
+// AddFollower lets a colleague follow a case: only its submitter may, and
+// only an active officer of the same agency can be added. Any other email
+// gets the same answer, so the form tells nothing about who has an account
+// elsewhere.
+func (db *DB) AddFollower(ctx context.Context, o *Officer, caseID int64, email string) error {
+	email = strings.ToLower(strings.TrimSpace(email))
+	return db.Tx(ctx, func(tx *sqlx.Tx) error {
+		var submitter int64
+		err := tx.GetContext(ctx, &submitter, tx.Rebind("SELECT officer_id FROM agency_submissions WHERE case_id = ? AND agency_id = ?"), caseID, o.AgencyID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return cases.Errorf(cases.ENOTFOUND, "no case %d", caseID)
+		} else if err != nil {
+			return err
+		}
+		if submitter != o.ID {
+			return cases.Errorf(cases.EFORBIDDEN, "only the officer who submitted the request can add colleagues")
+		}
+		var colleague int64
+		err = tx.GetContext(ctx, &colleague, tx.Rebind(`SELECT id FROM officers WHERE email = ? AND agency_id = ? AND verified_at IS NOT NULL AND NOT suspended`),
+			email, o.AgencyID)
+		if errors.Is(err, sql.ErrNoRows) || colleague == o.ID {
+			return cases.Invalid(map[string]string{"email": "is not an active officer of your agency on this portal"})
+		} else if err != nil {
+			return err
+		}
+		var n, dup int
+		if err := tx.GetContext(ctx, &n, tx.Rebind("SELECT COUNT(*) FROM case_followers WHERE case_id = ?"), caseID); err != nil {
+			return err
+		}
+		if err := tx.GetContext(ctx, &dup, tx.Rebind("SELECT COUNT(*) FROM case_followers WHERE case_id = ? AND officer_id = ?"), caseID, colleague); err != nil {
+			return err
+		}
+		if dup > 0 {
+			return nil
+		}
+		if n >= MaxFollowers {
+			return cases.Errorf(cases.ECONFLICT, "a request can have at most %d colleagues following it", MaxFollowers)
+		}
+		if _, err := tx.ExecContext(ctx, tx.Rebind("INSERT INTO case_followers (case_id, officer_id, added_by, created_at) VALUES (?, ?, ?, ?)"),
+			caseID, colleague, o.ID, db.Now()); err != nil {
+			return err
+		}
+		return db.Audit(ctx, tx, o.Actor().Email, "case.follower.add", "case", strconv.FormatInt(caseID, 10), nil,
+			map[string]any{"officer_id": colleague, "email": email})
+	})
 }
 
 // Delivery is what is known of a package's delivery to the agency.

@@ -157,6 +157,7 @@ func Register(e *gin.Engine, d Deps) {
 	full.GET("/cases/:id", p.casePage)
 	full.POST("/cases/:id/withdraw", p.withdraw)
 	full.POST("/cases/:id/answer", p.answer)
+	full.POST("/cases/:id/followers", p.addFollower)
 	full.POST("/cases/:id/packages/:pkg/acknowledge", p.acknowledge)
 	full.GET("/download/:token", p.download)
 }
@@ -248,6 +249,7 @@ var flashes = map[string]string{
 	"withdrawn":  "Your request was withdrawn.",
 	"answered":   "Your answer was sent to the legal team.",
 	"ack":        "Receipt acknowledged. Thank you.",
+	"followed":   "Your colleague can now follow this request.",
 	"logout":     "You are signed out.",
 }
 

@@ -387,3 +387,16 @@ func (p *portal) acknowledge(c *gin.Context) {
 	}
 	c.Redirect(http.StatusSeeOther, fmt.Sprintf("/agency/cases/%d?done=ack", kase.ID))
 }
+
+// addFollower lets a colleague of the same agency follow the request.
+func (p *portal) addFollower(c *gin.Context) {
+	kase := p.ownCase(c)
+	if kase == nil {
+		return
+	}
+	if err := p.DB.AddFollower(c.Request.Context(), officer(c), kase.ID, c.PostForm("email")); err != nil {
+		p.failErr(c, err)
+		return
+	}
+	c.Redirect(http.StatusSeeOther, fmt.Sprintf("/agency/cases/%d?done=followed", kase.ID))
+}

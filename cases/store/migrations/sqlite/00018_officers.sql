@@ -52,6 +52,17 @@ CREATE TABLE agency_submissions (
 );
 CREATE INDEX agency_submissions_officer ON agency_submissions (officer_id, case_id);
 
+-- Colleagues of the same agency the submitter lets follow a case (up to
+-- five, as Google's LERS allows).
+CREATE TABLE case_followers (
+    case_id     INTEGER NOT NULL REFERENCES cases(id),
+    officer_id  INTEGER NOT NULL REFERENCES officers(id),
+    added_by    INTEGER NOT NULL REFERENCES officers(id),
+    created_at  TIMESTAMP NOT NULL,
+    PRIMARY KEY (case_id, officer_id)
+);
+CREATE INDEX case_followers_officer ON case_followers (officer_id, case_id);
+
 -- Every download of a package by an officer, and the officer's receipt.
 CREATE TABLE package_downloads (
     id          INTEGER PRIMARY KEY,
@@ -70,6 +81,7 @@ CREATE TABLE package_receipts (
 -- +goose Down
 DROP TABLE package_receipts;
 DROP TABLE package_downloads;
+DROP TABLE case_followers;
 DROP TABLE agency_submissions;
 DROP TABLE officer_sessions;
 DROP TABLE officer_tokens;
