@@ -79,6 +79,12 @@ func TestOfficers(t *testing.T) {
 		if _, _, err := db.AuthenticateOfficer(ctx, o.Email, "correct horse battery", "2", steps); err != store.ErrOfficerLogin {
 			t.Fatalf("right password after 30 wrong: %v", err)
 		}
+		if list, err := db.Officers(ctx, ag.ID); err != nil || len(list) != 1 {
+			t.Fatalf("officers of the agency: %v %v", list, err)
+		}
+		if list, err := db.Officers(ctx, 0); err != nil || len(list) != 1 {
+			t.Fatalf("all officers: %v %v", list, err)
+		}
 		admin := &cases.User{Email: "admin@example.org", Role: cases.RoleAdmin}
 		if _, err := db.SuspendOfficer(ctx, &cases.User{Email: "r@example.org", Role: cases.RoleReviewer}, o.ID, true, "x"); cases.ErrorCode(err) != cases.EFORBIDDEN {
 			t.Fatalf("a reviewer suspending: %v", err)

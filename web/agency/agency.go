@@ -294,11 +294,11 @@ func statusOf(code string) int {
 // a link is never dropped.
 func (p *portal) send(c *gin.Context, to, subject, body string) {
 	if p.Mailer != nil {
-		if err := p.Mailer.Send(c.Request.Context(), to, subject, body); err == nil {
+		err := p.Mailer.Send(c.Request.Context(), to, subject, body)
+		if err == nil {
 			return
-		} else {
-			p.Logger.Error("agency mail failed; logged instead", "to", to, "err", err)
 		}
+		p.Logger.Error("agency mail failed; logged instead", "to", to, "err", err)
 	}
 	p.Logger.Info("agency mail (no mailer)", "to", to, "subject", subject, "body", body)
 }
