@@ -44,6 +44,9 @@ type disclosure struct {
 	// those that can be produced.
 	Letters     []*exporter.Letter
 	LetterKinds []letters.Kind
+	// Deliveries are the agency portal's downloads and receipts, by
+	// package ID (web/agency).
+	Deliveries map[int64]*store.Delivery
 }
 
 // loadDisclosure reads the case's packages, windows and hold.
@@ -52,6 +55,9 @@ func (s *Server) loadDisclosure(c *gin.Context, kase *cases.Case) (*disclosure, 
 	d := &disclosure{}
 	var err error
 	if d.Packages, err = exporter.ListPackages(ctx, s.DB, kase.ID); err != nil {
+		return nil, err
+	}
+	if d.Deliveries, err = s.DB.Deliveries(ctx, kase.ID); err != nil {
 		return nil, err
 	}
 	var last *exporter.Package

@@ -47,4 +47,5 @@ func (s *Server) routes() {
 	s.settingsRoutes(api)
 	s.clockRoutes(api)
 	s.caseworkRoutes(api)
+	s.agencyPortalRoutes(api)
 }

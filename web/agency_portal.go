@@ -1,0 +1,72 @@
+package web
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"envelope/cases"
+	"envelope/exporter"
+	"envelope/policy"
+	"envelope/web/agency"
+)
+
+// AgencyMailer sends the agency portal's mail (verification links); nil
+// logs each message instead. Set it before New, e.g. from serve's --smtp
+// once the mail queue exists.
+var AgencyMailer agency.Mailer
+
+// agencyPortalRoutes registers the agency portal (web/agency) under
+// /agency/, and the staff's API on officers. The portal gets what it needs
+// from the server as values, so it never imports this package.
+func (s *Server) agencyPortalRoutes(api *gin.RouterGroup) {
+	agency.Register(s.engine, agency.Deps{
+		DB:       s.DB,
+		Policy:   func() *policy.Policy { return s.Policy() },
+		Logger:   s.Logger,
+		Mailer:   AgencyMailer,
+		Now:      func() time.Time { return s.Now() },
+		Due:      s.computeDue,
+		Zone:     s.zone,
+		Packages: func() (*exporter.Exporter, error) { return s.exporter() },
+	})
+	api.GET("/officers", s.bearer(auditors), s.listOfficers)
+	api.POST("/officers/:id/suspend", s.bearer(admins), s.suspendOfficer(true))
+	api.POST("/officers/:id/reinstate", s.bearer(admins), s.suspendOfficer(false))
+}
+
+func (s *Server) listOfficers(c *gin.Context) {
+	agencyID, _ := strconv.ParseInt(c.Query("agency"), 10, 64)
+	list, err := s.DB.Officers(c.Request.Context(), agencyID)
+	if err != nil {
+		s.apiError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"officers": list})
+}
+
+// suspendOfficer suspends or reinstates an officer: {"reason": "..."}.
+func (s *Server) suspendOfficer(suspend bool) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		var body struct {
+			Reason string `json:"reason"`
+		}
+		if err := bindJSON(c, &body); err != nil {
+			s.apiError(c, err)
+			return
+		}
+		id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+		if err != nil {
+			s.apiError(c, cases.Invalid(map[string]string{"id": "is not an officer id"}))
+			return
+		}
+		o, err := s.DB.SuspendOfficer(c.Request.Context(), currentUser(c), id, suspend, body.Reason)
+		if err != nil {
+			s.apiError(c, err)
+			return
+		}
+		c.JSON(http.StatusOK, o)
+	}
+}
