@@ -24,10 +24,9 @@ import (
 func TestE2EAgencyPortal(t *testing.T) {
 	bctx := browser(t)
 	box := &mailbox{}
-	AgencyMailer = box
-	defer func() { AgencyMailer = nil }()
 	db := storetest.SQLite(t)
 	srv := New(db, policy.Default(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	srv.AgencyMail = box
 	listDirectory(t, db)
 	ts := httptest.NewServer(srv)
 	defer ts.Close()

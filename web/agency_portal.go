@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"time"
@@ -13,10 +14,21 @@ import (
 	"envelope/web/agency"
 )
 
-// AgencyMailer sends the agency portal's mail (verification links); nil
-// logs each message instead. Set it before New, e.g. from serve's --smtp
-// once the mail queue exists.
-var AgencyMailer agency.Mailer
+// agencyMailer sends the agency portal's mail through the server's mail
+// queue, read at each message (serve sets Server.Mail after New);
+// Server.AgencyMail, when set, is used instead (tests read the mail
+// there). With neither, the portal logs the message, link included.
+type agencyMailer struct{ s *Server }
+
+func (m agencyMailer) Send(ctx context.Context, to, subject, body string) error {
+	switch {
+	case m.s.AgencyMail != nil:
+		return m.s.AgencyMail.Send(ctx, to, subject, body)
+	case m.s.Mail != nil:
+		return m.s.Mail.Send(ctx, to, subject, body)
+	}
+	return agency.ErrNoMailer
+}
 
 // agencyPortalRoutes registers the agency portal (web/agency) under
 // /agency/, and the staff's API on officers. The portal gets what it needs
@@ -26,7 +38,7 @@ func (s *Server) agencyPortalRoutes(api *gin.RouterGroup) {
 		DB:       s.DB,
 		Policy:   func() *policy.Policy { return s.Policy() },
 		Logger:   s.Logger,
-		Mailer:   AgencyMailer,
+		Mailer:   agencyMailer{s},
 		Now:      func() time.Time { return s.Now() },
 		Due:      s.computeDue,
 		Zone:     s.zone,

@@ -144,9 +144,8 @@ func hasEvent(t *testing.T, db *store.DB, action, contains string) bool {
 // SQLite file, with the attacks issue 14 lists.
 func TestAgencyPortal(t *testing.T) {
 	box := &mailbox{}
-	AgencyMailer = box
-	defer func() { AgencyMailer = nil }()
 	p := newPortal(t, storetest.SQLite(t))
+	p.srv.AgencyMail = box
 	dir := t.TempDir()
 	if err := p.srv.SetExportDirs(filepath.Join(dir, "keys"), filepath.Join(dir, "packages")); err != nil {
 		t.Fatal(err)

@@ -2,7 +2,11 @@ package web
 
 import (
 	"bytes"
+	"fmt"
+	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -128,4 +132,33 @@ func TestE2ENoticeEmailed(t *testing.T) {
 		t.Errorf("after the form: %q", state)
 	}
 	deliveredNotice(t, mp, snd, c.Number, "holder@example.net")
+}
+
+// The agency portal's verification link goes out through the server's mail
+// queue to a real SMTP server, and the link in the delivered mail
+// activates the registration.
+func TestAgencyVerificationMailed(t *testing.T) {
+	p := newPortal(t, storetest.SQLite(t))
+	mp, snd := mailReady(t, p.fixture)
+	ts := httptest.NewServer(p.srv)
+	defer ts.Close()
+	o := &officerClient{t: t, base: ts.URL}
+	fbi := fmt.Sprint(agencyID(t, p.db, "Federal Bureau of Investigation"))
+	resp, body := o.post("/agency/register", url.Values{"agency": {fbi}, "email": {"kim@ic.fbi.gov"}, "name": {"SA Dana Kim"}, "phone": {"+12025550100"}, "password": {"correct horse battery"}})
+	expect(t, "register", resp, body, http.StatusSeeOther, "/agency/login")
+	if sent, failed, err := snd.Flush(ctx); err != nil || sent != 1 || failed != 0 {
+		t.Fatalf("flush: %d %d %v", sent, failed, err)
+	}
+	list := mp.Messages()
+	if len(list) != 1 || list[0].To[0].Address != "kim@ic.fbi.gov" {
+		t.Fatalf("delivered: %+v", list)
+	}
+	m := regexp.MustCompile(`/agency/verify\?token=(\S+)`).FindStringSubmatch(mp.Message(list[0].ID).Text)
+	if m == nil {
+		t.Fatalf("no link in the mail:\n%s", mp.Message(list[0].ID).Text)
+	}
+	token, _ := url.QueryUnescape(m[1])
+	if resp, body := o.get("/agency/verify?token=" + url.QueryEscape(token)); resp.StatusCode != http.StatusOK || !strings.Contains(body, "Confirm my email") {
+		t.Fatalf("verify page from the mailed link: %d\n%s", resp.StatusCode, body)
+	}
 }

@@ -19,6 +19,7 @@ import (
 	"envelope/cases/mail"
 	"envelope/cases/store"
 	"envelope/policy"
+	"envelope/web/agency"
 )
 
 // MaxBodySize bounds a JSON request body. Uploads have their own limit.
@@ -32,6 +33,8 @@ type Server struct {
 	Now func() time.Time
 	// Mail queues outgoing mail (the user notice); nil: none is sent.
 	Mail *mail.Mailer
+	// AgencyMail, when set, sends the agency portal's mail instead of Mail.
+	AgencyMail agency.Mailer
 
 	policy    atomic.Pointer[policy.Policy]
 	engine    *gin.Engine

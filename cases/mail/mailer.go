@@ -41,3 +41,12 @@ func (m *Mailer) Queue(ctx context.Context, tx *sqlx.Tx, to, name, kind string, 
 	msg := &Message{To: to, Subject: subject, Body: body, Kind: kind, CaseID: caseID, Attachments: att}
 	return msg, Enqueue(ctx, m.DB, tx, msg)
 }
+
+// Send queues one message in a transaction of its own: for mail that is
+// not part of a stored change, such as the agency portal's verification
+// links (kind "agency"). It is the agency portal's Mailer.
+func (m *Mailer) Send(ctx context.Context, to, subject, body string) error {
+	return m.DB.Tx(ctx, func(tx *sqlx.Tx) error {
+		return Enqueue(ctx, m.DB, tx, &Message{To: to, Subject: subject, Body: body, Kind: "agency"})
+	})
+}

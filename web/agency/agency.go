@@ -11,6 +11,7 @@ import (
 	"context"
 	"crypto/rand"
 	"embed"
+	"errors"
 	"html/template"
 	"io/fs"
 	"log/slog"
@@ -32,6 +33,10 @@ import (
 type Mailer interface {
 	Send(ctx context.Context, to, subject, body string) error
 }
+
+// ErrNoMailer is what a Mailer answers when no mail is configured: the
+// portal then logs the message, as without a Mailer.
+var ErrNoMailer = errors.New("no mail configured")
 
 // Deps is what the portal needs from the server; package web fills it.
 type Deps struct {
@@ -296,6 +301,10 @@ func (p *portal) send(c *gin.Context, to, subject, body string) {
 	if p.Mailer != nil {
 		err := p.Mailer.Send(c.Request.Context(), to, subject, body)
 		if err == nil {
+			return
+		}
+		if errors.Is(err, ErrNoMailer) {
+			p.Logger.Info("agency mail (no mailer)", "to", to, "subject", subject, "body", body)
 			return
 		}
 		p.Logger.Error("agency mail failed; logged instead", "to", to, "err", err)
