@@ -34,15 +34,22 @@ func (m agencyMailer) Send(ctx context.Context, to, subject, body string) error 
 // /agency/, and the staff's API on officers. The portal gets what it needs
 // from the server as values, so it never imports this package.
 func (s *Server) agencyPortalRoutes(api *gin.RouterGroup) {
+	// Download links are signed with the deployment's secret, so a link
+	// made on one instance opens on another and after a restart.
+	key, err := s.DB.Secret(context.Background(), "agency_download_links")
+	if err != nil {
+		s.Logger.Error("agency portal: no shared download-link key; links open only on this instance until it restarts", "id", "", "err", err)
+	}
 	agency.Register(s.engine, agency.Deps{
-		DB:       s.DB,
-		Policy:   func() *policy.Policy { return s.Policy() },
-		Logger:   s.Logger,
-		Mailer:   agencyMailer{s},
-		Now:      func() time.Time { return s.Now() },
-		Due:      s.computeDue,
-		Zone:     s.zone,
-		Packages: func() (*exporter.Exporter, error) { return s.exporter() },
+		DownloadKey: key,
+		DB:          s.DB,
+		Policy:      func() *policy.Policy { return s.Policy() },
+		Logger:      s.Logger,
+		Mailer:      agencyMailer{s},
+		Now:         func() time.Time { return s.Now() },
+		Due:         s.computeDue,
+		Zone:        s.zone,
+		Packages:    func() (*exporter.Exporter, error) { return s.exporter() },
 	})
 	api.GET("/officers", s.bearer(auditors), s.listOfficers)
 	api.POST("/officers/:id/suspend", s.bearer(admins), s.suspendOfficer(true))

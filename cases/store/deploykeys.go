@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 
 	"github.com/jmoiron/sqlx"
@@ -66,4 +68,26 @@ func (db *DB) RebindKey(ctx context.Context, tx *sqlx.Tx, actor, name, old, new 
 		return err
 	}
 	return cases.Errorf(cases.ECONFLICT, "the deployment's %s is %s, not the rotated key's %s: this keys folder is not the deployment's", name, cur, old)
+}
+
+// Secret returns the deployment's random secret called name (32 bytes),
+// creating it on first use; every instance sharing the database gets the
+// same one. It keys what any instance must be able to check, such as the
+// agency portal's signed download links. Whoever can read the database can
+// read it: it protects nothing the database does not already hold.
+func (db *DB) Secret(ctx context.Context, name string) ([]byte, error) {
+	fresh := make([]byte, 32)
+	if _, err := rand.Read(fresh); err != nil {
+		return nil, err
+	}
+	key := "secret:" + name
+	if _, err := db.w.ExecContext(ctx, db.w.Rebind("INSERT INTO settings (key, value, updated_by, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (key) DO NOTHING"),
+		key, hex.EncodeToString(fresh), cases.System, db.Now()); err != nil {
+		return nil, err
+	}
+	var v string
+	if err := db.w.GetContext(ctx, &v, db.w.Rebind("SELECT value FROM settings WHERE key = ?"), key); err != nil {
+		return nil, err
+	}
+	return hex.DecodeString(v)
 }

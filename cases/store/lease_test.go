@@ -94,3 +94,25 @@ func TestLeaseOfADeadInstance(t *testing.T) {
 		t.Fatalf("expired lease: ran %v, %v", ok, err)
 	}
 }
+
+// TestSecretIsTheDeployments: two instances asking for the same secret get
+// the same 32 bytes, made once; another name is another secret.
+func TestSecretIsTheDeployments(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, a *store.DB) {
+		ctx := context.Background()
+		b, err := store.Open(ctx, a.DSN)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer b.Close()
+		k1, err1 := a.Secret(ctx, "links")
+		k2, err2 := b.Secret(ctx, "links")
+		k3, err3 := b.Secret(ctx, "other")
+		if err := errors.Join(err1, err2, err3); err != nil {
+			t.Fatal(err)
+		}
+		if len(k1) != 32 || string(k1) != string(k2) || string(k1) == string(k3) {
+			t.Errorf("secrets %x / %x / %x", k1, k2, k3)
+		}
+	})
+}
