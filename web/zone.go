@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"sync"
@@ -40,14 +41,20 @@ func shownZone() *time.Location {
 // zone returns the organisation's time zone. A database that cannot be read
 // leaves the last zone known in place (UTC before any).
 func (s *Server) zone(c *gin.Context) *time.Location {
+	return s.orgZone(c.Request.Context(), c.GetString("request_id"))
+}
+
+// orgZone is zone for work outside a request's handler (the due_at
+// recomputed in a store transaction); id names the request in the log.
+func (s *Server) orgZone(ctx context.Context, id string) *time.Location {
 	zc := &s.zones
 	zc.mu.Lock()
 	defer zc.mu.Unlock()
 	now := time.Now()
 	if zc.loc == nil || now.Sub(zc.readAt) >= zoneTTL {
-		loc, err := s.DB.OrgZone(c.Request.Context())
+		loc, err := s.DB.OrgZone(ctx)
 		if err != nil {
-			s.Logger.Error("read the organisation's time zone", "id", c.GetString("request_id"), "err", err)
+			s.Logger.Error("read the organisation's time zone", "id", id, "err", err)
 			if zc.loc == nil {
 				zc.loc = time.UTC
 			}
