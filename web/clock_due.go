@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"envelope/cases"
+	"envelope/cases/store"
 	"envelope/policy/clock"
 )
 
@@ -31,4 +32,28 @@ func (s *Server) refuseExtend(k *cases.Case, evs []*cases.Event, zone *time.Loca
 		return cases.Invalid(map[string]string{"event": "extend cannot apply to case " + k.Number + ": " + why})
 	}
 	return nil
+}
+
+// ActiveClocks returns the clock rules a server or an import should use:
+// those activated last through the API, or the embedded default.
+func ActiveClocks(ctx context.Context, db *store.DB) (*clock.Clocks, error) {
+	src, ok, err := db.ActiveClockRules(ctx)
+	if err != nil || !ok {
+		return clock.Default(), err
+	}
+	return clock.Load(src)
+}
+
+// ComputedDue fills a request's due_at, when it has none, with the deadline
+// its clocks compute in zone: for requests that reach the store without
+// intake (a legacy tracker's import).
+func ComputedDue(c *clock.Clocks, req *cases.Request, zone *time.Location) {
+	if req.DueAt != nil {
+		return
+	}
+	in := clock.InputOf(req)
+	in.Zone = zone
+	if d := clock.Find(c.Compute(in), clock.ClockDue); d != nil {
+		req.DueAt = d.At
+	}
 }

@@ -98,8 +98,13 @@ func serve(ctx context.Context, a *app, args []string) error {
 		}
 	}
 	srv := web.New(s, p, logger)
-	if *clockFile != "" {
+	{
+		// --clock wins; else the rules activated last through the API
+		// (PUT /api/v1/clock), which survive restarts; else the default.
 		c, err := loadClocks(*clockFile)
+		if err == nil && *clockFile == "" {
+			c, err = web.ActiveClocks(ctx, s)
+		}
 		if err != nil {
 			return err
 		}
