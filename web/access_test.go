@@ -110,6 +110,8 @@ var routeRoles = map[string][]cases.Role{
 	"POST /api/v1/policy/replay":                           adminsR,
 	"PUT /api/v1/policy":                                   adminsR,
 	"GET /api/v1/settings":                                 readers,
+	"GET /api/v1/clock":                                    readers,
+	"PUT /api/v1/clock":                                    adminsR,
 	"GET /admin/settings":                                  adminsR,
 	"POST /admin/settings":                                 adminsR,
 	"PUT /api/v1/settings/time_zone":                       adminsR,

@@ -46,5 +46,6 @@ func (s *Server) routes() {
 	s.agencyRoutes(api)
 	s.settingsRoutes(api)
 	s.clockRoutes(api)
+	s.clockAPIRoutes(api)
 	s.caseworkRoutes(api)
 }
