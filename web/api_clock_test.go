@@ -35,7 +35,7 @@ func TestClockRulesAPI(t *testing.T) {
 	}
 	events := audit()
 	for field, bad := range map[string]string{
-		"rules[1].period":        strings.Replace(string(src), "period: 10d", "period: -10d", 1),
+		"rules[1].period":           strings.Replace(string(src), "period: 10d", "period: -10d", 1),
 		"rules[1].process_types[0]": strings.Replace(string(src), "    process_types: [eu_production_order]\n    clock: due\n    period: 10d", "    process_types: [eu_production_ordr]\n    clock: due\n    period: 10d", 1),
 	} {
 		var e struct{ Fields map[string]string }
