@@ -29,7 +29,7 @@ func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 // caseRows return template.HTML built from data, escaping every value
 // themselves (portal_rows.go); everywhere else html/template escapes.
 var templateFuncs = template.FuncMap{
-	"list":     func(s ...string) []string { return s },
+	"list":    func(s ...string) []string { return s },
 	"iso":     func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 	"label":   label,
 	"rule":    func(id string) string { return ruleText[id] },

@@ -5,7 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
-		"time"
+	"time"
 
 	"github.com/gin-gonic/gin"
 

@@ -72,7 +72,9 @@ func zoneFuncs(loc *time.Location) template.FuncMap {
 			}
 			return fmtDue(*c.DueAt, now, urgent(c.Process.Type, c.Emergency), loc)
 		},
-		"due": func(due *time.Time, now time.Time, status cases.Status) string { return dueClass(due, now, status, loc) },
+		"due": func(due *time.Time, now time.Time, status cases.Status) string {
+			return dueClass(due, now, status, loc)
+		},
 		"optDate": func(t *time.Time) string {
 			if t == nil {
 				return "none"
