@@ -191,6 +191,7 @@ var flashes = map[string]string{
 	"note":          "Note added.",
 	"document":      "Document uploaded.",
 	"password":      "Password changed.",
+	"profile":       "Your time zone is saved.",
 	"logout":        "You are signed out.",
 	"tokens":        "API tokens revoked.",
 	"agency-added":  "Agency added.",

@@ -47,5 +47,6 @@ func (s *Server) routes() {
 	s.settingsRoutes(api)
 	s.clockRoutes(api)
 	s.clockAPIRoutes(api)
+	s.userZoneRoutes(api)
 	s.caseworkRoutes(api)
 }

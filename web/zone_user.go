@@ -2,6 +2,8 @@ package web
 
 import (
 	"html/template"
+	"net/http"
+	"strconv"
 	"io/fs"
 	"strings"
 	"sync"
@@ -112,4 +114,75 @@ func parsePages(times template.FuncMap) map[string]*template.Template {
 		pages[base] = template.Must(template.New(base).Funcs(templateFuncs).Funcs(caseworkFuncs).Funcs(times).ParseFS(templateFS, "templates/layout.html", "templates/parts/*.html", n))
 	}
 	return pages
+}
+
+type profileData struct {
+	Zone, OrgZone string
+	Fields        map[string]string
+	Message       string
+}
+
+func (d profileData) ErrorText() string { return d.Message }
+
+// userZoneRoutes let each user set their own zone (the portal's "Your
+// settings" page, PUT /api/v1/me/time_zone) and an admin set anyone's
+// (PUT /api/v1/users/{id}/time_zone). {"time_zone": ""} returns to the
+// organisation's zone.
+func (s *Server) userZoneRoutes(api *gin.RouterGroup) {
+	api.PUT("/me/time_zone", s.bearer(func(*cases.User) bool { return true }), func(c *gin.Context) {
+		s.apiSetUserZone(c, currentUser(c).ID)
+	})
+	api.PUT("/users/:id/time_zone", s.bearer(admins), func(c *gin.Context) {
+		id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+		if err != nil {
+			s.apiError(c, cases.Invalid(map[string]string{"id": "must be a user's number"}))
+			return
+		}
+		s.apiSetUserZone(c, id)
+	})
+}
+
+func (s *Server) apiSetUserZone(c *gin.Context, id int64) {
+	var body struct {
+		TimeZone *string `json:"time_zone"`
+	}
+	raw, err := readBody(c, 1<<10)
+	if err == nil {
+		err = cases.DecodeStrict(raw, &body)
+	}
+	if err == nil && body.TimeZone == nil {
+		err = cases.Invalid(map[string]string{"time_zone": `is required: an IANA zone, or "" for the organisation's`})
+	}
+	var u *cases.User
+	if err == nil {
+		u, err = s.DB.SetUserZone(c.Request.Context(), currentUser(c).Email, id, *body.TimeZone)
+	}
+	if err != nil {
+		s.apiError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, u)
+}
+
+func (s *Server) profileRoutes(p *gin.RouterGroup) {
+	p.GET("/profile", s.signedIn(anyPortalUser), func(c *gin.Context) {
+		s.render(c, http.StatusOK, "profile", "Your settings", profileData{Zone: currentUser(c).TimeZone, OrgZone: s.zone(c).String()})
+	})
+	p.POST("/profile", s.signedIn(anyPortalUser), func(c *gin.Context) {
+		u := currentUser(c)
+		name := c.PostForm("time_zone")
+		next, err := s.DB.SetUserZone(c.Request.Context(), u.Email, u.ID, name)
+		if err != nil {
+			code := cases.ErrorCode(err)
+			if code != cases.EINVALID {
+				s.portalFail(c, err)
+				return
+			}
+			s.render(c, statusOf(code), "profile", "Your settings", profileData{Zone: name, OrgZone: s.zone(c).String(),
+				Fields: cases.ErrorFields(err), Message: "Your time zone was not changed."})
+			return
+		}
+		*u = *next // this page already shows the new zone
+		c.Redirect(http.StatusSeeOther, "/profile?done=profile")
+	})
 }
