@@ -2,9 +2,9 @@ package web
 
 import (
 	"html/template"
+	"io/fs"
 	"net/http"
 	"strconv"
-	"io/fs"
 	"strings"
 	"sync"
 	"time"
