@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"envelope/cases"
+	"envelope/cases/store"
 	"envelope/cases/store/storetest"
 )
 
@@ -15,7 +16,10 @@ import (
 // asked), the answer restarts it later by the time it stood; each move is
 // audited as case.due_at in the event's transaction.
 func TestDueAtFollowsPauseAndRestart(t *testing.T) {
-	db := storetest.SQLite(t)
+	storetest.Each(t, dueAtFollowsPauseAndRestart)
+}
+
+func dueAtFollowsPauseAndRestart(t *testing.T, db *store.DB) {
 	f := newFixture(t, db)
 	now := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
 	f.srv.Now = func() time.Time { return now }
