@@ -59,14 +59,7 @@ func dueAtFollowsPauseAndRestart(t *testing.T, db *store.DB) {
 	if err != nil || len(page.Cases) != 1 || !page.Cases[0].DueAt.Equal(moved) {
 		t.Errorf("the case list does not see the moved deadline: %v", err)
 	}
-	evs, _ := db.Events(ctx, "case", itoa(c.ID))
-	n := 0
-	for _, e := range evs {
-		if e.Action == "case.due_at" {
-			n++
-		}
-	}
-	if n != 2 {
+	if n := countEvents(t, db, "case", c.ID, "case.due_at"); n != 2 {
 		t.Errorf("%d case.due_at events, want 2 (stop, restart)", n)
 	}
 
@@ -108,4 +101,20 @@ func TestExtendOnlyWhileARuleAllows(t *testing.T) {
 		!strings.Contains(e.Fields["event"], "all used") {
 		t.Errorf("second extend: %d %s", w.Code, w.Body)
 	}
+}
+
+// countEvents counts the audit events of one action on an entity.
+func countEvents(t *testing.T, db *store.DB, entity string, id int64, action string) int {
+	t.Helper()
+	evs, err := db.Events(ctx, entity, itoa(id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range evs {
+		if e.Action == action {
+			n++
+		}
+	}
+	return n
 }

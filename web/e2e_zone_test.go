@@ -66,28 +66,28 @@ func TestE2ETimeZones(t *testing.T) {
 	}
 
 	row := `//tr[.//a[contains(., "` + c.Number + `")]]`
+	// read keeps the case's dashboard row and its page as they read.
+	read := func(dash, page *string) chromedp.Action[chromedp.Void] {
+		return chromedp.Steps(
+			chromedp.Navigate(ts.URL+"/dashboard"),
+			chromedp.WaitVisible(chromedp.Search(row)),
+			into(chromedp.Text(chromedp.Search(row)), dash),
+			chromedp.Navigate(ts.URL+"/cases/"+itoa(c.ID)),
+			chromedp.WaitVisible(chromedp.CSS(`main h1`)),
+			into(chromedp.Text(chromedp.CSS(`main`)), page),
+		)
+	}
 	var dash, page, dashMine, pageMine string
 	err = chromedp.Do(bctx,
 		signIn(ts.URL, reader),
-		chromedp.Navigate(ts.URL+"/dashboard"),
-		chromedp.WaitVisible(chromedp.Search(row)),
-		into(chromedp.Text(chromedp.Search(row)), &dash),
-		chromedp.Navigate(ts.URL+"/cases/"+itoa(c.ID)),
-		chromedp.WaitVisible(chromedp.CSS(`main h1`)),
-		into(chromedp.Text(chromedp.CSS(`main`)), &page),
+		read(&dash, &page),
 		screenshot(t, "deadline-org-zone"),
-
 		chromedp.Navigate(ts.URL+"/profile"),
 		chromedp.WaitVisible(chromedp.ID(`time_zone`)),
 		chromedp.SetValue(chromedp.ID(`time_zone`), "America/New_York"),
 		chromedp.Click(chromedp.CSS(`form[action="/profile"] button[type=submit]`)),
 		chromedp.WaitVisible(chromedp.CSS(`.flash`)),
-		chromedp.Navigate(ts.URL+"/dashboard"),
-		chromedp.WaitVisible(chromedp.Search(row)),
-		into(chromedp.Text(chromedp.Search(row)), &dashMine),
-		chromedp.Navigate(ts.URL+"/cases/"+itoa(c.ID)),
-		chromedp.WaitVisible(chromedp.CSS(`main h1`)),
-		into(chromedp.Text(chromedp.CSS(`main`)), &pageMine),
+		read(&dashMine, &pageMine),
 		screenshot(t, "deadline-own-zone"),
 	)
 	if err != nil {

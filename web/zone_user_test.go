@@ -72,14 +72,7 @@ func TestPerUserTimeZone(t *testing.T) {
 	if got, _ := db.UserByEmail(ctx, p.emails[cases.RoleAuditor]); got.TimeZone != "" {
 		t.Errorf("zone after clearing: %q", got.TimeZone)
 	}
-	evs, _ := db.Events(ctx, "user", itoa(u.ID))
-	n := 0
-	for _, e := range evs {
-		if e.Action == "user.time_zone" {
-			n++
-		}
-	}
-	if n != 2 {
+	if n := countEvents(t, db, "user", u.ID, "user.time_zone"); n != 2 {
 		t.Errorf("%d user.time_zone events, want 2", n)
 	}
 }
