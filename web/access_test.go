@@ -115,6 +115,7 @@ var routeRoles = map[string][]cases.Role{
 	"PUT /api/v1/me/time_zone":                             everyone,
 	"PUT /api/v1/users/:id/time_zone":                      adminsR,
 	"GET /profile":                                         readers,
+	"POST /admin/users/:id/time_zone":                      adminsR,
 	"POST /profile":                                        readers,
 	"GET /admin/settings":                                  adminsR,
 	"POST /admin/settings":                                 adminsR,

@@ -165,6 +165,19 @@ func (s *Server) apiSetUserZone(c *gin.Context, id int64) {
 }
 
 func (s *Server) profileRoutes(p *gin.RouterGroup) {
+	// An admin sets anyone's zone from the users page.
+	p.POST("/admin/users/:id/time_zone", s.signedIn(admins), func(c *gin.Context) {
+		id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+		if err != nil {
+			s.portalError(c, http.StatusNotFound, "No such user.")
+			return
+		}
+		if _, err := s.DB.SetUserZone(c.Request.Context(), currentUser(c).Email, id, c.PostForm("time_zone")); err != nil {
+			s.userChangeFailed(c, err)
+			return
+		}
+		c.Redirect(http.StatusSeeOther, "/admin/users?done=user-saved")
+	})
 	p.GET("/profile", s.signedIn(anyPortalUser), func(c *gin.Context) {
 		s.render(c, http.StatusOK, "profile", "Your settings", profileData{Zone: currentUser(c).TimeZone, OrgZone: s.zone(c).String()})
 	})

@@ -59,6 +59,16 @@ func TestPerUserTimeZone(t *testing.T) {
 		t.Fatalf("admin: %d %s", w.Code, w.Body)
 	}
 	shows(cases.RoleReviewer, "/dashboard", "2026-11-21 02:30 JST")
+	// and from the users page, where a bad zone names the field.
+	if w := p.page(cases.RoleAdmin, "POST", "/admin/users/"+itoa(rev.ID)+"/time_zone", url.Values{"time_zone": {"Nowhere/Land"}}); w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), "time_zone") {
+		t.Errorf("users page, bad zone: %d", w.Code)
+	}
+	if w := p.page(cases.RoleAdmin, "POST", "/admin/users/"+itoa(rev.ID)+"/time_zone", url.Values{"time_zone": {"Europe/Lisbon"}}); w.Code != http.StatusSeeOther {
+		t.Errorf("users page: %d %s", w.Code, w.Body)
+	}
+	if w := p.page(cases.RoleAdmin, "GET", "/admin/users", nil); !strings.Contains(w.Body.String(), `value="Europe/Lisbon"`) {
+		t.Errorf("the users page does not show the zone")
+	}
 
 	// The portal page: a bad zone is refused naming the field; empty
 	// returns to the organisation's zone.
