@@ -112,7 +112,7 @@ var routeRoles = map[string][]cases.Role{
 	"GET /api/v1/settings":                                 readers,
 	"GET /api/v1/clock":                                    readers,
 	"PUT /api/v1/clock":                                    adminsR,
-	"PUT /api/v1/me/time_zone":                             everyone,
+	"PUT /api/v1/me/time_zone":                             readers,
 	"PUT /api/v1/users/:id/time_zone":                      adminsR,
 	"GET /profile":                                         readers,
 	"POST /admin/users/:id/time_zone":                      adminsR,

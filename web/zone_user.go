@@ -129,7 +129,8 @@ func (d profileData) ErrorText() string { return d.Message }
 // (PUT /api/v1/users/{id}/time_zone). {"time_zone": ""} returns to the
 // organisation's zone.
 func (s *Server) userZoneRoutes(api *gin.RouterGroup) {
-	api.PUT("/me/time_zone", s.bearer(func(*cases.User) bool { return true }), func(c *gin.Context) {
+	// The collector is a service with no portal to show times in.
+	api.PUT("/me/time_zone", s.bearer(anyReader), func(c *gin.Context) {
 		s.apiSetUserZone(c, currentUser(c).ID)
 	})
 	api.PUT("/users/:id/time_zone", s.bearer(admins), func(c *gin.Context) {
