@@ -10,6 +10,9 @@ type User struct {
 	MustChangePassword bool      `json:"must_change_password" db:"must_change_password"`
 	Disabled           bool      `json:"disabled" db:"disabled"`
 	CreatedAt          time.Time `json:"created_at" db:"created_at"`
+	// TimeZone is the IANA zone the portal shows this user times in; ""
+	// means the organisation's.
+	TimeZone string `json:"time_zone" db:"time_zone"`
 }
 
 // System is the actor recorded for changes made by envelope itself

@@ -190,6 +190,14 @@ func (s *Server) clockEvent(c *gin.Context, k *cases.Case, name string, dueAt *s
 				t.UTC().Format(time.RFC3339), k.ReceivedAt.UTC().Format(time.RFC3339))})
 		}
 		ev.DueAt = &t
+	case "extend":
+		evs, err := s.DB.Events(c.Request.Context(), "case", strconv.FormatInt(k.ID, 10))
+		if err != nil {
+			return ev, err
+		}
+		if err := s.refuseExtend(k, evs, s.zone(c)); err != nil {
+			return ev, err
+		}
 	case "eu_enforcing_confirmed", "eu_refusal_ground":
 		if k.Process.Type != cases.EUProductionOrder || !k.Process.EnforcingStateNotified {
 			return ev, cases.Invalid(map[string]string{"event": "only an EU production order notified to the enforcing state has an enforcing authority"})

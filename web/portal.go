@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"embed"
 	"errors"
-	"html/template"
 	"io/fs"
 	"net/http"
 	"net/url"
@@ -31,22 +30,9 @@ var staticFS embed.FS
 // ID; the session itself lives in the database.
 const SessionCookie = "envelope_session"
 
-// portalPages are parsed once, each with the shared layout.
-var portalPages = func() map[string]*template.Template {
-	pages := map[string]*template.Template{}
-	names, err := fs.Glob(templateFS, "templates/*.html")
-	if err != nil {
-		panic(err)
-	}
-	for _, n := range names {
-		base := strings.TrimSuffix(strings.TrimPrefix(n, "templates/"), ".html")
-		if base == "layout" {
-			continue
-		}
-		pages[base] = template.Must(template.New(base).Funcs(templateFuncs).Funcs(caseworkFuncs).ParseFS(templateFS, "templates/layout.html", "templates/parts/*.html", n))
-	}
-	return pages
-}()
+// portalPages are the pages parsed once in UTC, so that a template error
+// stops the start; pagesIn gives those of other zones.
+var portalPages = pagesIn(time.UTC)
 
 // portalRoutes registers the portal. Every route but the sign-in page and
 // the static files goes through s.signedIn with the roles it allows, and
@@ -177,7 +163,7 @@ type page struct {
 }
 
 func (s *Server) render(c *gin.Context, status int, name, title string, data any) {
-	t, ok := portalPages[name]
+	t, ok := pagesIn(s.viewZone(c))[name]
 	if !ok {
 		panic("no template " + name)
 	}
@@ -205,6 +191,7 @@ var flashes = map[string]string{
 	"note":          "Note added.",
 	"document":      "Document uploaded.",
 	"password":      "Password changed.",
+	"profile":       "Your time zone is saved.",
 	"logout":        "You are signed out.",
 	"tokens":        "API tokens revoked.",
 	"agency-added":  "Agency added.",

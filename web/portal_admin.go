@@ -37,6 +37,7 @@ func (s *Server) adminRoutes(p *gin.RouterGroup) {
 	p.POST("/admin/policy/replay", s.signedIn(admins), s.policyReplay)
 	p.POST("/admin/policy/activate", s.signedIn(admins), s.policyActivate)
 	s.settingsPortalRoutes(p)
+	s.profileRoutes(p)
 }
 
 // ---- users

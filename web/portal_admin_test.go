@@ -26,6 +26,7 @@ var adminOnly = [][2]string{
 	{"POST", "/admin/users/1/revoke-tokens"},
 	{"POST", "/admin/users/1"},
 	{"POST", "/admin/users/1/reset-password"},
+	{"POST", "/admin/users/1/time_zone"},
 	{"POST", "/admin/agencies"},
 	{"GET", "/admin/agencies/1"},
 	{"POST", "/admin/agencies/1"},

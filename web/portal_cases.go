@@ -29,45 +29,10 @@ func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 // caseRows return template.HTML built from data, escaping every value
 // themselves (portal_rows.go); everywhere else html/template escapes.
 var templateFuncs = template.FuncMap{
-	"date": func(t any) string {
-		switch v := t.(type) {
-		case time.Time:
-			if v.IsZero() {
-				return ""
-			}
-			return fmtDate(v)
-		case *time.Time:
-			if v == nil {
-				return ""
-			}
-			return fmtDate(*v)
-		}
-		return ""
-	},
-	"datetime": func(t any) string {
-		switch v := t.(type) {
-		case time.Time:
-			return fmtDateTime(v)
-		case *time.Time:
-			if v != nil {
-				return fmtDateTime(*v)
-			}
-		}
-		return ""
-	},
-	"window":   fmtWindow,
-	"list":     func(s ...string) []string { return s },
-	"zoneName": zoneName,
-	"caseDue": func(c *cases.Case, now time.Time) string {
-		if c.DueAt == nil {
-			return ""
-		}
-		return fmtDue(*c.DueAt, now, urgent(c.Process.Type, c.Emergency))
-	},
+	"list":    func(s ...string) []string { return s },
 	"iso":     func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 	"label":   label,
 	"rule":    func(id string) string { return ruleText[id] },
-	"due":     dueClass,
 	"dueText": dueText,
 	"has": func(list []cases.Category, c cases.Category) bool {
 		return slices.Contains(list, c)
@@ -102,12 +67,6 @@ var templateFuncs = template.FuncMap{
 	"roles": func() []cases.Role { return cases.Roles },
 	"sorthead": func(d listData, key, text string) map[string]any {
 		return map[string]any{"D": d, "Key": key, "Text": text}
-	},
-	"optDate": func(t *time.Time) string {
-		if t == nil {
-			return "none"
-		}
-		return fmtDate(*t)
 	},
 	"measure": measureText,
 	"shortHash": func(h string) string {
@@ -171,14 +130,14 @@ var ruleText = map[string]string{
 
 // dueClass grades a deadline for highlighting: overdue, today, soon (within
 // three days) or "".
-func dueClass(due *time.Time, now time.Time, status cases.Status) string {
+func dueClass(due *time.Time, now time.Time, status cases.Status, loc *time.Location) string {
 	if due == nil || (status != cases.StatusReceived && status != cases.StatusApproved) {
 		return ""
 	}
 	switch {
 	case due.Before(now):
 		return "overdue"
-	case due.Before(endOfDay(now)):
+	case due.Before(endOfDay(now, loc)):
 		return "today"
 	case due.Before(now.Add(72 * time.Hour)):
 		return "soon"
@@ -190,8 +149,8 @@ func dueText(class string) string {
 	return map[string]string{"overdue": "overdue", "today": "due today", "soon": "due soon"}[class]
 }
 
-// endOfDay is the end of t's day in the organisation's zone.
-func endOfDay(t time.Time) time.Time { return cases.NextDay(t, shownZone()) }
+// endOfDay is the end of t's day in loc, the zone shown.
+func endOfDay(t time.Time, loc *time.Location) time.Time { return cases.NextDay(t, loc) }
 
 // dashboardData holds the lists of the dashboard, most urgent first.
 type dashboardData struct {
@@ -272,7 +231,7 @@ func (s *Server) dashboard(c *gin.Context) {
 		s.portalFail(c, err)
 		return
 	}
-	d.Mine, d.More["mine"] = listRows(list, now), more
+	d.Mine, d.More["mine"] = listRows(list, now, s.viewZone(c)), more
 	if d.Unverified, err = s.unverifiedRows(c); err != nil {
 		s.portalFail(c, err)
 		return
@@ -298,6 +257,7 @@ type panelCache struct {
 	mu      sync.Mutex
 	at      time.Time // the clock when they were read
 	commits uint64    // s.DB.Commits() then
+	zone    string    // the zone their times are shown in
 	panels  *dashboardData
 }
 
@@ -309,20 +269,21 @@ func (s *Server) sharedPanels(c *gin.Context, now time.Time) (*dashboardData, er
 	pc.mu.Lock()
 	defer pc.mu.Unlock()
 	commits := s.DB.Commits()
-	if p := pc.panels; p != nil && commits == pc.commits && !now.Before(pc.at) && now.Sub(pc.at) < panelsMaxAge {
+	zone := s.viewZone(c).String()
+	if p := pc.panels; p != nil && commits == pc.commits && zone == pc.zone && !now.Before(pc.at) && now.Sub(pc.at) < panelsMaxAge {
 		return p, nil
 	}
 	d, err := s.readSharedPanels(c, now)
 	if err != nil {
 		return nil, err
 	}
-	pc.panels, pc.at, pc.commits = d, now, commits
+	pc.panels, pc.at, pc.commits, pc.zone = d, now, commits, zone
 	return d, nil
 }
 
 // readSharedPanels reads the panels everyone sees.
 func (s *Server) readSharedPanels(c *gin.Context, now time.Time) (*dashboardData, error) {
-	eod := endOfDay(now)
+	eod := endOfDay(now, s.viewZone(c))
 	d := &dashboardData{More: map[string]bool{}}
 	for _, p := range []struct {
 		name  string
@@ -338,13 +299,13 @@ func (s *Server) readSharedPanels(c *gin.Context, now time.Time) (*dashboardData
 		if err != nil {
 			return nil, err
 		}
-		*p.dst, d.More[p.name] = listRows(list, now), more
+		*p.dst, d.More[p.name] = listRows(list, now, s.viewZone(c)), more
 	}
 	page, err := s.DB.ListSummaries(c.Request.Context(), cases.CaseFilter{Status: cases.StatusReceived, Limit: panelRows}, "", true, "")
 	if err != nil {
 		return nil, err
 	}
-	d.Awaiting = listRows(page.Cases, now)
+	d.Awaiting = listRows(page.Cases, now, s.viewZone(c))
 	if d.Lapsing, err = s.lapsingPanel(c, now); err != nil {
 		return nil, err
 	}
@@ -465,7 +426,7 @@ func (s *Server) casesPage(c *gin.Context) {
 	}
 	d.sortLinks(c)
 	now := s.Now()
-	eod, week := endOfDay(now), now.Add(7*24*time.Hour)
+	eod, week := endOfDay(now, s.viewZone(c)), now.Add(7*24*time.Hour)
 	switch d.Due {
 	case "":
 	case "overdue":
@@ -496,7 +457,7 @@ func (s *Server) casesPage(c *gin.Context) {
 		s.portalFail(c, err)
 		return
 	}
-	d.Rows = listRows(page.Cases, now)
+	d.Rows = listRows(page.Cases, now, s.viewZone(c))
 	if page.Next != "" {
 		// Newest first pages by id (after=), a sorted list by cursor.
 		if d.Sort == "" {

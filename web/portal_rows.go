@@ -29,14 +29,15 @@ type listRow struct {
 	DueClass, DueText     string // deadline highlighting: see dueClass
 }
 
-// listRows turns summaries into rows, highlighting deadlines as of now.
-func listRows(list []*cases.Summary, now time.Time) []listRow {
+// listRows turns summaries into rows, highlighting deadlines as of now,
+// times shown in loc.
+func listRows(list []*cases.Summary, now time.Time, loc *time.Location) []listRow {
 	rows := make([]listRow, len(list))
 	for i, s := range list {
-		class := dueClass(s.DueAt, now, s.Status)
+		class := dueClass(s.DueAt, now, s.Status, loc)
 		rows[i] = listRow{
 			ID: s.ID, Number: s.Number, Emergency: s.Process == cases.Emergency,
-			Received: fmtDate(s.ReceivedAt),
+			Received: fmtDate(s.ReceivedAt, loc),
 			Agency:   s.AgencyName, Country: s.Country, Process: label(s.Process), Targets: s.Targets,
 			Outcome: string(s.Outcome), Status: string(s.Status), StatusLabel: label(s.Status),
 			DueClass: class, DueText: dueText(class),
@@ -45,7 +46,7 @@ func listRows(list []*cases.Summary, now time.Time) []listRow {
 			rows[i].OutcomeLabel = label(s.Outcome)
 		}
 		if s.DueAt != nil {
-			rows[i].Due = fmtDue(*s.DueAt, now, urgent(s.Process, nil))
+			rows[i].Due = fmtDue(*s.DueAt, now, urgent(s.Process, nil), loc)
 		}
 	}
 	return rows

@@ -25,7 +25,7 @@ func TestListRowsEscape(t *testing.T) {
 	for _, bad := range hostile {
 		s := &cases.Summary{ID: 7, Number: bad, Status: cases.Status(bad), AgencyName: bad, Country: bad,
 			Process: cases.ProcessType(bad), ReceivedAt: now, DueAt: &due, Targets: 3, Outcome: cases.Outcome(bad)}
-		rows := listRows([]*cases.Summary{s}, now)
+		rows := listRows([]*cases.Summary{s}, now, time.UTC)
 		rows[0].Status = string(cases.StatusReceived) // so the row is highlighted overdue
 		for name, out := range map[string]template.HTML{"panel": panelRowsHTML(rows), "list": caseRowsHTML(rows)} {
 			texts := checkMarkup(t, name, string(out))

@@ -116,14 +116,14 @@ func TestPortalSignedOutRedirectsToLogin(t *testing.T) {
 }
 
 // Auditors read everything and change nothing: every state-changing portal
-// route (but their own sign-out and password) answers 403.
+// route (but their own sign-out, password and time zone) answers 403.
 func TestPortalRoles(t *testing.T) {
 	p := newPortal(t, storetest.SQLite(t))
 	c := p.create(cases.RoleIntake, "subpoena.json")
 	id := itoa(c.ID)
 	for _, r := range portalRoutesOf(p.srv) {
 		method, path := r[0], r[1]
-		if method != "POST" || path == "/login" || path == "/logout" || path == "/password" {
+		if method != "POST" || path == "/login" || path == "/logout" || path == "/password" || path == "/profile" {
 			continue
 		}
 		w := p.page(cases.RoleAuditor, method, path, url.Values{"note": {"x"}, "verdict": {"approve"}, "body": {"x"}, "action": {"save"}})

@@ -46,6 +46,8 @@ func (s *Server) routes() {
 	s.agencyRoutes(api)
 	s.settingsRoutes(api)
 	s.clockRoutes(api)
+	s.clockAPIRoutes(api)
+	s.userZoneRoutes(api)
 	s.caseworkRoutes(api)
 	s.agencyPortalRoutes(api)
 }

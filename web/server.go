@@ -51,6 +51,7 @@ func New(db *store.DB, p *policy.Policy, logger *slog.Logger) *Server {
 	gin.SetMode(gin.ReleaseMode)
 	s := &Server{DB: db, Logger: logger, Now: func() time.Time { return time.Now().UTC() }}
 	s.policy.Store(p)
+	db.SetDueFunc(s.dueOf)
 	s.engine = gin.New()
 	s.admission = newAdmission(admitSlots())
 	s.engine.Use(s.requestLog(), s.recoverJSON(), s.admission.admit())

@@ -1,10 +1,10 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -25,29 +25,23 @@ type zoneCache struct {
 	readAt time.Time
 }
 
-// displayZone is the zone the template helpers show times in. The portal
-// serves one organisation, so the process has one zone: render stores the
-// server's before each page.
-var displayZone atomic.Pointer[time.Location]
-
-func shownZone() *time.Location {
-	if z := displayZone.Load(); z != nil {
-		return z
-	}
-	return time.UTC
-}
-
 // zone returns the organisation's time zone. A database that cannot be read
 // leaves the last zone known in place (UTC before any).
 func (s *Server) zone(c *gin.Context) *time.Location {
+	return s.orgZone(c.Request.Context(), c.GetString("request_id"))
+}
+
+// orgZone is zone for work outside a request's handler (the due_at
+// recomputed in a store transaction); id names the request in the log.
+func (s *Server) orgZone(ctx context.Context, id string) *time.Location {
 	zc := &s.zones
 	zc.mu.Lock()
 	defer zc.mu.Unlock()
 	now := time.Now()
 	if zc.loc == nil || now.Sub(zc.readAt) >= zoneTTL {
-		loc, err := s.DB.OrgZone(c.Request.Context())
+		loc, err := s.DB.OrgZone(ctx)
 		if err != nil {
-			s.Logger.Error("read the organisation's time zone", "id", c.GetString("request_id"), "err", err)
+			s.Logger.Error("read the organisation's time zone", "id", id, "err", err)
 			if zc.loc == nil {
 				zc.loc = time.UTC
 			}
@@ -55,7 +49,6 @@ func (s *Server) zone(c *gin.Context) *time.Location {
 			zc.loc, zc.readAt = loc, now
 		}
 	}
-	displayZone.Store(zc.loc)
 	return zc.loc
 }
 
@@ -99,23 +92,24 @@ func (s *Server) settingsRoutes(api *gin.RouterGroup) {
 // case; otherwise by its date. Windows are always shown to the minute.
 const hourMatters = 48 * time.Hour
 
-func fmtDate(t time.Time) string { return t.In(shownZone()).Format("2006-01-02") }
+func fmtDate(t time.Time, loc *time.Location) string { return t.In(loc).Format("2006-01-02") }
 
-func fmtDateTime(t time.Time) string { return t.In(shownZone()).Format("2006-01-02 15:04 MST") }
-
-// fmtDue shows a deadline as of now.
-func fmtDue(due, now time.Time, urgent bool) string {
-	if d := due.Sub(now); urgent || (d < hourMatters && d > -hourMatters) {
-		return fmtDateTime(due)
-	}
-	return fmtDate(due)
+func fmtDateTime(t time.Time, loc *time.Location) string {
+	return t.In(loc).Format("2006-01-02 15:04 MST")
 }
 
-// fmtWindow shows a window [from, to) in the organisation's zone. An end at
+// fmtDue shows a deadline as of now.
+func fmtDue(due, now time.Time, urgent bool, loc *time.Location) string {
+	if d := due.Sub(now); urgent || (d < hourMatters && d > -hourMatters) {
+		return fmtDateTime(due, loc)
+	}
+	return fmtDate(due, loc)
+}
+
+// fmtWindow shows a window [from, to) in the zone shown. An end at
 // midnight is written as 24:00 of the day before, which is how "to
 // 2026-10-31" reads when the whole of that day is inside.
-func fmtWindow(w cases.Window) string {
-	loc := shownZone()
+func fmtWindow(w cases.Window, loc *time.Location) string {
 	from, to := w.From.In(loc), w.To.In(loc)
 	end := to.Format("2006-01-02 15:04")
 	if to.Hour() == 0 && to.Minute() == 0 && to.Second() == 0 && to.Nanosecond() == 0 {
@@ -131,7 +125,7 @@ func urgent(p cases.ProcessType, e *cases.Exigency) bool {
 }
 
 // zoneName is the zone the portal names beside its times.
-func zoneName() string { return strings.ReplaceAll(shownZone().String(), "_", " ") }
+func zoneName(loc *time.Location) string { return strings.ReplaceAll(loc.String(), "_", " ") }
 
 type settingsData struct {
 	Zone    string

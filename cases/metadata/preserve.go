@@ -202,6 +202,10 @@ func (s *Store) Extend(ctx context.Context, actor *cases.User, caseID int64) (*P
 			map[string]any{"preserve_until": before.PreserveUntil}, map[string]any{"preserve_until": until}); err != nil {
 			return err
 		}
+		// An extension is a clock event: due_at follows if a rule extends it.
+		if err := s.db.RecomputeDue(ctx, tx, actor.Email, caseID); err != nil {
+			return err
+		}
 		p, err = preservationOf(ctx, tx, caseID)
 		return err
 	})

@@ -37,9 +37,12 @@ type caseRow struct {
 	Result       string         `db:"result"`
 	ResultReason string         `db:"result_reason"`
 	ShapeJSON    sql.NullString `db:"shape_json"`
+	// DueAt is the deadline in force: the request's at intake, then as the
+	// clock events moved it (due.go); it overrides the request's due_at.
+	DueAt sql.NullTime `db:"due_at"`
 }
 
-const caseColumns = "id, number, status, request_json, decision_json, review_json, produced, assignee, created_by, created_at, updated_at, closed_at, result, result_reason, shape_json"
+const caseColumns = "id, number, status, request_json, decision_json, review_json, produced, assignee, created_by, created_at, updated_at, closed_at, result, result_reason, shape_json, due_at"
 
 func (r *caseRow) toCase() (*cases.Case, error) {
 	c := &cases.Case{
@@ -60,6 +63,11 @@ func (r *caseRow) toCase() (*cases.Case, error) {
 	}
 	if err := json.Unmarshal([]byte(r.RequestJSON), &c.Request); err != nil {
 		return nil, fmt.Errorf("case %d: stored request: %w", r.ID, err)
+	}
+	c.DueAt = nil
+	if r.DueAt.Valid {
+		t := r.DueAt.Time.UTC()
+		c.DueAt = &t
 	}
 	if r.DecisionJSON.Valid {
 		c.Decision = &cases.Decision{}

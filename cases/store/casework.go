@@ -249,7 +249,12 @@ func (db *DB) clarification(ctx context.Context, actor *cases.User, ref, text st
 		if _, err := tx.ExecContext(ctx, tx.Rebind("UPDATE cases SET status = ?, updated_at = ? WHERE id = ?"), to, db.Now(), before.ID); err != nil {
 			return err
 		}
-		return db.auditCase(ctx, tx, actor.Email, action, before, map[string]any{"status": from}, map[string]any{"status": to, "text": text})
+		if err := db.auditCase(ctx, tx, actor.Email, action, before, map[string]any{"status": from}, map[string]any{"status": to, "text": text}); err != nil {
+			return err
+		}
+		// The clock stops while the agency is asked and runs on once it
+		// answers: due_at moves with it, in this transaction.
+		return db.recomputeDue(ctx, tx, actor.Email, before.ID)
 	})
 }
 

@@ -22,7 +22,8 @@ type ClockEvent struct {
 }
 
 // RecordClockEvent records ev on a case in one transaction: the audit event
-// and, for a reset, the case's new due_at.
+// and the case's due_at: for a reset the new deadline, else what its
+// clocks now say (recomputeDue).
 func (db *DB) RecordClockEvent(ctx context.Context, actor *cases.User, ref string, ev ClockEvent) (*cases.Case, error) {
 	if !actor.CanLog() {
 		return nil, cases.Errorf(cases.EFORBIDDEN, "your role cannot record case events")
@@ -54,8 +55,19 @@ func (db *DB) RecordClockEvent(ctx context.Context, actor *cases.User, ref strin
 			}
 			c.DueAt = ev.DueAt
 		}
+		if err := db.Audit(ctx, tx, actor.Email, ev.Action, "case", strconv.FormatInt(id, 10), before, after); err != nil {
+			return err
+		}
+		if ev.DueAt == nil { // a reset sets due_at itself, as the authority gave it
+			if err := db.recomputeDue(ctx, tx, actor.Email, id); err != nil {
+				return err
+			}
+			if c, err = db.getCase(ctx, tx, id); err != nil {
+				return err
+			}
+		}
 		out = c
-		return db.Audit(ctx, tx, actor.Email, ev.Action, "case", strconv.FormatInt(id, 10), before, after)
+		return nil
 	})
 	return out, err
 }

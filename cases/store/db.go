@@ -56,6 +56,7 @@ type DB struct {
 	commits atomic.Uint64 // see Commits
 
 	directory atomic.Pointer[directory] // the agency directory's match index (agencies.go)
+	due       atomic.Pointer[DueFunc]   // recomputes due_at after a clock event (due.go)
 }
 
 // Commits counts the write transactions (Tx) this DB has committed. A reader

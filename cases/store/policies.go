@@ -14,22 +14,34 @@ import (
 // replaces. The store does not parse policies: the caller has loaded and
 // checked it already.
 func (db *DB) ActivatePolicy(ctx context.Context, actor, version string, source []byte, previous string) error {
-	return db.Tx(ctx, func(tx *sqlx.Tx) error {
-		var id int64
-		if err := tx.GetContext(ctx, &id, tx.Rebind(`INSERT INTO policies (version, source, activated_by, activated_at)
-			VALUES (?, ?, ?, ?) RETURNING id`), version, string(source), actor, db.Now()); err != nil {
-			return err
-		}
-		return db.Audit(ctx, tx, actor, "policy.activate", "policy", strconv.FormatInt(id, 10),
-			map[string]string{"version": previous}, map[string]string{"version": version})
-	})
+	return db.activateSource(ctx, "policies", "policy.activate", "policy", actor, version, source, previous)
 }
 
 // ActivePolicy returns the source of the policy activated last, or ok false
 // if none ever was (the embedded default is then in force).
 func (db *DB) ActivePolicy(ctx context.Context) (source []byte, ok bool, err error) {
+	return db.lastSource(ctx, "policies")
+}
+
+// activateSource inserts a versioned rules file into table (policies,
+// clock_rules) and audits it as action on entity, with the version it
+// replaces, in one transaction.
+func (db *DB) activateSource(ctx context.Context, table, action, entity, actor, version string, source []byte, previous string) error {
+	return db.Tx(ctx, func(tx *sqlx.Tx) error {
+		var id int64
+		if err := tx.GetContext(ctx, &id, tx.Rebind(`INSERT INTO `+table+` (version, source, activated_by, activated_at)
+			VALUES (?, ?, ?, ?) RETURNING id`), version, string(source), actor, db.Now()); err != nil {
+			return err
+		}
+		return db.Audit(ctx, tx, actor, action, entity, strconv.FormatInt(id, 10),
+			map[string]string{"version": previous}, map[string]string{"version": version})
+	})
+}
+
+// lastSource returns the source activated last in table, ok false if none.
+func (db *DB) lastSource(ctx context.Context, table string) (source []byte, ok bool, err error) {
 	var s string
-	err = db.r.GetContext(ctx, &s, "SELECT source FROM policies ORDER BY id DESC LIMIT 1")
+	err = db.r.GetContext(ctx, &s, "SELECT source FROM "+table+" ORDER BY id DESC LIMIT 1")
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, false, nil
 	} else if err != nil {

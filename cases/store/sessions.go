@@ -191,7 +191,7 @@ func (db *DB) SessionUser(ctx context.Context, token string) (*cases.User, error
 		LastSeen  time.Time `db:"last_seen_at"`
 	}
 	now := db.Now()
-	err := db.r.GetContext(ctx, &row, db.r.Rebind(`SELECT u.id, u.email, u.role, u.must_change_password, u.disabled, u.created_at,
+	err := db.r.GetContext(ctx, &row, db.r.Rebind(`SELECT u.id, u.email, u.role, u.must_change_password, u.disabled, u.created_at, u.time_zone,
 		s.id AS session_id, s.last_seen_at
 		FROM sessions s JOIN users u ON u.id = s.user_id
 		WHERE s.token_hash = ? AND s.revoked_at IS NULL AND s.expires_at > ? AND s.last_seen_at > ? AND NOT u.disabled`),

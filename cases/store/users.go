@@ -20,7 +20,7 @@ import (
 	"envelope/cases"
 )
 
-const userColumns = "id, email, role, must_change_password, disabled, created_at"
+const userColumns = "id, email, role, must_change_password, disabled, created_at, time_zone"
 
 // CreateUser adds a user with a random one-time password, which it returns:
 // it is shown once and only its bcrypt hash is kept. The user must change it
@@ -130,7 +130,7 @@ func (db *DB) CreateToken(ctx context.Context, actor, email string) (string, err
 // valid: known, not revoked, not expired, and its user not disabled.
 func (db *DB) UserByToken(ctx context.Context, token string) (*cases.User, error) {
 	var u cases.User
-	err := db.r.GetContext(ctx, &u, db.r.Rebind(`SELECT u.id, u.email, u.role, u.must_change_password, u.disabled, u.created_at
+	err := db.r.GetContext(ctx, &u, db.r.Rebind(`SELECT u.id, u.email, u.role, u.must_change_password, u.disabled, u.created_at, u.time_zone
 		FROM api_tokens t JOIN users u ON u.id = t.user_id
 		WHERE t.token_hash = ? AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > ?) AND NOT u.disabled`),
 		hashToken(token), db.Now())

@@ -11,10 +11,11 @@ import (
 
 	"envelope/cases"
 	"envelope/cases/store"
+	"envelope/web"
 )
 
 func init() {
-	register(&command{name: "cases import", args: "[--policy FILE] FILE.ndjson",
+	register(&command{name: "cases import", args: "[--policy FILE] [--clock FILE] FILE.ndjson",
 		summary: "import historical cases from a legacy tracker (one request a line, plus status, produced, closed_at)", run: casesImport})
 }
 
@@ -120,6 +121,7 @@ func casesImport(ctx context.Context, a *app, args []string) error {
 	fs := a.flags("cases import")
 	db := a.dbFlag(fs)
 	file := fs.String("policy", "", "a policy YAML file (default: the embedded default policy)")
+	clockFile := fs.String("clock", "", "a clock rules YAML file (default: the rules activated last, else the embedded default)")
 	if err := a.parse(fs, args, 1); err != nil {
 		return err
 	}
@@ -155,6 +157,13 @@ func casesImport(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
+	clocks, err := loadClocks(*clockFile)
+	if err == nil && *clockFile == "" {
+		clocks, err = web.ActiveClocks(ctx, s)
+	}
+	if err != nil {
+		return err
+	}
 	actor := a.actor()
 	batch := make([]store.NewCase, 0, importBatch)
 	committed := 0
@@ -179,6 +188,9 @@ func casesImport(ctx context.Context, a *app, args []string) error {
 		if err := s.Resolve(ctx, lc.req); err != nil {
 			return err
 		}
+		// A line without a deadline gets the one its clocks compute, as at
+		// intake, so lists and reminders see it; one the tracker had stands.
+		web.ComputedDue(clocks, lc.req, loc)
 		batch = append(batch, store.NewCase{Request: lc.req, Decision: p.Decide(lc.req, lc.req.ReceivedAt),
 			Status: lc.status, Produced: lc.produced, ClosedAt: lc.closedAt})
 		if len(batch) == importBatch {

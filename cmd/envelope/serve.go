@@ -102,8 +102,13 @@ func serve(ctx context.Context, a *app, args []string) error {
 	// Instances sharing one database decide under the policy activated last
 	// on any of them.
 	defer background(ctx, func(ctx context.Context) { followPolicy(ctx, s, srv, logger, policyFollowEvery) })()
-	if *clockFile != "" {
+	{
+		// --clock wins; else the rules activated last through the API
+		// (PUT /api/v1/clock), which survive restarts; else the default.
 		c, err := loadClocks(*clockFile)
+		if err == nil && *clockFile == "" {
+			c, err = web.ActiveClocks(ctx, s)
+		}
 		if err != nil {
 			return err
 		}

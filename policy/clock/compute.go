@@ -314,3 +314,30 @@ func HoldsProduction(ds []cases.Deadline, now time.Time) (until *time.Time, why 
 	}
 	return nil, "", false
 }
+
+// Unextendable says why an extension event would change no clock of the
+// case ("" if one would): no rule that applies to it has an extension, or
+// each that has has been extended as often as it allows.
+func (c *Clocks) Unextendable(in Input) string {
+	var used []string
+	for _, name := range clockNames {
+		r := c.match(name, in)
+		if r == nil || !r.hasExtension {
+			continue
+		}
+		n := 0
+		for _, e := range in.Events {
+			if slices.Contains(c.file.Events.Extend, e.Action) {
+				n++
+			}
+		}
+		if r.MaxExtensions == 0 || n < r.MaxExtensions {
+			return ""
+		}
+		used = append(used, fmt.Sprintf("%s allows %s, all used", r.ID, plural(r.MaxExtensions, "extension")))
+	}
+	if len(used) > 0 {
+		return strings.Join(used, "; ")
+	}
+	return fmt.Sprintf("no clock rule for a %s has an extension", in.Process)
+}
