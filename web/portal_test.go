@@ -252,10 +252,12 @@ func TestPortalSignInOutAndLockout(t *testing.T) {
 				t.Fatalf("failure %d: %d", i, w.Code)
 			}
 		}
-		if w := login("wrong password", "", false); w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") == "" {
+		// A locked account answers as a wrong password does: the form does
+		// not tell who is locked (or exists).
+		if w := login("wrong password", "", false); w.Code != http.StatusUnauthorized || !strings.Contains(w.Body.String(), "wrong email or password") {
 			t.Fatalf("lockout: %d", w.Code)
 		}
-		if w := login(portalPassword, "", false); w.Code != http.StatusTooManyRequests || cookieOf(w) != nil {
+		if w := login(portalPassword, "", false); w.Code != http.StatusUnauthorized || cookieOf(w) != nil || !strings.Contains(w.Body.String(), "wrong email or password") {
 			t.Fatalf("right password while locked: %d", w.Code)
 		}
 		// Unknown accounts get the same answer as wrong passwords.

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -35,6 +36,11 @@ type Server struct {
 	admission *admission // see admit.go
 	panels    panelCache // the dashboard's shared panels
 	zones     zoneCache  // the organisation's time zone (zone.go)
+
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For and
+	// X-Forwarded-Proto are believed (proxy.go); set before serving.
+	TrustedProxies []netip.Prefix
+	logins         throttle // sign-ins per client address (throttle.go)
 }
 
 // New returns a server on db deciding with p.
@@ -47,7 +53,7 @@ func New(db *store.DB, p *policy.Policy, logger *slog.Logger) *Server {
 	s.policy.Store(p)
 	s.engine = gin.New()
 	s.admission = newAdmission(admitSlots())
-	s.engine.Use(s.requestLog(), s.recoverJSON(), s.admission.admit())
+	s.engine.Use(s.requestLog(), s.recoverJSON(), s.loginThrottle(), s.admission.admit())
 	s.routes()
 	return s
 }
