@@ -234,6 +234,10 @@ func (s *Server) portalError(c *gin.Context, status int, msg string) {
 // portalFail answers an application error with its status and message;
 // internal errors are logged, not shown.
 func (s *Server) portalFail(c *gin.Context, err error) {
+	if clientGone(c, err) {
+		s.cancelled(c, err)
+		return
+	}
 	code := cases.ErrorCode(err)
 	msg := cases.ErrorMessage(err)
 	if code == cases.EINTERNAL {

@@ -128,6 +128,10 @@ func statusOf(code string) int {
 // apiError writes err as {"error", "fields"} with the status its code maps
 // to. Internal errors are logged with the request ID and not shown.
 func (s *Server) apiError(c *gin.Context, err error) {
+	if clientGone(c, err) {
+		s.cancelled(c, err)
+		return
+	}
 	code := cases.ErrorCode(err)
 	var maxErr *http.MaxBytesError
 	if errors.As(err, &maxErr) {

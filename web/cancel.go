@@ -1,0 +1,29 @@
+package web
+
+import (
+	"context"
+	"errors"
+
+	"github.com/gin-gonic/gin"
+)
+
+// StatusClientClosed is the status logged for a request its client gave
+// up on (nginx's 499): nothing is sent, and it is no server error.
+const StatusClientClosed = 499
+
+// clientGone reports whether err is the request's own context ending
+// because its client went away (or its deadline passed), rather than a
+// failure of ours. Such a request is logged as cancelled, not as a 500
+// "internal error" with an ERROR line for someone to chase.
+func clientGone(c *gin.Context, err error) bool {
+	if c.Request.Context().Err() == nil {
+		return false
+	}
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// cancelled records a request its client gave up on.
+func (s *Server) cancelled(c *gin.Context, err error) {
+	s.Logger.Info("request cancelled by its client", "id", c.GetString("request_id"), "path", c.Request.URL.Path, "err", err)
+	c.AbortWithStatus(StatusClientClosed)
+}
