@@ -4,8 +4,8 @@ import (
 	"crypto/tls"
 	"flag"
 	"fmt"
-	"net/netip"
 	"net/http"
+	"net/netip"
 	"strings"
 
 	"envelope/web"
