@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"envelope/cases"
+	"envelope/cases/jobs"
 )
 
 // SchedulerActor is who scheduled productions are audited as.
@@ -80,7 +81,8 @@ func (e *Exporter) RunProducer(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		e.ProduceDue(ctx, SchedulerActor)
+		_, err := e.ProduceDue(ctx, SchedulerActor)
+		jobs.Ran("production", err)
 		select {
 		case <-ctx.Done():
 			return

@@ -45,7 +45,7 @@ func limited(r *http.Request) bool {
 	}
 	p := r.URL.Path
 	switch {
-	case strings.HasPrefix(p, "/static/"), p == "/healthz":
+	case strings.HasPrefix(p, "/static/"), p == "/healthz", p == "/readyz", p == "/metrics":
 		return false
 	case strings.Contains(p, "/exports/"), strings.HasSuffix(p, "/document"):
 		return false

@@ -72,7 +72,7 @@ func (p *portal) page(role cases.Role, method, path string, form url.Values, hea
 func portalRoutesOf(s *Server) [][2]string {
 	var out [][2]string
 	for _, r := range s.Engine().Routes() {
-		if strings.HasPrefix(r.Path, "/api/") || strings.HasPrefix(r.Path, "/static") || r.Path == "/healthz" {
+		if strings.HasPrefix(r.Path, "/api/") || strings.HasPrefix(r.Path, "/static") || r.Path == "/healthz" || r.Path == "/readyz" || r.Path == "/metrics" {
 			continue
 		}
 		out = append(out, [2]string{r.Method, strings.ReplaceAll(r.Path, ":id", "1")})

@@ -41,6 +41,7 @@ type Server struct {
 	// X-Forwarded-Proto are believed (proxy.go); set before serving.
 	TrustedProxies []netip.Prefix
 	logins         throttle // sign-ins per client address (throttle.go)
+	metrics        *metrics // Prometheus, at /metrics (metrics.go)
 }
 
 // New returns a server on db deciding with p.
@@ -53,7 +54,8 @@ func New(db *store.DB, p *policy.Policy, logger *slog.Logger) *Server {
 	s.policy.Store(p)
 	s.engine = gin.New()
 	s.admission = newAdmission(admitSlots())
-	s.engine.Use(s.requestLog(), s.recoverJSON(), s.loginThrottle(), s.admission.admit())
+	s.metrics = newMetrics(s)
+	s.engine.Use(s.metrics.observe(), s.requestLog(), s.recoverJSON(), s.loginThrottle(), s.admission.admit())
 	s.routes()
 	return s
 }

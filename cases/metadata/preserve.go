@@ -13,6 +13,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"envelope/cases"
+	"envelope/cases/jobs"
 	"envelope/cases/store"
 )
 
@@ -280,7 +281,9 @@ func (s *Store) RunPurger(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		if n, err := s.Purge(ctx, s.db.Now()); err != nil {
+		n, err := s.Purge(ctx, s.db.Now())
+		jobs.Ran("preservation-purge", err)
+		if err != nil {
 			slog.Error("preservation purge", "err", err)
 		} else if n > 0 {
 			slog.Info("purged expired preservations", "holds", n)

@@ -15,6 +15,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"envelope/cases"
+	"envelope/cases/jobs"
 	"envelope/cases/store"
 )
 
@@ -360,6 +361,7 @@ func (p *Purger) Run(ctx context.Context, every time.Duration) {
 	defer t.Stop()
 	for {
 		rep, err := p.Purge(ctx, p.DB.Now(), false)
+		jobs.Ran("retention-purge", err)
 		if err != nil && ctx.Err() == nil {
 			p.logger().Error("retention purge", "err", err)
 		}
