@@ -81,8 +81,15 @@ func (e *Exporter) RunProducer(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		_, err := e.ProduceDue(ctx, SchedulerActor)
-		jobs.Ran("production", err)
+		// One instance at a time (store.DB.Exclusive): the others skip
+		// this run, and find the work done at their next.
+		ran, err := e.DB.Exclusive(ctx, "production", func(ctx context.Context) error {
+			_, err := e.ProduceDue(ctx, SchedulerActor)
+			return err
+		})
+		if ran {
+			jobs.Ran("production", err)
+		}
 		select {
 		case <-ctx.Done():
 			return

@@ -281,8 +281,14 @@ func (s *Store) RunPurger(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		n, err := s.Purge(ctx, s.db.Now())
-		jobs.Ran("preservation-purge", err)
+		var n int
+		ran, err := s.db.Exclusive(ctx, "preservation-purge", func(ctx context.Context) (err error) {
+			n, err = s.Purge(ctx, s.db.Now())
+			return err
+		})
+		if ran {
+			jobs.Ran("preservation-purge", err)
+		}
 		if err != nil {
 			slog.Error("preservation purge", "err", err)
 		} else if n > 0 {

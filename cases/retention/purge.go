@@ -360,8 +360,14 @@ func (p *Purger) Run(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		rep, err := p.Purge(ctx, p.DB.Now(), false)
-		jobs.Ran("retention-purge", err)
+		var rep *Report
+		ran, err := p.DB.Exclusive(ctx, "retention-purge", func(ctx context.Context) (err error) {
+			rep, err = p.Purge(ctx, p.DB.Now(), false)
+			return err
+		})
+		if ran {
+			jobs.Ran("retention-purge", err)
+		}
 		if err != nil && ctx.Err() == nil {
 			p.logger().Error("retention purge", "err", err)
 		}

@@ -17,17 +17,7 @@ import (
 // both callers succeed and nobody sees the deadlock. The two run on two
 // stores (two connection pools, as two instances) of one database.
 func TestTxRetriesDeadlock(t *testing.T) {
-	dsn := storetest.PostgresDSN(t)
-	a, err := store.Open(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	b, err := store.Open(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	a, b := twoStores(t)
 	ada := user(t, a, "ada@example.org", cases.RoleReviewer)
 	bob := user(t, a, "bob@example.org", cases.RoleReviewer)
 
@@ -65,4 +55,21 @@ func TestTxRetriesDeadlock(t *testing.T) {
 	if a.Retries()+b.Retries() == 0 {
 		t.Fatal("no retry counted")
 	}
+}
+
+// twoStores opens one fresh PostgreSQL database twice: two connection
+// pools, as two instances of envelope serve have.
+func twoStores(t *testing.T) (*store.DB, *store.DB) {
+	t.Helper()
+	dsn := storetest.PostgresDSN(t)
+	var dbs [2]*store.DB
+	for i := range dbs {
+		db, err := store.Open(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		dbs[i] = db
+	}
+	return dbs[0], dbs[1]
 }
