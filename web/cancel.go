@@ -3,8 +3,11 @@ package web
 import (
 	"context"
 	"errors"
+	"net/http"
 
 	"github.com/gin-gonic/gin"
+
+	"envelope/cases/store"
 )
 
 // StatusClientClosed is the status logged for a request its client gave
@@ -26,4 +29,18 @@ func clientGone(c *gin.Context, err error) bool {
 func (s *Server) cancelled(c *gin.Context, err error) {
 	s.Logger.Info("request cancelled by its client", "id", c.GetString("request_id"), "path", c.Request.URL.Path, "err", err)
 	c.AbortWithStatus(StatusClientClosed)
+}
+
+// contended reports whether err is PostgreSQL aborting a transaction for a
+// deadlock or a serialization failure that store.DB.Tx already retried as
+// often as it will. That is a busy database, not a bug: the client is told
+// to try again (503 with Retry-After), and no "internal error" is logged.
+func (s *Server) contended(c *gin.Context, err error) bool {
+	if !store.Retryable(err) {
+		return false
+	}
+	s.Logger.Warn("transaction still aborted after its retries", "id", c.GetString("request_id"), "err", err)
+	c.Header("Retry-After", "1")
+	c.AbortWithStatusJSON(http.StatusServiceUnavailable, gin.H{"error": "the database is busy; try again in a second"})
+	return true
 }

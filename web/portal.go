@@ -238,6 +238,9 @@ func (s *Server) portalFail(c *gin.Context, err error) {
 		s.cancelled(c, err)
 		return
 	}
+	if s.contended(c, err) {
+		return
+	}
 	code := cases.ErrorCode(err)
 	msg := cases.ErrorMessage(err)
 	if code == cases.EINTERNAL {

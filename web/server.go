@@ -134,6 +134,9 @@ func (s *Server) apiError(c *gin.Context, err error) {
 		s.cancelled(c, err)
 		return
 	}
+	if s.contended(c, err) {
+		return
+	}
 	code := cases.ErrorCode(err)
 	var maxErr *http.MaxBytesError
 	if errors.As(err, &maxErr) {
