@@ -76,7 +76,7 @@ func TestSlowConnectionsDoNotStarve(t *testing.T) {
 	opened := time.Now()
 	client := &http.Client{Timeout: 5 * time.Second}
 	for range 20 {
-		timed(t, client, "http://"+addr+"/login", http.StatusOK, time.Second)
+		timed(t, client, "http://"+addr+"/login", http.StatusOK, 3*time.Second)
 	}
 	// The server gives up on each of them once ReadHeaderTimeout passed.
 	deadline := opened.Add(ReadHeaderTimeout + 5*time.Second)
@@ -165,7 +165,7 @@ func TestNonReadingClientsReleaseSlots(t *testing.T) {
 	}
 	client := &http.Client{Timeout: 10 * time.Second}
 	for range 20 {
-		timed(t, client, "http://"+addr+"/cases", http.StatusOK, time.Second)
+		timed(t, client, "http://"+addr+"/cases", http.StatusOK, 3*time.Second)
 	}
 	if served.Load() != 4 {
 		t.Fatalf("%d large lists rendered", served.Load())

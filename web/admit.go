@@ -99,6 +99,11 @@ func (a *admission) admit() gin.HandlerFunc {
 			}
 		}
 		a.observe(time.Since(start), "admitted")
+		if streamed(c.Request) {
+			defer func() { <-a.slots }()
+			c.Next()
+			return
+		}
 		bw := newBufferedWriter(c.Writer)
 		c.Writer = bw
 		done := false
@@ -122,3 +127,9 @@ func (a *admission) observe(d time.Duration, outcome string) {
 		a.onWait(d, outcome)
 	}
 }
+
+// streamed says whether a limited request's answer is written as it is
+// made rather than kept in memory: the portal's CSV exports (up to
+// maxCSVRows rows) would cost their whole size in memory. They hold their
+// slot until written, as every read did before.
+func streamed(r *http.Request) bool { return strings.HasSuffix(r.URL.Path, ".csv") }
