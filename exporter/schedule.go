@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"envelope/cases"
+	"envelope/cases/jobs"
 )
 
 // SchedulerActor is who scheduled productions are audited as.
@@ -80,14 +81,14 @@ func (e *Exporter) RunProducer(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		// One instance of several sharing the database builds each due
-		// production; the others skip this pass (before, 37% of scheduled
-		// productions were built, signed and thrown away after a lost race).
-		if _, err := e.DB.Exclusive(ctx, "produce", func(ctx context.Context) error {
-			e.ProduceDue(ctx, SchedulerActor)
-			return nil
-		}); err != nil && ctx.Err() == nil {
-			e.logger().Error("scheduled production: cannot take the scheduler lock", "err", err)
+		// One instance at a time (store.DB.Exclusive): the others skip
+		// this run, and find the work done at their next.
+		ran, err := e.DB.Exclusive(ctx, "production", func(ctx context.Context) error {
+			_, err := e.ProduceDue(ctx, SchedulerActor)
+			return err
+		})
+		if ran {
+			jobs.Ran("production", err)
 		}
 		select {
 		case <-ctx.Done():

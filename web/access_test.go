@@ -79,6 +79,8 @@ var (
 
 var routeRoles = map[string][]cases.Role{
 	"GET /healthz":                                         public,
+	"GET /readyz":                                          public,
+	"GET /metrics":                                         public,
 	"GET /static/*filepath":                                public,
 	"HEAD /static/*filepath":                               public,
 	"GET /":                                                public,

@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/gin-gonic/gin"
 )
@@ -24,6 +25,7 @@ import (
 type admission struct {
 	slots   chan struct{}
 	waiting atomic.Int64 // requests in line: for tests and curiosity
+	onWait  func(d time.Duration, outcome string)
 }
 
 func newAdmission(n int) *admission { return &admission{slots: make(chan struct{}, n)} }
@@ -43,7 +45,7 @@ func limited(r *http.Request) bool {
 	}
 	p := r.URL.Path
 	switch {
-	case strings.HasPrefix(p, "/static/"), p == "/healthz":
+	case strings.HasPrefix(p, "/static/"), p == "/healthz", p == "/readyz", p == "/metrics":
 		return false
 	case strings.Contains(p, "/exports/"), strings.HasSuffix(p, "/document"):
 		return false
@@ -54,29 +56,80 @@ func limited(r *http.Request) bool {
 	return true
 }
 
+// AdmitWait is how long a request waits in line for a slot before it is
+// answered 503 with Retry-After: past it the client is better told to come
+// back than kept hanging while the line grows behind it.
+var AdmitWait = 10 * time.Second
+
+// admitRetryAfter is the Retry-After, in seconds, of that 503.
+const admitRetryAfter = "2"
+
 // admit is the middleware: a limited request takes a slot, or waits in
-// line for one, and gives it back when it is answered. A client that goes
-// away while waiting leaves the line.
+// line for one, and gives it back once its response is rendered, before
+// the body is written (admitbuffer.go). A client that goes away while
+// waiting leaves the line; one that waited AdmitWait is answered 503.
 func (a *admission) admit() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		if !limited(c.Request) {
 			c.Next()
 			return
 		}
+		start := time.Now()
 		select {
 		case a.slots <- struct{}{}:
 		default:
 			a.waiting.Add(1)
+			t := time.NewTimer(AdmitWait)
 			select {
 			case a.slots <- struct{}{}:
 				a.waiting.Add(-1)
+				t.Stop()
+			case <-t.C:
+				a.waiting.Add(-1)
+				a.observe(time.Since(start), "timeout")
+				c.Header("Retry-After", admitRetryAfter)
+				c.AbortWithStatusJSON(http.StatusServiceUnavailable, gin.H{"error": "the server is busy; try again in a few seconds"})
+				return
 			case <-c.Request.Context().Done():
 				a.waiting.Add(-1)
-				c.AbortWithStatus(499) // the client closed the request; nothing is sent
+				t.Stop()
+				a.observe(time.Since(start), "cancelled")
+				c.AbortWithStatus(StatusClientClosed) // the client closed the request; nothing is sent
 				return
 			}
 		}
-		defer func() { <-a.slots }()
+		a.observe(time.Since(start), "admitted")
+		if streamed(c.Request) {
+			defer func() { <-a.slots }()
+			c.Next()
+			return
+		}
+		bw := newBufferedWriter(c.Writer)
+		c.Writer = bw
+		done := false
+		defer func() {
+			if !done { // a panic: recoverJSON answers on the real writer
+				c.Writer = bw.ResponseWriter
+				<-a.slots
+			}
+		}()
 		c.Next()
+		done = true
+		c.Writer = bw.ResponseWriter
+		<-a.slots
+		bw.send()
 	}
 }
+
+// observe tells the metrics how long a request waited for a slot.
+func (a *admission) observe(d time.Duration, outcome string) {
+	if a.onWait != nil {
+		a.onWait(d, outcome)
+	}
+}
+
+// streamed says whether a limited request's answer is written as it is
+// made rather than kept in memory: the portal's CSV exports (up to
+// maxCSVRows rows) would cost their whole size in memory. They hold their
+// slot until written, as every read did before.
+func streamed(r *http.Request) bool { return strings.HasSuffix(r.URL.Path, ".csv") }

@@ -61,7 +61,9 @@ func (s *Server) decide(c *gin.Context, req *cases.Request, at time.Time) (*case
 	if err := s.DB.Resolve(c.Request.Context(), req); err != nil {
 		return nil, err
 	}
-	return s.Policy().Decide(req, at), nil
+	d := s.Policy().Decide(req, at)
+	s.metrics.decisions.WithLabelValues(string(d.Outcome)).Inc()
+	return d, nil
 }
 
 // readRequest reads and validates an intake request from the body; a date

@@ -221,6 +221,13 @@ func (s *Server) portalError(c *gin.Context, status int, msg string) {
 // portalFail answers an application error with its status and message;
 // internal errors are logged, not shown.
 func (s *Server) portalFail(c *gin.Context, err error) {
+	if clientGone(c, err) {
+		s.cancelled(c, err)
+		return
+	}
+	if s.contended(c, err) {
+		return
+	}
 	code := cases.ErrorCode(err)
 	msg := cases.ErrorMessage(err)
 	if code == cases.EINTERNAL {
@@ -232,12 +239,12 @@ func (s *Server) portalFail(c *gin.Context, err error) {
 
 func (s *Server) setSessionCookie(c *gin.Context, token string) {
 	http.SetCookie(c.Writer, &http.Cookie{Name: SessionCookie, Value: token, Path: "/",
-		HttpOnly: true, Secure: c.Request.TLS != nil, SameSite: http.SameSiteLaxMode})
+		HttpOnly: true, Secure: s.secure(c.Request), SameSite: http.SameSiteLaxMode})
 }
 
 func (s *Server) clearSessionCookie(c *gin.Context) {
 	http.SetCookie(c.Writer, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1,
-		HttpOnly: true, Secure: c.Request.TLS != nil, SameSite: http.SameSiteLaxMode})
+		HttpOnly: true, Secure: s.secure(c.Request), SameSite: http.SameSiteLaxMode})
 }
 
 // safeNext keeps a post-sign-in redirect on this site: a local path, never
@@ -266,6 +273,9 @@ func (s *Server) loginPage(c *gin.Context) {
 	s.render(c, http.StatusOK, "login", "Sign in", loginData{Next: c.Query("next")})
 }
 
+// badLogin is the sign-in form's one answer to a refused sign-in.
+const badLogin = "Sign-in refused: wrong email or password. After too many wrong tries an account is locked for a while."
+
 func (s *Server) login(c *gin.Context) {
 	email, password, next := c.PostForm("email"), c.PostForm("password"), c.PostForm("next")
 	u, err := s.DB.Authenticate(c.Request.Context(), email, password)
@@ -273,16 +283,16 @@ func (s *Server) login(c *gin.Context) {
 		err = cases.Errorf(cases.EFORBIDDEN, "this account cannot use the portal")
 	}
 	if err != nil {
+		// Unknown, disabled, locked and wrong password get one answer, so
+		// the form tells nobody which accounts exist or are locked; the
+		// audit log records which it was.
 		var locked *store.LockedError
-		status, msg := http.StatusUnauthorized, cases.ErrorMessage(err)
+		status, msg := http.StatusUnauthorized, badLogin
 		switch {
-		case errors.As(err, &locked):
-			status, msg = http.StatusTooManyRequests, "Too many failed sign-ins. This account is locked until "+
-				locked.Until.Format("15:04:05")+" UTC; try again then."
-			c.Header("Retry-After", retryAfter(locked.Until, s.DB.Now()))
+		case errors.As(err, &locked), cases.ErrorCode(err) == cases.EUNAUTHORIZED:
 		case cases.ErrorCode(err) == cases.EFORBIDDEN:
-			status = http.StatusForbidden
-		case cases.ErrorCode(err) != cases.EUNAUTHORIZED:
+			status, msg = http.StatusForbidden, cases.ErrorMessage(err)
+		default:
 			s.portalFail(c, err)
 			return
 		}

@@ -9,7 +9,8 @@ import (
 // routes registers every route. Each API route names the roles it allows;
 // a test walks this table to check that none is left open.
 func (s *Server) routes() {
-	s.engine.GET("/healthz", func(c *gin.Context) { c.JSON(200, gin.H{"status": "ok"}) })
+	s.healthRoutes()
+	s.engine.GET("/metrics", s.metrics.handler())
 
 	// JSON is never to be sniffed as anything else by a browser.
 	api := s.engine.Group("/api/v1", func(c *gin.Context) { c.Header("X-Content-Type-Options", "nosniff") })

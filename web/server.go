@@ -9,6 +9,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -41,6 +42,12 @@ type Server struct {
 	admission *admission // see admit.go
 	panels    panelCache // the dashboard's shared panels
 	zones     zoneCache  // the organisation's time zone (zone.go)
+
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For and
+	// X-Forwarded-Proto are believed (proxy.go); set before serving.
+	TrustedProxies []netip.Prefix
+	logins         throttle // sign-ins per client address (throttle.go)
+	metrics        *metrics // Prometheus, at /metrics (metrics.go)
 }
 
 // New returns a server on db deciding with p.
@@ -54,7 +61,8 @@ func New(db *store.DB, p *policy.Policy, logger *slog.Logger) *Server {
 	db.SetDueFunc(s.dueOf)
 	s.engine = gin.New()
 	s.admission = newAdmission(admitSlots())
-	s.engine.Use(s.requestLog(), s.recoverJSON(), s.admission.admit())
+	s.metrics = newMetrics(s)
+	s.engine.Use(s.metrics.observe(), s.requestLog(), s.recoverJSON(), s.loginThrottle(), s.admission.admit())
 	s.routes()
 	return s
 }
@@ -129,6 +137,13 @@ func statusOf(code string) int {
 // apiError writes err as {"error", "fields"} with the status its code maps
 // to. Internal errors are logged with the request ID and not shown.
 func (s *Server) apiError(c *gin.Context, err error) {
+	if clientGone(c, err) {
+		s.cancelled(c, err)
+		return
+	}
+	if s.contended(c, err) {
+		return
+	}
 	code := cases.ErrorCode(err)
 	var maxErr *http.MaxBytesError
 	if errors.As(err, &maxErr) {

@@ -287,6 +287,7 @@ func (r *collectRun) flush() error {
 	collectedAt := db.Now()
 	var kept int64
 	err := db.Tx(r.ctx, func(tx *sqlx.Tx) error {
+		kept = 0 // the transaction may run again (store.DB.Tx)
 		v, err := stateVersion(r.ctx, tx, db.Dialect, true)
 		if err != nil {
 			return err

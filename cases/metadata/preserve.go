@@ -13,6 +13,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"envelope/cases"
+	"envelope/cases/jobs"
 	"envelope/cases/store"
 )
 
@@ -284,15 +285,18 @@ func (s *Store) RunPurger(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		// One instance of several sharing the database purges at a time.
-		if _, err := s.db.Exclusive(ctx, "preservation-purge", func(ctx context.Context) error {
-			n, err := s.Purge(ctx, s.db.Now())
-			if n > 0 {
-				slog.Info("purged expired preservations", "holds", n)
-			}
+		var n int
+		ran, err := s.db.Exclusive(ctx, "preservation-purge", func(ctx context.Context) (err error) {
+			n, err = s.Purge(ctx, s.db.Now())
 			return err
-		}); err != nil && ctx.Err() == nil {
+		})
+		if ran {
+			jobs.Ran("preservation-purge", err)
+		}
+		if err != nil {
 			slog.Error("preservation purge", "err", err)
+		} else if n > 0 {
+			slog.Info("purged expired preservations", "holds", n)
 		}
 		select {
 		case <-ctx.Done():

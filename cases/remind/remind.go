@@ -23,6 +23,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"envelope/cases"
+	"envelope/cases/jobs"
 	"envelope/cases/mail"
 	"envelope/cases/store"
 )
@@ -272,18 +273,24 @@ func (r *Reminder) Run(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		// One instance of several sharing the database scans and sends the
-		// webhooks at a time, so an alert is raised and sent once.
-		if _, err := r.DB.Exclusive(ctx, "remind", func(ctx context.Context) error {
+		// One instance at a time (store.DB.Exclusive): two scanning at
+		// once would race to raise the same alerts and send the same
+		// webhooks.
+		ran, err := r.DB.Exclusive(ctx, "reminders", func(ctx context.Context) error {
 			if _, _, err := r.Scan(ctx, r.DB.Now()); err != nil && ctx.Err() == nil {
 				r.log().Error("deadline scan", "err", err)
+				return err
 			}
 			if err := r.Outbox(ctx); err != nil && ctx.Err() == nil {
 				r.log().Error("webhook outbox", "err", err)
+				return err
 			}
 			return nil
-		}); err != nil && ctx.Err() == nil {
-			r.log().Error("deadline scan: cannot take the scheduler lock", "err", err)
+		})
+		if ran {
+			jobs.Ran("reminders", err)
+		} else if err != nil && ctx.Err() == nil {
+			r.log().Error("reminders", "err", err)
 		}
 		select {
 		case <-ctx.Done():

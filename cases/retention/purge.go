@@ -15,6 +15,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"envelope/cases"
+	"envelope/cases/jobs"
 	"envelope/cases/store"
 )
 
@@ -359,16 +360,19 @@ func (p *Purger) Run(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		// One instance of several sharing the database purges at a time.
-		_, err := p.DB.Exclusive(ctx, "retention-purge", func(ctx context.Context) error {
-			rep, err := p.Purge(ctx, p.DB.Now(), false)
-			if rep != nil && len(rep.Purged) > 0 {
-				p.logger().Info("retention purge", "cases", len(rep.Purged), "skipped", len(rep.Skipped))
-			}
+		var rep *Report
+		ran, err := p.DB.Exclusive(ctx, "retention-purge", func(ctx context.Context) (err error) {
+			rep, err = p.Purge(ctx, p.DB.Now(), false)
 			return err
 		})
+		if ran {
+			jobs.Ran("retention-purge", err)
+		}
 		if err != nil && ctx.Err() == nil {
 			p.logger().Error("retention purge", "err", err)
+		}
+		if rep != nil && len(rep.Purged) > 0 {
+			p.logger().Info("retention purge", "cases", len(rep.Purged), "skipped", len(rep.Skipped))
 		}
 		select {
 		case <-ctx.Done():

@@ -323,6 +323,11 @@ func (db *DB) Review(ctx context.Context, actor *cases.User, ref string, verdict
 	}
 	var c *cases.Case
 	err = db.Tx(ctx, func(tx *sqlx.Tx) error {
+		if verdict == cases.StatusApproved && len(db.onApprove) > 0 {
+			if err := db.lockCollection(ctx, tx); err != nil {
+				return err
+			}
+		}
 		before, err := db.getCase(ctx, tx, id)
 		if err != nil {
 			return err
@@ -400,6 +405,11 @@ func (db *DB) SetStatus(ctx context.Context, tx *sqlx.Tx, actor string, c *cases
 	ending := status == cases.StatusClosed || status == cases.StatusWithdrawn
 	if ending {
 		closedAt = now
+		if len(db.onClose) > 0 && c.Status != cases.StatusClosed && c.Status != cases.StatusWithdrawn {
+			if err := db.lockCollection(ctx, tx); err != nil {
+				return err
+			}
+		}
 	}
 	if _, err := tx.ExecContext(ctx, tx.Rebind("UPDATE cases SET status = ?, produced = (produced OR ?), closed_at = COALESCE(closed_at, ?), updated_at = ? WHERE id = ?"),
 		status, status == cases.StatusProduced, closedAt, now, c.ID); err != nil {

@@ -1,6 +1,32 @@
 // Package store keeps cases, users and the audit log in SQLite or PostgreSQL
 // through sqlx. The same code and the same test suite serve both engines; the
 // few differences (placeholders, locking, migrations) are kept here.
+//
+// # Lock order
+//
+// On PostgreSQL several transactions, of one instance or of many sharing the
+// database, run at once. Every write transaction takes its row locks in
+// this order, and never goes back to an earlier step:
+//
+//  1. the collection state (collection_state, lockCollection): collectors
+//     (shared), approvals and closes whose hooks open or end windows, and
+//     production cursors (metadata.LastPairID);
+//  2. case rows (LockCase, an UPDATE of cases, or a row referencing a
+//     case, which takes KEY SHARE on it), one case per transaction, or in
+//     ascending ID;
+//  3. other rows: users, agencies, settings, holds, windows, packages;
+//  4. the audit head (audit_head), always last: Audit takes it, so after
+//     Audit a transaction touches only rows it already holds or rows no
+//     other transaction locks before the head (audit events, tree rows,
+//     windows it inserts).
+//
+// SQLite needs none of this: its write transactions are serial.
+//
+// An order keeps deadlocks rare, not impossible (a foreign key check takes
+// a lock the code does not spell out). So Tx is the one place that runs a
+// transaction again when PostgreSQL aborts it for a deadlock (40P01) or a
+// serialization failure (40001): a bounded number of attempts with jittered
+// backoff (retry.go). Neither ever reaches a client as a 5xx.
 package store
 
 import (
@@ -54,6 +80,7 @@ type DB struct {
 	onClose   []CloseHook
 
 	commits atomic.Uint64 // see Commits
+	retries atomic.Uint64 // see Retries
 
 	directory atomic.Pointer[directory] // the agency directory's match index (agencies.go)
 	due       atomic.Pointer[DueFunc]   // recomputes due_at after a clock event (due.go)
@@ -213,23 +240,6 @@ func (db *DB) migrate(ctx context.Context) error {
 	for _, r := range results {
 		slog.Info("applied migration", "version", r.Source.Version, "file", r.Source.Path, "duration", r.Duration)
 	}
-	return nil
-}
-
-// Tx runs fn in a write transaction: all of it is committed, or none of it.
-func (db *DB) Tx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
-	tx, err := db.w.BeginTxx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	defer tx.Rollback()
-	if err := fn(tx); err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	db.commits.Add(1)
 	return nil
 }
 

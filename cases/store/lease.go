@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"crypto/rand"
+	"database/sql/driver"
 	"encoding/hex"
 	"fmt"
 	"hash/fnv"
@@ -46,8 +47,13 @@ func (db *DB) advisory(ctx context.Context, job string, fn func(ctx context.Cont
 		return false, nil
 	}
 	// Unlocked on a fresh context: a cancelled ctx must not leave the lock
-	// held on a pooled connection.
-	defer conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", key)
+	// held on a pooled connection. Should the unlock fail, the connection
+	// is marked bad, so database/sql closes it and the lock ends with it.
+	defer func() {
+		if _, err := conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", key); err != nil {
+			conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+	}()
 	return true, fn(ctx)
 }
 

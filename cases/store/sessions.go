@@ -80,6 +80,10 @@ func (db *DB) authRow(ctx context.Context, q sqlx.QueryerContext, email string) 
 // each further failure up to LockoutMax; while locked, even the right
 // password is refused (a *LockedError), so guessing gains nothing. A
 // success resets the count.
+//
+// The attempt is counted before its password is checked (claimAttempt), so
+// of any number of guesses at once only MaxFailedLogins are checked: the
+// rest find the account locked.
 func (db *DB) Authenticate(ctx context.Context, email, password string) (*cases.User, error) {
 	email = strings.ToLower(strings.TrimSpace(email))
 	if len(email) > 320 {
@@ -102,8 +106,12 @@ func (db *DB) Authenticate(ctx context.Context, email, password string) (*cases.
 		return nil, err
 	}
 	uid := strconv.FormatInt(row.ID, 10)
-	if row.LockedUntil.Valid && row.LockedUntil.Time.After(now) {
-		until := row.LockedUntil.Time.UTC()
+	failed, until, err := db.claimAttempt(ctx, row.ID, now)
+	if err != nil {
+		return nil, err
+	}
+	if failed == 0 { // locked: no password is checked, but as long is spent
+		bcrypt.CompareHashAndPassword(dummyHash(), []byte(password))
 		if err := db.Tx(ctx, func(tx *sqlx.Tx) error {
 			return db.Audit(ctx, tx, email, "login.locked", "user", uid, nil, map[string]any{"locked_until": until})
 		}); err != nil {
@@ -112,29 +120,15 @@ func (db *DB) Authenticate(ctx context.Context, email, password string) (*cases.
 		return nil, &LockedError{Until: until}
 	}
 	if bcrypt.CompareHashAndPassword([]byte(row.PasswordHash), []byte(password)) != nil {
+		after := map[string]any{"failed_logins": failed}
 		var lockErr error
-		err := db.Tx(ctx, func(tx *sqlx.Tx) error {
-			var failed int
-			if err := tx.GetContext(ctx, &failed, tx.Rebind(
-				"UPDATE users SET failed_logins = failed_logins + 1 WHERE id = ? RETURNING failed_logins"), row.ID); err != nil {
-				return err
-			}
-			after := map[string]any{"failed_logins": failed}
-			if failed >= MaxFailedLogins {
-				d := LockoutBase << min(failed-MaxFailedLogins, 20)
-				if d > LockoutMax || d <= 0 {
-					d = LockoutMax
-				}
-				until := now.Add(d)
-				if _, err := tx.ExecContext(ctx, tx.Rebind("UPDATE users SET locked_until = ? WHERE id = ?"), until, row.ID); err != nil {
-					return err
-				}
-				after["locked_until"] = until
-				lockErr = &LockedError{Until: until}
-			}
+		if !until.IsZero() {
+			after["locked_until"] = until
+			lockErr = &LockedError{Until: until}
+		}
+		if err := db.Tx(ctx, func(tx *sqlx.Tx) error {
 			return db.Audit(ctx, tx, email, "login.fail", "user", uid, nil, after)
-		})
-		if err != nil {
+		}); err != nil {
 			return nil, err
 		}
 		if lockErr != nil {

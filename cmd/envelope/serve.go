@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"runtime/debug"
 	"time"
@@ -57,8 +56,12 @@ func serve(ctx context.Context, a *app, args []string) error {
 	reminders := remindFlags(a, fs)
 	mailSet := mailFlags(a, fs)
 	clockFile := fs.String("clock", "", "a clock rules YAML file (default: the embedded default clock rules)")
+	httpOpt := httpFlags(fs)
 	tz := fs.String("tz", a.getenv("ENVELOPE_TZ"), "set the organisation's time zone (an IANA name such as Europe/Berlin; env ENVELOPE_TZ), in which dates typed without a time are read and the portal shows times; empty: keep the one set (UTC until set)")
 	if err := a.parse(fs, args, 0); err != nil {
+		return err
+	}
+	if err := httpOpt.check(); err != nil {
 		return err
 	}
 	s, err := a.openDB(ctx, *db)
@@ -145,14 +148,23 @@ func serve(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	defer stopWitness()
-	ln, err := net.Listen("tcp", *addr)
+	srv.TrustedProxies = httpOpt.proxies
+	ln, err := web.Listen(*addr, httpOpt.maxConns)
 	if err != nil {
 		return err
 	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	hs := web.HTTPServer(srv)
+	if err := httpOpt.loadTLS(hs); err != nil {
+		ln.Close()
+		return err
+	}
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
-	fmt.Fprintf(a.stdout, "envelope: serving on http://%s (policy %s)\n", ln.Addr(), p.Version())
+	if httpOpt.tlsCert != "" {
+		go func() { errc <- hs.ServeTLS(ln, "", "") }()
+	} else {
+		go func() { errc <- hs.Serve(ln) }()
+	}
+	fmt.Fprintf(a.stdout, "envelope: serving on %s://%s (policy %s)\n", httpOpt.scheme(), ln.Addr(), p.Version())
 	select {
 	case err := <-errc:
 		return err

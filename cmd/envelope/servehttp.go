@@ -1,0 +1,92 @@
+package main
+
+import (
+	"crypto/tls"
+	"flag"
+	"fmt"
+	"net/http"
+	"net/netip"
+	"strings"
+
+	"envelope/web"
+)
+
+// httpOptions are serve's flags for the HTTP server itself: TLS, the
+// proxies in front of it, and the cap on open connections.
+type httpOptions struct {
+	tlsCert, tlsKey string
+	proxies         prefixList
+	maxConns        int
+}
+
+// prefixList is a repeatable (or comma-separated) CIDR flag.
+type prefixList []netip.Prefix
+
+func (l *prefixList) String() string {
+	var s []string
+	for _, p := range *l {
+		s = append(s, p.String())
+	}
+	return strings.Join(s, ",")
+}
+
+func (l *prefixList) Set(v string) error {
+	for _, f := range strings.Split(v, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			// A single address is a /32 (or /128).
+			a, aerr := netip.ParseAddr(f)
+			if aerr != nil {
+				return fmt.Errorf("%q is neither a CIDR range (10.0.0.0/8) nor an address", f)
+			}
+			p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+		}
+		*l = append(*l, p.Masked())
+	}
+	return nil
+}
+
+func httpFlags(fs *flag.FlagSet) *httpOptions {
+	o := &httpOptions{}
+	fs.StringVar(&o.tlsCert, "tls-cert", "", "serve HTTPS with this PEM certificate (chain) file; needs --tls-key")
+	fs.StringVar(&o.tlsKey, "tls-key", "", "the PEM private key of --tls-cert")
+	fs.Var(&o.proxies, "trusted-proxy", "a reverse proxy's address or CIDR range (repeatable, or comma-separated) whose X-Forwarded-For and X-Forwarded-Proto are believed: session cookies are Secure behind a TLS-terminating proxy")
+	fs.IntVar(&o.maxConns, "max-conns", web.MaxConns, "most connections open at once; more wait to be accepted")
+	return o
+}
+
+// check refuses half a TLS configuration.
+func (o *httpOptions) check() error {
+	if (o.tlsCert == "") != (o.tlsKey == "") {
+		return fmt.Errorf("--tls-cert and --tls-key go together")
+	}
+	if o.maxConns < 1 {
+		return fmt.Errorf("--max-conns: must be at least 1")
+	}
+	return nil
+}
+
+func (o *httpOptions) scheme() string {
+	if o.tlsCert != "" {
+		return "https"
+	}
+	return "http"
+}
+
+// loadTLS loads the certificate into hs, so a bad file is refused before
+// the server says it is serving.
+func (o *httpOptions) loadTLS(hs *http.Server) error {
+	if o.tlsCert == "" {
+		return nil
+	}
+	cert, err := tls.LoadX509KeyPair(o.tlsCert, o.tlsKey)
+	if err != nil {
+		return fmt.Errorf("--tls-cert/--tls-key: %w", err)
+	}
+	hs.TLSConfig.Certificates = []tls.Certificate{cert}
+	return nil
+}

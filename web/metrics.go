@@ -1,0 +1,109 @@
+package web
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	promcollectors "github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"envelope/cases/jobs"
+)
+
+// metrics are the server's Prometheus metrics, served at /metrics. Each
+// Server has its own registry (tests run many servers in one process);
+// scheduler runs are counted process-wide, where the schedulers run.
+type metrics struct {
+	reg       *prometheus.Registry
+	requests  *prometheus.CounterVec
+	latency   *prometheus.HistogramVec
+	admitWait *prometheus.HistogramVec
+	decisions *prometheus.CounterVec
+}
+
+// schedulerRuns counts the scheduled jobs' runs (production, purges), told
+// by package jobs.
+var schedulerRuns = prometheus.NewCounterVec(prometheus.CounterOpts{
+	Name: "envelope_scheduler_runs_total", Help: "Runs of a scheduled job, by job and outcome (ok, error).",
+}, []string{"job", "outcome"})
+
+func init() {
+	jobs.Listen(func(job string, err error) {
+		outcome := "ok"
+		if err != nil {
+			outcome = "error"
+		}
+		schedulerRuns.WithLabelValues(job, outcome).Inc()
+	})
+}
+
+func newMetrics(s *Server) *metrics {
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "envelope_http_requests_total", Help: "HTTP requests answered, by route, method and status.",
+		}, []string{"route", "method", "status"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "envelope_http_request_duration_seconds", Help: "Time to answer an HTTP request, by route and method.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}, []string{"route", "method"}),
+		admitWait: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "envelope_admission_wait_seconds", Help: "Time a page read waited for an admission slot, by outcome (admitted, timeout, cancelled).",
+			Buckets: []float64{.0001, .001, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"outcome"}),
+		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "envelope_decisions_total", Help: "Policy decisions made, by outcome.",
+		}, []string{"outcome"}),
+	}
+	db := s.DB
+	m.reg.MustRegister(m.requests, m.latency, m.admitWait, m.decisions, schedulerRuns,
+		promcollectors.NewGoCollector(), promcollectors.NewProcessCollector(promcollectors.ProcessCollectorOpts{}),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "envelope_db_commits_total", Help: "Write transactions this instance committed.",
+		}, func() float64 { return float64(db.Commits()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "envelope_db_tx_retries_total", Help: "Transactions run again after PostgreSQL aborted them for a deadlock or serialization failure.",
+		}, func() float64 { return float64(db.Retries()) }),
+		// Read from the database at each scrape, so it counts every
+		// instance's appends and only committed ones.
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "envelope_audit_events", Help: "Events in the audit log (its head's sequence number); its rate is the audit appends.",
+		}, func() float64 {
+			ctx, cancel := context.WithTimeout(context.Background(), readyTimeout)
+			defer cancel()
+			seq, _, err := db.AuditHead(ctx)
+			if err != nil {
+				return -1
+			}
+			return float64(seq)
+		}),
+	)
+	s.admission.onWait = func(d time.Duration, outcome string) {
+		m.admitWait.WithLabelValues(outcome).Observe(d.Seconds())
+	}
+	return m
+}
+
+// observe is the middleware counting and timing every request by its
+// route pattern (never its path, which holds case numbers).
+func (m *metrics) observe() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		start := time.Now()
+		c.Next()
+		route := c.FullPath()
+		if route == "" {
+			route = "unmatched"
+		}
+		m.requests.WithLabelValues(route, c.Request.Method, strconv.Itoa(c.Writer.Status())).Inc()
+		m.latency.WithLabelValues(route, c.Request.Method).Observe(time.Since(start).Seconds())
+	}
+}
+
+// handler serves the registry in Prometheus' text format.
+func (m *metrics) handler() gin.HandlerFunc {
+	h := promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+	return func(c *gin.Context) { h.ServeHTTP(c.Writer, c.Request) }
+}
