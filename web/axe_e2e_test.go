@@ -127,14 +127,25 @@ func checkPage(t *testing.T, state string) chromedp.Action[chromedp.Void] {
 // say where a sideways scroll comes from.
 func overflowing(ctx context.Context, tab *chromedp.Target) string {
 	out, err := chromedp.Evaluate[string](`(() => {
-		const w = window.innerWidth, seen = [];
+		const w = window.innerWidth + 1, seen = [];
+		const clipped = e => { for (let p = e.parentElement; p; p = p.parentElement) {
+			const o = getComputedStyle(p).overflowX;
+			if ((o === 'auto' || o === 'hidden' || o === 'scroll') && p.getBoundingClientRect().right <= w) return true;
+		} return false; };
 		for (const e of document.querySelectorAll('body *')) {
-			const r = e.getBoundingClientRect();
-			if (r.right > w + 1 && r.width > 0) {
-				let s = e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.className && typeof e.className === 'string' ? '.' + e.className.trim().split(/\s+/).join('.') : '');
-				seen.push(s + ' ' + Math.round(r.right));
+			const r = e.getBoundingClientRect(), pr = e.parentElement.getBoundingClientRect();
+			if (r.right > w && r.width > 0 && pr.right <= w && !clipped(e)) {
+				const s = e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.className && typeof e.className === 'string' ? '.' + e.className.trim().split(/\s+/).join('.') : '');
+				seen.push(s + ' "' + e.textContent.trim().slice(0, 30) + '" ' + Math.round(r.right));
 			}
 			if (seen.length >= 6) break;
+		}
+		// Text wider than its box (an unbreakable hash) is not in any
+		// element's box: measure the text nodes too.
+		const tw = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+		for (let n = tw.nextNode(); n && seen.length < 6; n = tw.nextNode()) {
+			const rg = document.createRange(); rg.selectNodeContents(n);
+			if (rg.getBoundingClientRect().right > w && !clipped(n)) seen.push('text "' + n.textContent.trim().slice(0, 40) + '"');
 		}
 		return seen.join('; ');
 	})()`)(ctx, tab)
