@@ -91,6 +91,18 @@ func checkPage(t *testing.T, state string) chromedp.Action[chromedp.Void] {
 			if widths.Scroll > widths.Inner {
 				t.Errorf("%s at %d px: the page scrolls sideways (%d px wide in a %d px window)%s", state, vp.w, widths.Scroll, widths.Inner, overflowing(ctx, tab))
 			}
+			// On a desktop every table fits its panel: nothing to scroll.
+			if vp.w >= 1400 {
+				var wide []string
+				if _, err := into(chromedp.Evaluate[[]string](`[...document.querySelectorAll('.scroll')]
+					.filter(e => e.scrollWidth > e.clientWidth + 1)
+					.map(e => (e.getAttribute('aria-label') || e.className) + ' ' + e.scrollWidth + '>' + e.clientWidth)`), &wide)(ctx, tab); err != nil {
+					return err
+				}
+				if len(wide) > 0 {
+					t.Errorf("%s at %d px: tables wider than their panels: %s", state, vp.w, strings.Join(wide, "; "))
+				}
+			}
 			if src == "" {
 				continue
 			}

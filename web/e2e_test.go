@@ -269,6 +269,7 @@ func TestE2EPortal(t *testing.T) {
 	downloads := t.TempDir()
 	progress := chromedp.Events(ctx, cdpbrowser.DownloadProgress)
 	var shownHash, flash, result string
+	var pkgCols []float64
 	err = chromedp.Do(ctx,
 		chromedp.EmulateViewport(1280, 900),
 		chromedp.Navigate(caseURL),
@@ -284,6 +285,7 @@ func TestE2EPortal(t *testing.T) {
 		into(chromedp.Text(chromedp.CSS(`#packages td.hash code`)), &shownHash),
 		screenshot(t, "case-package"),
 		checkPage(t, "case produced"),
+		into(chromedp.Evaluate[[]float64](`[document.querySelector('#packages td.file').offsetWidth, document.querySelector('#packages td.hash').offsetWidth]`), &pkgCols),
 		chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
 			_, err := chromedp.Call(ctx, cdpbrowser.SetDownloadBehavior, cdpbrowser.SetDownloadBehaviorParams{
 				Behavior: cdpbrowser.SetDownloadBehaviorBehaviorAllowAndName, DownloadPath: downloads, EventsEnabled: new(true)})
@@ -296,6 +298,9 @@ func TestE2EPortal(t *testing.T) {
 	}
 	if !strings.Contains(flash, "Disclosure package produced") {
 		t.Errorf("flash after export: %q", flash)
+	}
+	if len(pkgCols) != 2 || pkgCols[0] <= pkgCols[1] {
+		t.Errorf("the packages table gives the hash more width than the file name: %v", pkgCols)
 	}
 	if result != "No data found" {
 		t.Errorf("result after a production without records: %q", result)
