@@ -84,6 +84,7 @@ func TestE2EAccessibleForms(t *testing.T) {
 		into(chromedp.Evaluate[string](`document.getElementById('agency.name').getAttribute('aria-describedby')`), &describedBy),
 		into(chromedp.Evaluate[string](`(document.getElementById('err-agency-name') || {textContent: ''}).textContent`), &agencyMsg),
 		checkPage(t, "intake, bad save"),
+		screenshot(t, "intake-errors"),
 
 		// Enter in a text field of a good form saves the case.
 		chromedp.Navigate(base+"/cases/new"),

@@ -149,6 +149,7 @@ func TestE2EPortal(t *testing.T) {
 	day := func(d int) string { return time.Now().UTC().AddDate(0, 0, d).Format("2006-01-02") }
 
 	var loginTitle, preview, caseURL, caseText string
+	var phoneCols []string
 	err := chromedp.Do(ctx,
 		// Signed out, the portal sends the browser to the sign-in page.
 		chromedp.Navigate(base+"/cases/new"),
@@ -163,6 +164,13 @@ func TestE2EPortal(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`table.list`)),
 		screenshot(t, "cases"),
 		checkPage(t, "case list"),
+		chromedp.EmulateViewport(390, 844),
+		screenshot(t, "cases-narrow"),
+		// On a phone the Status and Due columns are in view, not scrolled off.
+		into(chromedp.Evaluate[[]string](`[...document.querySelectorAll('table.list thead th')]
+			.filter(th => { const r = th.getBoundingClientRect(); return r.width > 0 && r.right <= window.innerWidth; })
+			.map(th => th.textContent.trim())`), &phoneCols),
+		chromedp.EmulateViewport(1280, 900),
 		chromedp.Navigate(base+"/cases/new"),
 		chromedp.WaitVisible(chromedp.CSS(`#agency\.name`)),
 		checkPage(t, "intake, empty"),
@@ -190,6 +198,9 @@ func TestE2EPortal(t *testing.T) {
 		chromedp.WaitVisible(chromedp.ID(`h-preview`)),
 		into(chromedp.Text(chromedp.CSS(`.decision-preview`)), &preview),
 		screenshot(t, "intake"),
+		chromedp.EmulateViewport(390, 844),
+		screenshot(t, "intake-narrow"),
+		chromedp.EmulateViewport(1280, 900),
 		checkPage(t, "intake, decision checked"),
 		chromedp.SetUploadFiles(chromedp.ID(`document`), []string{pdf}),
 		chromedp.Click(chromedp.CSS(`button[value=save]`)),
@@ -200,6 +211,9 @@ func TestE2EPortal(t *testing.T) {
 	)
 	if err != nil {
 		t.Fatalf("intake: %v", err)
+	}
+	if cols := strings.Join(phoneCols, "|"); !strings.Contains(cols, "Status") || !strings.Contains(cols, "Due") {
+		t.Errorf("the case list at 390 px shows only %q", cols)
 	}
 	if !strings.HasPrefix(loginTitle, "Sign in") {
 		t.Errorf("login title %q", loginTitle)

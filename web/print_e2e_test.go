@@ -59,7 +59,11 @@ func TestE2EPrintCase(t *testing.T) {
 		t.Fatal(err)
 	}
 	if os.Getenv("ENVELOPE_SCREENSHOTS") == "1" {
-		_ = os.WriteFile(filepath.Join("..", "docs", "screenshots", "case-print.pdf"), pdf, 0o644)
+		// The first printed page as an image, for docs/portal.md.
+		prefix := filepath.Join("..", "docs", "screenshots", "case-print")
+		if out, err := exec.Command("pdftoppm", "-png", "-r", "70", "-f", "1", "-l", "1", "-singlefile", file, prefix).CombinedOutput(); err != nil {
+			t.Errorf("pdftoppm: %v %s", err, out)
+		}
 	}
 	out, err := exec.Command(pdftotext, "-layout", file, "-").Output()
 	if err != nil {
