@@ -54,12 +54,14 @@ func TestE2EAssignAndClose(t *testing.T) {
 		chromedp.Click(chromedp.ID(`assign-me`)),
 		chromedp.WaitVisible(chromedp.CSS(`.flash`)),
 		text(`#assignee`, &assignee),
+		checkPage(t, "case assigned"),
 		chromedp.Navigate(base+"/dashboard"),
 		chromedp.WaitVisible(chromedp.ID(`h-mine`)),
 		text(`#h-mine + p + *`, &queue),
 		chromedp.Navigate(base+"/workload"),
 		chromedp.WaitVisible(chromedp.ID(`workload`)),
 		text(`#workload`, &workload),
+		checkPage(t, "workload"),
 		chromedp.Navigate(caseURL),
 		chromedp.WaitVisible(chromedp.ID(`close-reason`)),
 		chromedp.SetValue(chromedp.ID(`close-reason`), "Answered by letter of 2026-07-10"),
@@ -67,6 +69,7 @@ func TestE2EAssignAndClose(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`.flash`)),
 		text(`.flash`, &flash),
 		text(`.case-head .status`, &status),
+		checkPage(t, "case closed"),
 		chromedp.Navigate(base+"/dashboard"),
 		chromedp.WaitVisible(chromedp.ID(`h-mine`)),
 		text(`#h-mine + p + *`, &queueAfter),
@@ -157,6 +160,7 @@ func TestE2EShapedDecisionInPackage(t *testing.T) {
 		// held until the notice is recorded.
 		text(`#notice-state`, &noticeBefore),
 		text(`#packages`, &held),
+		checkPage(t, "case shaped, notice due"),
 		chromedp.SetValue(chromedp.ID(`notice-method`), "e-mail to the account's address, with the warrant"),
 		chromedp.Click(chromedp.ID(`notice-submit`)),
 		// The page before had a flash too (the shape's): wait for the
@@ -165,6 +169,7 @@ func TestE2EShapedDecisionInPackage(t *testing.T) {
 		text(`#notice-state`, &noticeAfter),
 		chromedp.Click(chromedp.CSS(`#packages form[action$="/export"] button`)),
 		chromedp.WaitVisible(chromedp.CSS(`#packages td.hash code`)),
+		checkPage(t, "case shaped, produced"),
 	)
 	if err != nil {
 		t.Fatal(err)
@@ -225,6 +230,7 @@ func TestE2EClarificationAndWithdrawal(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`#clarify-form button`)),
 		chromedp.WaitVisible(chromedp.ID(`answer`)),
 		text(`.case-head .status`, &waiting),
+		checkPage(t, "case needs clarification"),
 		into(chromedp.Evaluate[string](`String(document.querySelectorAll('form[action$="/review"]').length)`), &approveForms),
 		chromedp.SetValue(chromedp.ID(`answer`), "January to June 2026."),
 		chromedp.Click(chromedp.CSS(`#answer-form button`)),
@@ -235,11 +241,13 @@ func TestE2EClarificationAndWithdrawal(t *testing.T) {
 		chromedp.Navigate(base+"/cases/"+itoa(pen.ID)),
 		chromedp.WaitVisible(chromedp.ID(`h-collection`)),
 		text(`#collection tbody`, &collecting),
+		checkPage(t, "pen register collecting"),
 		chromedp.SetValue(chromedp.ID(`withdraw-reason`), "Agency letter: investigation closed"),
 		chromedp.Click(chromedp.ID(`withdraw-submit`)),
 		chromedp.WaitVisible(chromedp.CSS(`.flash`)),
 		text(`.case-head .status`, &withdrawn),
 		text(`#collection tbody`, &windows),
+		checkPage(t, "pen register withdrawn"),
 	)
 	if err != nil {
 		t.Fatal(err)

@@ -75,9 +75,11 @@ func TestE2EForgedEmergency(t *testing.T) {
 		into(chromedp.Location(), &caseURL),
 		into(chromedp.Text(chromedp.CSS(`main`)), &logged),
 		screenshot(t, "case-forged-emergency"),
+		checkPage(t, "case, forged emergency"),
 		chromedp.Navigate(base+"/dashboard"),
 		chromedp.WaitVisible(chromedp.ID(`h-unverified`)),
 		into(chromedp.Text(chromedp.CSS(`main`)), &dashboard),
+		checkPage(t, "dashboard, unverified emergency"),
 		signOut,
 	)
 	if err != nil {
@@ -96,6 +98,7 @@ func TestE2EForgedEmergency(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`button[value=approve]`)),
 		chromedp.WaitVisible(chromedp.CSS(`p.error[role=alert]`)),
 		into(chromedp.Text(chromedp.CSS(`main`)), &refused),
+		checkPage(t, "case, approval refused"),
 		signOut,
 	)
 	if err != nil {
@@ -125,6 +128,7 @@ func TestE2EForgedEmergency(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`form[action$="/verifications"] button`)),
 		chromedp.WaitVisible(chromedp.CSS(`.flash`)),
 		into(chromedp.Text(chromedp.CSS(`main`)), &called),
+		checkPage(t, "case, callback recorded"),
 		signOut,
 
 		signIn(base, users[cases.RoleSupervisor]),
@@ -138,6 +142,7 @@ func TestE2EForgedEmergency(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`form[action$="/export"] button`)),
 		chromedp.WaitVisible(chromedp.CSS(`#packages td.hash code`)),
 		into(chromedp.Text(chromedp.CSS(`main`)), &produced),
+		checkPage(t, "case, emergency produced"),
 	)
 	if err != nil {
 		t.Fatalf("callback, approval and export: %v", err)

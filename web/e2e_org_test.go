@@ -44,6 +44,7 @@ func TestE2EOrganisation(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`.flash`)),
 		into(chromedp.Text(chromedp.CSS(`.flash`)), &flash),
 		screenshot(t, "organisation"),
+		checkPage(t, "organisation"),
 	)
 	if err != nil {
 		t.Fatalf("organisation: %v", err)

@@ -149,17 +149,31 @@ func TestE2EPortal(t *testing.T) {
 	day := func(d int) string { return time.Now().UTC().AddDate(0, 0, d).Format("2006-01-02") }
 
 	var loginTitle, preview, caseURL, caseText string
+	var phoneCols []string
 	err := chromedp.Do(ctx,
 		// Signed out, the portal sends the browser to the sign-in page.
 		chromedp.Navigate(base+"/cases/new"),
 		chromedp.WaitVisible(chromedp.ID(`email`)),
 		into(chromedp.Title(), &loginTitle),
 		screenshot(t, "login"),
+		checkPage(t, "login"),
 		signIn(base, users[cases.RoleIntake]),
 		screenshot(t, "dashboard"),
+		checkPage(t, "dashboard (intake)"),
 		chromedp.Navigate(base+"/cases"),
 		chromedp.WaitVisible(chromedp.CSS(`table.list`)),
 		screenshot(t, "cases"),
+		checkPage(t, "case list"),
+		chromedp.EmulateViewport(390, 844),
+		screenshot(t, "cases-narrow"),
+		// On a phone the Status and Due columns are in view, not scrolled off.
+		into(chromedp.Evaluate[[]string](`[...document.querySelectorAll('table.list thead th')]
+			.filter(th => { const r = th.getBoundingClientRect(); return r.width > 0 && r.right <= window.innerWidth; })
+			.map(th => th.textContent.trim())`), &phoneCols),
+		chromedp.EmulateViewport(1280, 900),
+		chromedp.Navigate(base+"/cases/new"),
+		chromedp.WaitVisible(chromedp.CSS(`#agency\.name`)),
+		checkPage(t, "intake, empty"),
 
 		// Log a pen register order, checking the decision first.
 		chromedp.Navigate(base+"/cases/new"),
@@ -184,14 +198,22 @@ func TestE2EPortal(t *testing.T) {
 		chromedp.WaitVisible(chromedp.ID(`h-preview`)),
 		into(chromedp.Text(chromedp.CSS(`.decision-preview`)), &preview),
 		screenshot(t, "intake"),
+		chromedp.EmulateViewport(390, 844),
+		screenshot(t, "intake-narrow"),
+		chromedp.EmulateViewport(1280, 900),
+		checkPage(t, "intake, decision checked"),
 		chromedp.SetUploadFiles(chromedp.ID(`document`), []string{pdf}),
 		chromedp.Click(chromedp.CSS(`button[value=save]`)),
 		chromedp.WaitVisible(chromedp.ID(`h-decision`)),
 		into(chromedp.Location(), &caseURL),
 		into(chromedp.Text(chromedp.CSS(`main`)), &caseText),
+		checkPage(t, "case logged"),
 	)
 	if err != nil {
 		t.Fatalf("intake: %v", err)
+	}
+	if cols := strings.Join(phoneCols, "|"); !strings.Contains(cols, "Status") || !strings.Contains(cols, "Due") {
+		t.Errorf("the case list at 390 px shows only %q", cols)
 	}
 	if !strings.HasPrefix(loginTitle, "Sign in") {
 		t.Errorf("login title %q", loginTitle)
@@ -216,9 +238,11 @@ func TestE2EPortal(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`form[action="/logout"] button`)),
 		chromedp.WaitVisible(chromedp.ID(`email`)),
 		into(chromedp.Text(chromedp.CSS(`main`)), &afterLogout),
+		checkPage(t, "signed out"),
 		signIn(base, users[cases.RoleReviewer]),
 		chromedp.Navigate(caseURL),
 		chromedp.WaitVisible(chromedp.ID(`note`)),
+		checkPage(t, "case awaiting review"),
 		chromedp.SetValue(chromedp.ID(`note`), "Order checked against the court docket."),
 		chromedp.Click(chromedp.CSS(`button[value=approve]`)),
 		chromedp.WaitVisible(chromedp.CSS(`.flash`)),
@@ -226,12 +250,14 @@ func TestE2EPortal(t *testing.T) {
 		chromedp.WaitVisible(chromedp.ID(`h-timeline`)),
 		into(chromedp.Text(chromedp.CSS(`main`)), &reviewed),
 		screenshot(t, "case"),
+		checkPage(t, "case approved"),
 		chromedp.EmulateViewport(390, 844),
 		screenshot(t, "case-narrow"),
 		chromedp.Navigate(base+"/dashboard"),
 		chromedp.WaitVisible(chromedp.ID(`h-emergency`)),
 		into(chromedp.Text(chromedp.CSS(`main`)), &dashboard),
 		screenshot(t, "dashboard-narrow"),
+		checkPage(t, "dashboard (reviewer)"),
 	)
 	if err != nil {
 		t.Fatalf("review: %v", err)
@@ -257,6 +283,7 @@ func TestE2EPortal(t *testing.T) {
 	downloads := t.TempDir()
 	progress := chromedp.Events(ctx, cdpbrowser.DownloadProgress)
 	var shownHash, flash, result string
+	var pkgCols []float64
 	err = chromedp.Do(ctx,
 		chromedp.EmulateViewport(1280, 900),
 		chromedp.Navigate(caseURL),
@@ -264,12 +291,15 @@ func TestE2EPortal(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`form[action$="/export"] button`)),
 		// Nothing was collected yet: the page asks to confirm "no data found".
 		chromedp.WaitVisible(chromedp.CSS(`#confirm-no-data button`)),
+		checkPage(t, "case, confirm no data"),
 		chromedp.Click(chromedp.CSS(`#confirm-no-data button`)),
 		chromedp.WaitVisible(chromedp.CSS(`#packages td.hash code`)),
 		into(chromedp.Text(chromedp.CSS(`#result`)), &result),
 		into(chromedp.Text(chromedp.CSS(`.flash`)), &flash),
 		into(chromedp.Text(chromedp.CSS(`#packages td.hash code`)), &shownHash),
 		screenshot(t, "case-package"),
+		checkPage(t, "case produced"),
+		into(chromedp.Evaluate[[]float64](`[document.querySelector('#packages td.file').offsetWidth, document.querySelector('#packages td.hash').offsetWidth]`), &pkgCols),
 		chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
 			_, err := chromedp.Call(ctx, cdpbrowser.SetDownloadBehavior, cdpbrowser.SetDownloadBehaviorParams{
 				Behavior: cdpbrowser.SetDownloadBehaviorBehaviorAllowAndName, DownloadPath: downloads, EventsEnabled: new(true)})
@@ -282,6 +312,9 @@ func TestE2EPortal(t *testing.T) {
 	}
 	if !strings.Contains(flash, "Disclosure package produced") {
 		t.Errorf("flash after export: %q", flash)
+	}
+	if len(pkgCols) != 2 || pkgCols[0] <= pkgCols[1] {
+		t.Errorf("the packages table gives the hash more width than the file name: %v", pkgCols)
 	}
 	if result != "No data found" {
 		t.Errorf("result after a production without records: %q", result)
@@ -373,6 +406,7 @@ func TestE2EReportAndAdmin(t *testing.T) {
 		into(chromedp.Title(), &reportTitle),
 		into(chromedp.Text(chromedp.CSS(`main`)), &reportText),
 		screenshot(t, "report"),
+		checkPage(t, "report"),
 		chromedp.SetValue(chromedp.ID(`period`), last.Prev().String()),
 		chromedp.Click(chromedp.CSS(`form.period-picker button`)),
 		// The new page is the one whose picker has the period selected.
@@ -382,29 +416,36 @@ func TestE2EReportAndAdmin(t *testing.T) {
 
 		chromedp.Navigate(base+"/admin/policy"),
 		chromedp.WaitVisible(chromedp.ID(`policy-file`)),
+		checkPage(t, "policy"),
 		chromedp.SetUploadFiles(chromedp.ID(`policy-file`), []string{broken}),
 		chromedp.Click(chromedp.CSS(`form[action="/admin/policy/replay"] button`)),
 		chromedp.WaitVisible(chromedp.ID(`h-problems`)),
 		into(chromedp.Text(chromedp.CSS(`main`)), &refused),
+		checkPage(t, "policy refused"),
 		chromedp.SetUploadFiles(chromedp.ID(`policy-file`), []string{wider}),
 		chromedp.Click(chromedp.CSS(`form[action="/admin/policy/replay"] button`)),
 		chromedp.WaitVisible(chromedp.ID(`h-replay`)),
 		into(chromedp.Text(chromedp.CSS(`.replay`)), &replay),
 		screenshot(t, "policy-replay"),
+		checkPage(t, "policy replay"),
 		chromedp.Click(chromedp.CSS(`form[action="/admin/policy/activate"] button`)),
 		chromedp.WaitVisible(chromedp.CSS(`.flash`)),
 		into(chromedp.Text(chromedp.CSS(`main`)), &activated),
+		checkPage(t, "policy activated"),
 
 		chromedp.Navigate(base+"/admin/users"),
 		chromedp.WaitVisible(chromedp.ID(`email`)),
+		checkPage(t, "users"),
 		chromedp.SetValue(chromedp.ID(`email`), "new.auditor@example.org"),
 		chromedp.SetValue(chromedp.ID(`role`), "auditor"),
 		chromedp.Click(chromedp.CSS(`form[action="/admin/users"] button`)),
 		chromedp.WaitVisible(chromedp.ID(`one-time-password`)),
 		screenshot(t, "users"),
+		checkPage(t, "users, one-time password"),
 		chromedp.Navigate(base+"/admin/agencies"),
 		chromedp.WaitVisible(chromedp.ID(`h-agencies`)),
 		screenshot(t, "agencies"),
+		checkPage(t, "agencies"),
 		chromedp.Navigate(base+"/reports"),
 		chromedp.WaitVisible(chromedp.ID(`h-countries`)),
 		chromedp.EmulateViewport(390, 844),

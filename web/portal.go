@@ -159,7 +159,10 @@ type page struct {
 	Path  string
 	Flash string
 	Error string
-	Data  any
+	// Problems are the fields the error is about: the summary lists and
+	// links them.
+	Problems []fieldProblem
+	Data     any
 }
 
 func (s *Server) render(c *gin.Context, status int, name, title string, data any) {
@@ -171,6 +174,9 @@ func (s *Server) render(c *gin.Context, status int, name, title string, data any
 		Flash: flashes[c.Query("done")]}
 	if e, ok := data.(interface{ ErrorText() string }); ok {
 		p.Error = e.ErrorText()
+	}
+	if e, ok := data.(interface{ Problems() []fieldProblem }); ok && p.Error != "" {
+		p.Problems = e.Problems()
 	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", p); err != nil {

@@ -43,6 +43,8 @@ var templateFuncs = template.FuncMap{
 	},
 	"caseRows": caseRowsHTML,
 	"field":    func(f map[string]string, key string) string { return f[key] },
+	"problem":  problemFor,
+	"errid":    errID,
 	"orgField": orgField,
 	"join":     func(list []string) string { return strings.Join(list, ", ") },
 	"add":      func(a, b int) int { return a + b },
@@ -590,7 +592,7 @@ func (s *Server) caseFormError(c *gin.Context, err error, note string) {
 	}
 	d.Message, d.Fields, d.Note = cases.ErrorMessage(err), cases.ErrorFields(err), note
 	if code == cases.EINVALID && len(d.Fields) > 0 {
-		d.Message = "Please correct the form below."
+		d.Message = "Please correct these fields:"
 	}
 	s.render(c, statusOf(code), "case", d.Case.Number, d)
 }

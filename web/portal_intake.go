@@ -167,7 +167,7 @@ func (s *Server) intakeSubmit(c *gin.Context) {
 		d.Fields = cases.ErrorFields(err)
 		d.Message = cases.ErrorMessage(err)
 		if len(d.Fields) > 0 {
-			d.Message = "The request has errors: see the fields marked below. Nothing was saved."
+			d.Message = "The request has errors in these fields; nothing was saved:"
 		}
 		d.Form.padTargets()
 		s.renderIntake(c, status, d)

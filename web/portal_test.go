@@ -387,7 +387,9 @@ func TestPortalIntake(t *testing.T) {
 		body, ctype = multipartForm(t, bad, "", nil)
 		w = p.post(cases.RoleIntake, "/cases/new", body, ctype)
 		if w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), "use &#34;GB&#34; for the United Kingdom") ||
-			!regexp.MustCompile(`id="target_value_0"[^>]*value="\(415\) 555-0123" aria-invalid="true"><span class="field-error">must not contain white space`).MatchString(w.Body.String()) {
+			!regexp.MustCompile(`id="target_value_0" aria-invalid="true" aria-describedby="err-targets-0-value"[^>]*value="\(415\) 555-0123"><span class="field-error" id="err-targets-0-value">Target 1 value must not contain white space`).MatchString(w.Body.String()) ||
+			// The summary at the top lists the field and links to it.
+			!strings.Contains(w.Body.String(), `<li><a href="#target_value_0">Target 1 value must not contain white space`) {
 			t.Fatalf("field errors: %d\n%s", w.Code, w.Body)
 		}
 		if count() != 0 {

@@ -93,6 +93,10 @@ func loadDemo(ctx context.Context, db *store.DB, p *policy.Policy, out io.Writer
 	}
 	rng := rand.New(rand.NewPCG(2026, 11))
 	now := time.Now().UTC().Truncate(time.Second)
+	accounts, err := demoMetadata(ctx, db, &seed, now)
+	if err != nil {
+		return err
+	}
 	for i := 0; i < demoCases; i++ {
 		req := demoRequest(&seed, rng, now, i)
 		if err := db.Resolve(ctx, req); err != nil {
@@ -114,6 +118,7 @@ func loadDemo(ctx context.Context, db *store.DB, p *policy.Policy, out io.Writer
 	if err := demoCasework(ctx, db, users, forged, now); err != nil {
 		return fmt.Errorf("demo case work: %w", err)
 	}
+	fmt.Fprintf(out, "demo: platform metadata for %d accounts\n", accounts)
 	fmt.Fprintf(out, "demo: loaded %d cases. Sign in as %s (or reviewer@, supervisor@, auditor@, admin@ the same domain) with password %s\n",
 		demoCases, demoUsers[0].email, password)
 	return nil

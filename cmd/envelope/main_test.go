@@ -236,6 +236,21 @@ func TestServeDemo(t *testing.T) {
 	if _, err := s.VerifyAudit(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	// The demo's targets have platform metadata, the forged emergency's
+	// account included: a production in the demo finds records.
+	var subscribers, sessions, forged int
+	if err := s.Reader().Get(&subscribers, "SELECT COUNT(*) FROM meta_subscribers"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Reader().Get(&sessions, "SELECT COUNT(*) FROM meta_ip_sessions"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Reader().Get(&forged, s.Reader().Rebind("SELECT COUNT(*) FROM meta_subscribers WHERE account = ?"), demoForgedTarget); err != nil {
+		t.Fatal(err)
+	}
+	if subscribers < 10 || sessions < 100 || forged != 1 {
+		t.Errorf("demo metadata: %d subscribers, %d IP sessions, forged target %d", subscribers, sessions, forged)
+	}
 	// A second --demo run leaves existing data alone.
 	n1, _ := s.CountCases(context.Background())
 	if err := loadDemo(context.Background(), s, nil, io.Discard); err != nil {
