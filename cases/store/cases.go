@@ -191,10 +191,14 @@ func (db *DB) createCase(ctx context.Context, tx *sqlx.Tx, actor string, nc NewC
 	if _, err := tx.ExecContext(ctx, tx.Rebind("UPDATE cases SET number = ? WHERE id = ?"), number, id); err != nil {
 		return nil, fmt.Errorf("number case: %w", err)
 	}
-	for _, term := range searchTerms(number, req) {
+	terms := searchTerms(number, req)
+	for _, term := range terms {
 		if _, err := tx.ExecContext(ctx, tx.Rebind("INSERT INTO case_terms (term, case_id) VALUES (?, ?)"), term, id); err != nil {
 			return nil, fmt.Errorf("index case: %w", err)
 		}
+	}
+	if err := db.indexText(ctx, tx, id, terms); err != nil {
+		return nil, fmt.Errorf("index case text: %w", err)
 	}
 	for i, t := range req.Targets {
 		if _, err := tx.ExecContext(ctx, tx.Rebind("INSERT INTO case_targets (case_id, position, kind, value) VALUES (?, ?, ?, ?)"),
