@@ -389,6 +389,11 @@ type CloseHook func(ctx context.Context, tx *sqlx.Tx, actor string, c *cases.Cas
 // OnClose registers a hook to run when a case is closed.
 func (db *DB) OnClose(h CloseHook) { db.onClose = append(db.onClose, h) }
 
+// OnReopen registers a hook to run inside the transaction that reopens a
+// closed or withdrawn case (c as it was before): what the close stopped
+// and may resume, resumes with it.
+func (db *DB) OnReopen(h CloseHook) { db.onReopen = append(db.onReopen, h) }
+
 // SetStatus moves a case to produced or closed, audited.
 func (db *DB) SetStatus(ctx context.Context, tx *sqlx.Tx, actor string, c *cases.Case, status cases.Status) error {
 	now := db.Now()

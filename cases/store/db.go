@@ -52,6 +52,7 @@ type DB struct {
 
 	onApprove []ApproveHook
 	onClose   []CloseHook
+	onReopen  []CloseHook
 
 	commits atomic.Uint64 // see Commits
 
