@@ -74,7 +74,17 @@ func (db *DB) wordCond(w string) (string, []any) {
 	}
 	like := "%" + likeEscaper.Replace(w) + "%"
 	if db.Dialect == Postgres {
-		return `id IN (SELECT case_id FROM case_search WHERE body LIKE ? ESCAPE '\')`, []any{like}
+		// The index is asked for the word's last four characters only, two
+		// trigrams: GIN intersects the posting list of every trigram of a
+		// pattern, and a number's leading digits ("+1415555…") are in a
+		// great many cases (80 ms against 3 ms at a million). The whole
+		// word is then a filter the index cannot take ((body || '')).
+		rs := []rune(w)
+		if len(rs) <= 4 {
+			return `id IN (SELECT case_id FROM case_search WHERE body LIKE ? ESCAPE '\')`, []any{like}
+		}
+		tail := "%" + likeEscaper.Replace(string(rs[len(rs)-4:])) + "%"
+		return `id IN (SELECT case_id FROM case_search WHERE body LIKE ? ESCAPE '\' AND (body || '') LIKE ? ESCAPE '\')`, []any{tail, like}
 	}
 	ts := spread(trigrams(w), maxWordTrigrams)
 	parts := make([]string, len(ts))
