@@ -55,6 +55,7 @@ func New(db *store.DB) *Store {
 	s := &Store{db: db, filter: &Filter{}}
 	db.OnApprove(s.onApprove)
 	db.OnClose(s.onClose)
+	db.OnReopen(s.onReopen)
 	stores[db] = s
 	return s
 }

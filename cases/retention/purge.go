@@ -115,15 +115,16 @@ func (p *Purger) Purge(ctx context.Context, now time.Time, dryRun bool) (*Report
 // to delete nothing. (Without an index on collected_at this reads the
 // table once; a purge runs hourly. See docs/retention.md for the figures.)
 const pairsDue = `SELECT DISTINCT cp.case_id FROM collected_pairs cp JOIN cases c ON c.id = cp.case_id
-	WHERE cp.collected_at < ? AND (c.status IN ('closed', 'rejected')
+	WHERE cp.collected_at < ? AND (c.status IN ('closed', 'withdrawn', 'rejected')
 		OR cp.id <= (SELECT MAX(p.last_pair_id) FROM packages p WHERE p.case_id = cp.case_id))
 	ORDER BY cp.case_id`
 
-// closedDue lists the closed cases closed before the cutoff and not yet
+// closedDue lists the closed cases (a withdrawn case is closed by the
+// agency) closed before the cutoff and not yet
 // purged (a case imported closed without a close time counts from its
 // last update), and the purged cases that received pairs since: a late
 // batch stamped inside a window can still be kept after the close.
-const closedDue = `SELECT id FROM cases WHERE status = 'closed' AND purged_at IS NULL AND COALESCE(closed_at, updated_at) < ?
+const closedDue = `SELECT id FROM cases WHERE status IN ('closed', 'withdrawn') AND purged_at IS NULL AND COALESCE(closed_at, updated_at) < ?
 	UNION
 	SELECT DISTINCT w.case_id FROM collection_windows w JOIN cases c ON c.id = w.case_id
 	WHERE c.purged_at IS NOT NULL AND EXISTS (SELECT 1 FROM collected_pairs cp WHERE cp.case_id = w.case_id)
@@ -234,7 +235,7 @@ func readCase(ctx context.Context, tx *sqlx.Tx, id int64) (*caseState, error) {
 // package covers.
 func (p *Purger) purgePairs(ctx context.Context, tx *sqlx.Tx, st *caseState, ps pass) (*Purged, string, error) {
 	through := st.LastPairID
-	if st.Status == cases.StatusClosed || st.Status == cases.StatusRejected {
+	if ended(st.Status) || st.Status == cases.StatusRejected {
 		through = math.MaxInt64
 	}
 	n, err := remove(ctx, tx, ps.dry, "collected_pairs", "case_id = ? AND collected_at < ? AND id <= ?", st.ID, ps.cutoff, through)
@@ -253,7 +254,7 @@ func (p *Purger) purgePairs(ctx context.Context, tx *sqlx.Tx, st *caseState, ps 
 // the packages' rows and hashes (the record of what was disclosed), and
 // the audit log.
 func (p *Purger) purgeCase(ctx context.Context, tx *sqlx.Tx, st *caseState, ps pass) (*Purged, string, error) {
-	if st.Status != cases.StatusClosed {
+	if !ended(st.Status) {
 		return nil, "", nil
 	}
 	// A preservation is a legal duty (18 U.S.C. 2703(f)) with its own
@@ -300,6 +301,10 @@ func (p *Purger) purgeCase(ctx context.Context, tx *sqlx.Tx, st *caseState, ps p
 	}
 	return done, "", p.audit(ctx, tx, dry, "retention.purge_case", done)
 }
+
+// ended reports whether a case is over as retention counts it: closed, or
+// withdrawn by the agency, which stops it as a close does.
+func ended(s cases.Status) bool { return s == cases.StatusClosed || s == cases.StatusWithdrawn }
 
 // remove deletes the rows of table that where selects and returns how
 // many; in a dry run it counts them instead.

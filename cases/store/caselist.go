@@ -254,7 +254,7 @@ func (db *DB) filterClause(f cases.CaseFilter, key string) ([]string, []any) {
 	if f.Assignee != "" {
 		add("assignee = ?", f.Assignee)
 	}
-	if cond, qargs := queryClause(f.Query); cond != "" {
+	if cond, qargs := db.queryClause(f.Query, f.Country); cond != "" {
 		where = append(where, cond)
 		args = append(args, qargs...)
 	}

@@ -199,10 +199,14 @@ func (db *DB) createCase(ctx context.Context, tx *sqlx.Tx, actor string, nc NewC
 	if _, err := tx.ExecContext(ctx, tx.Rebind("UPDATE cases SET number = ? WHERE id = ?"), number, id); err != nil {
 		return nil, fmt.Errorf("number case: %w", err)
 	}
-	for _, term := range searchTerms(number, req) {
+	terms := searchTerms(number, req)
+	for _, term := range terms {
 		if _, err := tx.ExecContext(ctx, tx.Rebind("INSERT INTO case_terms (term, case_id) VALUES (?, ?)"), term, id); err != nil {
 			return nil, fmt.Errorf("index case: %w", err)
 		}
+	}
+	if err := db.indexText(ctx, tx, id, terms); err != nil {
+		return nil, fmt.Errorf("index case text: %w", err)
 	}
 	for i, t := range req.Targets {
 		if _, err := tx.ExecContext(ctx, tx.Rebind("INSERT INTO case_targets (case_id, position, kind, value) VALUES (?, ?, ?, ?)"),
@@ -397,6 +401,11 @@ type CloseHook func(ctx context.Context, tx *sqlx.Tx, actor string, c *cases.Cas
 
 // OnClose registers a hook to run when a case is closed.
 func (db *DB) OnClose(h CloseHook) { db.onClose = append(db.onClose, h) }
+
+// OnReopen registers a hook to run inside the transaction that reopens a
+// closed or withdrawn case (c as it was before): what the close stopped
+// and may resume, resumes with it.
+func (db *DB) OnReopen(h CloseHook) { db.onReopen = append(db.onReopen, h) }
 
 // SetStatus moves a case to produced or closed, audited.
 func (db *DB) SetStatus(ctx context.Context, tx *sqlx.Tx, actor string, c *cases.Case, status cases.Status) error {

@@ -59,8 +59,8 @@ func (db *DB) auditCase(ctx context.Context, tx *sqlx.Tx, actor, action string, 
 
 // ReopenCase reopens a closed or withdrawn case, as a supervisor, with a
 // reason: it goes back to where its review left it (produced if something
-// was produced). Collection windows ended by the close stay ended; a new
-// order is a new case.
+// was produced). Collection windows the close stopped reopen while their
+// authorised end is ahead (the reopen hooks, cases/metadata/reopen.go).
 func (db *DB) ReopenCase(ctx context.Context, actor *cases.User, ref, reason string) (*cases.Case, error) {
 	if actor == nil || actor.Role != cases.RoleSupervisor {
 		return nil, cases.Errorf(cases.EFORBIDDEN, "only a supervisor may reopen a case")
@@ -84,6 +84,11 @@ func (db *DB) ReopenCase(ctx context.Context, actor *cases.User, ref, reason str
 		if _, err := tx.ExecContext(ctx, tx.Rebind("UPDATE cases SET status = ?, closed_at = NULL, result = ?, result_reason = '', updated_at = ? WHERE id = ?"),
 			status, result, db.Now(), before.ID); err != nil {
 			return err
+		}
+		for _, hook := range db.onReopen {
+			if err := hook(ctx, tx, actor.Email, before); err != nil {
+				return err
+			}
 		}
 		return db.auditCase(ctx, tx, actor.Email, "case.reopen", before,
 			map[string]any{"status": before.Status, "result": before.Result},

@@ -78,6 +78,7 @@ type DB struct {
 
 	onApprove []ApproveHook
 	onClose   []CloseHook
+	onReopen  []CloseHook
 
 	commits atomic.Uint64 // see Commits
 	retries atomic.Uint64 // see Retries

@@ -4,7 +4,6 @@ import (
 	"context"
 	"strings"
 	"unicode"
-	"unicode/utf8"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/nyaruka/phonenumbers"
@@ -12,9 +11,10 @@ import (
 	"envelope/cases"
 )
 
-// Search that finds what people type (issue 16). Terms are matched by
-// prefix through the (term, case_id) key, so a search costs index range
-// scans whatever the number of cases. What people type is made to meet
+// Search that finds what people type (issue 16). Words are matched
+// anywhere in a case's terms through trigram indexes (trigram.go); words
+// under three characters by prefix through the (term, case_id) key, so a
+// search costs index lookups whatever the number of cases. What people type is made to meet
 // the terms: a phone number in any format becomes its digits, and a case
 // is indexed by the parts of its reference, the national form of its phone
 // targets and the words of its notes.
@@ -42,28 +42,6 @@ func queryWords(q string) ([]string, error) {
 
 // termCond is the condition that a case has a term starting with w.
 const termCond = "id IN (SELECT case_id FROM case_terms WHERE term >= ? AND term < ?)"
-
-// queryClause is the condition of a free-text query: every word is the
-// prefix of one of the case's terms; a query typed as a phone number
-// ("+1 (415) 555-0123", "415 555 0123", "415-555-0123") is its digits, one
-// term, so it is found whichever way it was typed. (Matching the words as
-// well, with OR, made SQLite walk every case: "+1" is in a million.)
-func queryClause(q string) (string, []any) {
-	words, _ := queryWords(q) // checked by listRows
-	if len(words) == 0 {
-		return "", nil
-	}
-	if d, ok := typedPhone(q); ok {
-		return termCond, []any{d, d + string(utf8.MaxRune)}
-	}
-	conds := make([]string, len(words))
-	var args []any
-	for i, w := range words {
-		conds[i] = termCond
-		args = append(args, w, w+string(utf8.MaxRune))
-	}
-	return strings.Join(conds, " AND "), args
-}
 
 // typedPhone returns the digits of a query that reads as a phone number
 // typed with punctuation: phone characters only, and a leading +, a
@@ -120,6 +98,7 @@ const maxNoteTerms = 200
 // indexNote adds the words of a note to its case's search terms.
 func (db *DB) indexNote(ctx context.Context, tx *sqlx.Tx, caseID int64, body string) error {
 	seen := map[string]bool{}
+	var words []string
 	for _, w := range strings.FieldsFunc(strings.ToLower(body), func(r rune) bool {
 		return !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '-' && r != '+'
 	}) {
@@ -132,6 +111,7 @@ func (db *DB) indexNote(ctx context.Context, tx *sqlx.Tx, caseID int64, body str
 		if _, err := tx.ExecContext(ctx, tx.Rebind("INSERT INTO case_terms (term, case_id) VALUES (?, ?) ON CONFLICT DO NOTHING"), w, caseID); err != nil {
 			return err
 		}
+		words = append(words, w)
 	}
-	return nil
+	return db.indexText(ctx, tx, caseID, words)
 }
