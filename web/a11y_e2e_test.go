@@ -31,7 +31,7 @@ func TestE2EAccessibleForms(t *testing.T) {
 	}
 	req["received_at"] = now.Add(-time.Hour).Format(time.RFC3339)
 	// Due later today, whatever the time now: halfway to midnight.
-	req["due_at"] = now.Add(endOfDay(now).Sub(now) / 2).Format(time.RFC3339)
+	req["due_at"] = now.Add(endOfDay(now, time.UTC).Sub(now) / 2).Format(time.RFC3339)
 	req["due_reason"] = "the agency asked for today"
 	body, _ := json.Marshal(req)
 	if w := p.do(cases.RoleIntake, "POST", "/api/v1/cases", body, &today); w.Code != http.StatusCreated {
