@@ -383,9 +383,6 @@ func (raw *rawRequest) validate(loc *time.Location) (*Request, error) {
 	for i, t := range raw.Targets {
 		field := fmt.Sprintf("targets[%d]", i)
 		t.Value = strings.TrimSpace(t.Value)
-		if t.Kind == TargetPhone {
-			t.Value = NationalToE164(t.Value, req.Agency.Country)
-		}
 		switch {
 		case !t.Kind.Valid():
 			f.add(field+".kind", "%q is not a target kind (one of %s)", t.Kind, join(TargetKinds))

@@ -64,7 +64,11 @@ func TestParseRequestBadInput(t *testing.T) {
 		{"missing process type", `"type": "pen_register",`, ``, "process.type"},
 		{"bad via", `"via": ""`, `"via": "fax"`, "process.via"},
 		{"unknown category", `"message_content"]`, `"message_contents"]`, "categories[1]"},
-		{"non-E.164 phone not of the agency's country", `"+14155550123"`, `"555-0123"`, "targets[0].value"},
+		// The JSON contract is E.164 (shared/domain.md): a national number
+		// is read with the agency's country only where a person types it,
+		// in the portals' forms.
+		{"non-E.164 phone", `"+14155550123"`, `"415-555-0123"`, "targets[0].value"},
+		{"not a phone number anywhere", `"+14155550123"`, `"555-0123"`, "targets[0].value"},
 		{"phone with spaces", `"+14155550123"`, `"+1 415 555 0123"`, "targets[0].value"},
 		{"impossible phone", `"+14155550123"`, `"+1415555"`, "targets[0].value"},
 		{"bad target kind", `"kind": "phone"`, `"kind": "imei"`, "targets[0].kind"},

@@ -285,6 +285,8 @@ func TestAgencyPortal(t *testing.T) {
 	if count() != before {
 		t.Fatal("a refused submission stored a case")
 	}
+	// A phone number typed as the officer reads it, in the agency's country.
+	fields["target_kind"], fields["target_value"] = "phone", "(415) 555-0123"
 	resp, body = submit([]byte("%PDF-1.4\n%test\n"), fields)
 	expect(t, "submit", resp, body, http.StatusSeeOther, "/agency/cases/")
 	caseID := strings.TrimSuffix(strings.TrimPrefix(resp.Header.Get("Location"), "/agency/cases/"), "?done=submitted")
@@ -294,6 +296,9 @@ func TestAgencyPortal(t *testing.T) {
 	}
 	if kase.Requester.Email != "kim@ic.fbi.gov" || kase.Agency.Name != "Federal Bureau of Investigation" || kase.Document == nil || kase.Decision == nil {
 		t.Fatalf("submitted case: requester %+v agency %+v document %v", kase.Requester, kase.Agency, kase.Document)
+	}
+	if got := kase.Targets[0].Value; got != "+14155550123" {
+		t.Errorf("the typed number was stored as %q, want +14155550123", got)
 	}
 	if !hasEvent(t, p.db, "case.source", `"agency"`) {
 		t.Error("no audit event naming the source")

@@ -175,7 +175,7 @@ func TestAPIBadInput(t *testing.T) {
 			{"malformed JSON", `{"agency":`, "body", 400},
 			{"unknown process", strings.Replace(base, `"pen_register"`, `"wiretap"`, 1), "process.type", 400},
 			{"unknown category", strings.Replace(base, `"message_pairs"`, `"messages"`, 1), "categories[0]", 400},
-			{"non-E.164 phone", strings.Replace(base, `"+14155550123"`, `"(415) 555-0123"`, 1), "targets[0].value", 400},
+			{"not a phone number in the agency's country", strings.Replace(base, `"+14155550123"`, `"555-0123"`, 1), "targets[0].value", 400},
 			{"bad date", strings.Replace(base, `"2026-11-27T00:00:00Z"`, `"next friday"`, 1), "due_at", 400},
 			{"missing country", strings.Replace(base, `"country": "US", `, ``, 1), "agency.country", 400},
 			{"oversized body", huge, "body", 413},

@@ -124,6 +124,11 @@ func (f *intakeForm) json() []byte {
 	domains := append([]string{}, strings.FieldsFunc(f.AgencyDomains, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\r' })...)
 	targets := []map[string]string{}
 	for _, t := range f.Targets {
+		// A person types a phone number as they read it ("(415) 555-0123"):
+		// read in the agency's country, it becomes the E.164 the API takes.
+		if t.Kind == string(cases.TargetPhone) {
+			t.Value = cases.NationalToE164(t.Value, f.AgencyCountry)
+		}
 		targets = append(targets, map[string]string{"kind": t.Kind, "value": t.Value})
 	}
 	req := map[string]any{

@@ -86,6 +86,9 @@ func (f *submitForm) json(o *store.Officer, ag *store.AgencyEntry) []byte {
 		if i < len(f.TargetKinds) {
 			k = f.TargetKinds[i]
 		}
+		if k == string(cases.TargetPhone) { // typed as read: in the agency's country
+			v = cases.NationalToE164(v, ag.Country)
+		}
 		targets = append(targets, map[string]string{"kind": k, "value": v})
 	}
 	req := map[string]any{
