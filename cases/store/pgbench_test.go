@@ -21,7 +21,7 @@ import (
 // benchPGName is the PostgreSQL database of a million cases the
 // benchmarks keep between runs, named by the schema version it was built
 // at: a new migration builds a new one.
-const benchPGName = "envelope_bench_1m_00016"
+func benchPGName(b testing.TB) string { return "envelope_bench_1m_" + schemaTag(b) }
 
 // benchPG returns a PostgreSQL store of a million cases like benchDB's,
 // built once with COPY (a million single-row inserts take too long to
@@ -33,6 +33,7 @@ func benchPG(b *testing.B) *store.DB {
 		b.Skipf("%s not set", storetest.PostgresEnv)
 	}
 	ctx := context.Background()
+	name := benchPGName(b)
 	adm, err := sql.Open("pgx", admin)
 	if err != nil {
 		b.Fatal(err)
@@ -41,11 +42,11 @@ func benchPG(b *testing.B) *store.DB {
 	u, _ := url.Parse(admin)
 	dsn := func(name string) string { v := *u; v.Path = "/" + name; return v.String() }
 	var exists bool
-	if err := adm.QueryRow("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", benchPGName).Scan(&exists); err != nil {
+	if err := adm.QueryRow("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", name).Scan(&exists); err != nil {
 		b.Fatal(err)
 	}
 	if !exists {
-		tmp := benchPGName + "_tmp"
+		tmp := name + "_tmp"
 		adm.Exec("DROP DATABASE IF EXISTS " + tmp + " WITH (FORCE)")
 		if _, err := adm.Exec("CREATE DATABASE " + tmp); err != nil {
 			b.Fatal(err)
@@ -58,11 +59,11 @@ func benchPG(b *testing.B) *store.DB {
 		if err := seedMillionPG(ctx, dsn(tmp)); err != nil {
 			b.Fatal(err)
 		}
-		if _, err := adm.Exec("ALTER DATABASE " + tmp + " RENAME TO " + benchPGName); err != nil {
+		if _, err := adm.Exec("ALTER DATABASE " + tmp + " RENAME TO " + name); err != nil {
 			b.Fatal(err)
 		}
 	}
-	db, err := store.Open(ctx, dsn(benchPGName))
+	db, err := store.Open(ctx, dsn(name))
 	if err != nil {
 		b.Fatal(err)
 	}

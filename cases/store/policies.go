@@ -50,25 +50,35 @@ func (db *DB) lastSource(ctx context.Context, table string) (source []byte, ok b
 	return []byte(s), true, nil
 }
 
-// LatestPolicy returns the id and source of the newest activation, or id 0
-// if none ever was. Instances sharing a database poll the id to follow an
-// activation made on another instance (see followPolicy in cmd/envelope).
-func (db *DB) LatestPolicy(ctx context.Context) (id int64, source []byte, err error) {
+// Activations names a table of activated rules files: the policies, or
+// the clock rules.
+type Activations string
+
+const (
+	PolicyActivations Activations = "policies"
+	ClockActivations  Activations = "clock_rules"
+)
+
+// LatestActivation returns the id and source of the newest activation in
+// table, or id 0 if none ever was. Instances sharing a database poll the
+// id to follow an activation made on another instance (see follow.go in
+// cmd/envelope).
+func (db *DB) LatestActivation(ctx context.Context, table Activations) (id int64, source []byte, err error) {
 	var row struct {
 		ID     int64  `db:"id"`
 		Source string `db:"source"`
 	}
-	err = db.r.GetContext(ctx, &row, "SELECT id, source FROM policies ORDER BY id DESC LIMIT 1")
+	err = db.r.GetContext(ctx, &row, "SELECT id, source FROM "+string(table)+" ORDER BY id DESC LIMIT 1")
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil, nil
 	}
 	return row.ID, []byte(row.Source), err
 }
 
-// LatestPolicyID is LatestPolicy without the source: the cheap question a
-// follower asks every few hundred milliseconds.
-func (db *DB) LatestPolicyID(ctx context.Context) (int64, error) {
+// LatestActivationID is LatestActivation without the source: the cheap
+// question a follower asks every few hundred milliseconds.
+func (db *DB) LatestActivationID(ctx context.Context, table Activations) (int64, error) {
 	var id int64
-	err := db.r.GetContext(ctx, &id, "SELECT COALESCE(MAX(id), 0) FROM policies")
+	err := db.r.GetContext(ctx, &id, "SELECT COALESCE(MAX(id), 0) FROM "+string(table))
 	return id, err
 }

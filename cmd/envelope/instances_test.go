@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"envelope/policy"
+	"envelope/policy/clock"
 )
 
 // TestPolicyActivatedOnOneInstanceDecidesOnAll starts two real `envelope
@@ -107,5 +108,44 @@ func TestInstanceWithItsOwnKeyIsRefused(t *testing.T) {
 			t.Fatalf("rotate: %s", errOut)
 		}
 		startServe(t, dsn, shared).stop()
+	})
+}
+
+// TestClockRulesActivatedOnOneInstanceAreInForceOnAll: the clock rules'
+// sibling of the policy test above (before, B computed deadlines under the
+// old rules until it was restarted).
+func TestClockRulesActivatedOnOneInstanceAreInForceOnAll(t *testing.T) {
+	eachDSN(t, func(t *testing.T, dsn string) {
+		admin := addUser(t, dsn, "ada@example.org", "admin")
+		dir := t.TempDir()
+		a, b := startServe(t, dsn, dir), startServe(t, dsn, dir)
+		hc := newHTTPClient(2)
+		onA := &apiClient{hc: hc, base: a.base, token: admin}
+		onB := &apiClient{hc: hc, base: b.base, token: admin}
+		src := string(clock.Default().Source())
+		shorter := strings.Replace(src, "    period: 8h\n", "    period: 6h\n", 1)
+		want, err := clock.Load([]byte(shorter))
+		if shorter == src || err != nil {
+			t.Fatalf("the default clock rules' 8-hour period moved (%v); update the test", err)
+		}
+		if r, err := onA.do(http.MethodPut, "/clock", []byte(shorter), "application/yaml"); err != nil || r.status != http.StatusOK {
+			t.Fatalf("activate on A: %v %s", err, r)
+		}
+		activated := time.Now()
+		for {
+			var got struct{ Version string }
+			r, err := onB.get("/clock")
+			if err != nil || r.decode(&got) != nil {
+				t.Fatalf("clock rules on B: %v %s", err, r)
+			}
+			if got.Version == want.Version() {
+				break
+			}
+			if time.Since(activated) > 30*time.Second { // a hang guard
+				t.Fatalf("B still reports %s, 30 s after A activated %s", got.Version, want.Version())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		t.Logf("B in force %v after the activation on A", time.Since(activated).Round(time.Millisecond))
 	})
 }

@@ -102,9 +102,9 @@ func serve(ctx context.Context, a *app, args []string) error {
 		}
 	}
 	srv := web.New(s, p, logger)
-	// Instances sharing one database decide under the policy activated last
-	// on any of them.
-	defer background(ctx, func(ctx context.Context) { followPolicy(ctx, s, srv, logger, policyFollowEvery) })()
+	// Instances sharing one database decide and compute deadlines under the
+	// policy and the clock rules activated last on any of them.
+	defer background(ctx, func(ctx context.Context) { followRules(ctx, s, srv, logger, followEvery) })()
 	{
 		// --clock wins; else the rules activated last through the API
 		// (PUT /api/v1/clock), which survive restarts; else the default.
