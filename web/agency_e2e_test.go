@@ -84,6 +84,9 @@ func TestE2EAgencyPortal(t *testing.T) {
 	err = chromedp.Do(bctx,
 		chromedp.SetValue(chromedp.CSS(`input[name=code]`), code(realNow())),
 		chromedp.Click(chromedp.CSS(`form[action="/agency/totp"] button`)),
+		// The enrolment page has the sign-out form too: wait until it has
+		// gone, or the click below can land on a page being replaced.
+		chromedp.WaitNotPresent(chromedp.ID(`totp-secret`)),
 		chromedp.WaitVisible(chromedp.CSS(`form[action="/agency/logout"]`)),
 		chromedp.Click(chromedp.CSS(`form[action="/agency/logout"] button`)),
 		chromedp.WaitVisible(chromedp.CSS(`form[action="/agency/login"]`)),
