@@ -21,6 +21,7 @@ import (
 	"envelope/cases/store"
 	"envelope/policy"
 	"envelope/web/agency"
+	"envelope/web/httpstatus"
 )
 
 // MaxBodySize bounds a JSON request body. Uploads have their own limit.
@@ -116,23 +117,7 @@ func (s *Server) recoverJSON() gin.HandlerFunc {
 }
 
 // statusOf maps an application error code to its HTTP status.
-func statusOf(code string) int {
-	switch code {
-	case cases.EINVALID:
-		return http.StatusBadRequest
-	case cases.EUNAUTHORIZED:
-		return http.StatusUnauthorized
-	case cases.EFORBIDDEN:
-		return http.StatusForbidden
-	case cases.ENOTFOUND:
-		return http.StatusNotFound
-	case cases.ECONFLICT:
-		return http.StatusConflict
-	case cases.ETOOLARGE:
-		return http.StatusRequestEntityTooLarge
-	}
-	return http.StatusInternalServerError
-}
+func statusOf(code string) int { return httpstatus.Of(code) }
 
 // apiError writes err as {"error", "fields"} with the status its code maps
 // to. Internal errors are logged with the request ID and not shown.

@@ -25,6 +25,7 @@ import (
 	"envelope/cases/store"
 	"envelope/exporter"
 	"envelope/policy"
+	"envelope/web/httpstatus"
 )
 
 // Mailer sends one email. The mail queue (cases/mail) will implement it;
@@ -277,23 +278,8 @@ func (p *portal) internal(c *gin.Context, err error) {
 	p.fail(c, http.StatusInternalServerError, "Something went wrong on our side.")
 }
 
-func statusOf(code string) int {
-	switch code {
-	case cases.EINVALID:
-		return http.StatusBadRequest
-	case cases.EUNAUTHORIZED:
-		return http.StatusUnauthorized
-	case cases.EFORBIDDEN:
-		return http.StatusForbidden
-	case cases.ENOTFOUND:
-		return http.StatusNotFound
-	case cases.ECONFLICT:
-		return http.StatusConflict
-	case cases.ETOOLARGE:
-		return http.StatusRequestEntityTooLarge
-	}
-	return http.StatusInternalServerError
-}
+// statusOf maps an application error code to its HTTP status.
+func statusOf(code string) int { return httpstatus.Of(code) }
 
 // send mails one message, or logs it when there is no mailer or it fails:
 // a link is never dropped.
