@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/jmoiron/sqlx"
+
 	"envelope/cases"
 )
 
@@ -26,26 +28,24 @@ const maxRelated = 20
 // cases. Each lookup is an index range (case_targets by value, cases by
 // reference), whatever the number of cases.
 func (db *DB) Duplicates(ctx context.Context, targets []string, reference string, exclude int64) ([]Related, error) {
-	byID := map[int64]*Related{}
-	add := func(ids []int64, share string) error {
+	// First the ids and what each shares (an index range per target and
+	// for the reference), then their summaries in one query: a query per
+	// related case made the lookup some 40 round trips, 4.5-5.7 ms on
+	// PostgreSQL at a million cases against a 5 ms goal.
+	shares := map[int64][]string{}
+	var order []int64
+	add := func(ids []int64, share string) {
 		for _, id := range ids {
 			if id == exclude {
 				continue
 			}
-			r := byID[id]
-			if r == nil {
-				var row listRow
-				if err := db.r.GetContext(ctx, &row, db.r.Rebind("SELECT "+summaryColumns+", received_at AS sort_received, due_at AS sort_due FROM cases WHERE id = ?"), id); err != nil {
-					return err
-				}
-				r = &Related{Summary: row.summary()}
-				byID[id] = r
+			if _, ok := shares[id]; !ok {
+				order = append(order, id)
 			}
-			if !slices.Contains(r.Shares, share) {
-				r.Shares = append(r.Shares, share)
+			if !slices.Contains(shares[id], share) {
+				shares[id] = append(shares[id], share)
 			}
 		}
-		return nil
 	}
 	seen := map[string]bool{}
 	for _, t := range targets {
@@ -57,22 +57,30 @@ func (db *DB) Duplicates(ctx context.Context, targets []string, reference string
 		if err := db.r.SelectContext(ctx, &ids, db.r.Rebind("SELECT case_id FROM case_targets WHERE value = ? ORDER BY case_id DESC LIMIT ?"), t, maxRelated+1); err != nil {
 			return nil, err
 		}
-		if err := add(ids, t); err != nil {
-			return nil, err
-		}
+		add(ids, t)
 	}
 	if reference = strings.TrimSpace(reference); reference != "" && cases.TextProblem(reference) == "" {
 		var ids []int64
 		if err := db.r.SelectContext(ctx, &ids, db.r.Rebind("SELECT id FROM cases WHERE reference = ? ORDER BY id DESC LIMIT ?"), reference, maxRelated+1); err != nil {
 			return nil, err
 		}
-		if err := add(ids, "reference "+reference); err != nil {
-			return nil, err
-		}
+		add(ids, "reference "+reference)
 	}
-	out := make([]Related, 0, len(byID))
-	for _, r := range byID {
-		out = append(out, *r)
+	if len(order) == 0 {
+		return []Related{}, nil
+	}
+	query, args, err := sqlx.In("SELECT "+summaryColumns+", received_at AS sort_received, due_at AS sort_due FROM cases WHERE id IN (?)", order)
+	if err != nil {
+		return nil, err
+	}
+	var rows []listRow
+	if err := db.r.SelectContext(ctx, &rows, db.r.Rebind(query), args...); err != nil {
+		return nil, err
+	}
+	out := make([]Related, 0, len(rows))
+	for i := range rows {
+		sum := rows[i].summary()
+		out = append(out, Related{Summary: sum, Shares: shares[sum.ID]})
 	}
 	slices.SortFunc(out, func(a, b Related) int { return cmp.Compare(b.ID, a.ID) })
 	return out, nil
