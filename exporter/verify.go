@@ -169,6 +169,11 @@ func checkManifest(data []byte, hashes map[string]string, sizes map[string]int64
 	if m.Format != Format {
 		probs = append(probs, Problem{ManifestFile, fmt.Sprintf("format is %q, not %q", m.Format, Format)})
 	}
+	// Every package of this format names its key; one that names none had
+	// the field removed, which would hide a re-signing from this check.
+	if pub != nil && m.SigningKey == "" {
+		probs = append(probs, Problem{ManifestFile, "names no signing key (signing_key_sha256): every package of this format does"})
+	}
 	if pub != nil && m.SigningKey != "" && !strings.EqualFold(m.SigningKey, Fingerprint(pub)) {
 		probs = append(probs, Problem{ManifestFile, fmt.Sprintf("names signing key %s, but the package is verified with key %s: it was re-signed, or the wrong key was given", m.SigningKey, Fingerprint(pub))})
 	}

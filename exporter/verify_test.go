@@ -3,6 +3,7 @@ package exporter
 import (
 	"archive/zip"
 	"bytes"
+	"crypto/ed25519"
 	"encoding/binary"
 	"fmt"
 	"io/fs"
@@ -151,5 +152,28 @@ func TestVerifyRefusesHostileArchives(t *testing.T) {
 				t.Errorf("problems %v do not say %s: %q", probs, tt.file, tt.why)
 			}
 		})
+	}
+}
+
+// A manifest stripped of the key it names would let a package re-signed
+// with another key pass the manifest's own check: its absence is a problem.
+func TestManifestMustNameItsKey(t *testing.T) {
+	pub, _, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		manifest string
+		problem  string
+	}{
+		{`{"format":"` + Format + `","files":[]}`, "names no signing key"},
+		{`{"format":"` + Format + `","signing_key_sha256":"` + strings.Repeat("ab", 32) + `","files":[]}`, "names signing key"},
+		{`{"format":"` + Format + `","signing_key_sha256":"` + Fingerprint(pub) + `","files":[]}`, ""},
+	} {
+		probs := checkManifest([]byte(c.manifest), map[string]string{}, map[string]int64{}, pub)
+		got := fmt.Sprint(probs)
+		if c.problem == "" && len(probs) != 0 || c.problem != "" && !strings.Contains(got, c.problem) {
+			t.Errorf("%s: problems %s, want %q", c.manifest, got, c.problem)
+		}
 	}
 }
