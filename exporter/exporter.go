@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -29,10 +30,14 @@ type Exporter struct {
 	Builder *Builder
 	// Dir is the packages directory, outside the database.
 	Dir string
-	// Clocks are the clock rules whose holds export obeys (hold.go); nil:
-	// the embedded default.
-	Clocks *clock.Clocks
+	// clocks are the clock rules whose holds export obeys (hold.go); nil:
+	// the embedded default. Atomic: an activation on another instance
+	// replaces them (cmd/envelope/follow.go) while exports run.
+	clocks atomic.Pointer[clock.Clocks]
 }
+
+// SetClocks replaces the clock rules whose holds export obeys.
+func (e *Exporter) SetClocks(c *clock.Clocks) { e.clocks.Store(c) }
 
 // New returns an exporter that signs with the key in keyDir (generated on
 // first use) and stores packages in packageDir. meta must be the process's

@@ -15,7 +15,7 @@ import (
 // raised a ground for refusal against (ECONFLICT, for good). The clock is
 // the database's, so a test fixes it.
 func (e *Exporter) clockHold(ctx context.Context, c *cases.Case) error {
-	rules := e.Clocks
+	rules := e.clocks.Load()
 	if rules == nil {
 		rules = clock.Default()
 	}

@@ -55,7 +55,7 @@ func (s *Server) exporter() (*exporter.Exporter, error) {
 			return nil, fmt.Errorf("set up exports: %w", err)
 		}
 		exp.Builder.Logger = s.Logger
-		exp.Clocks = s.Clocks() // export obeys the clocks' holds (clock.go)
+		exp.SetClocks(s.Clocks()) // export obeys the clocks' holds (clock.go)
 		es.exp = exp
 	}
 	return es.exp, nil

@@ -36,7 +36,7 @@ func (s *Server) SetClocks(c *clock.Clocks) {
 	es := s.exportService()
 	es.mu.Lock()
 	if es.exp != nil {
-		es.exp.Clocks = c
+		es.exp.SetClocks(c)
 	}
 	es.mu.Unlock()
 }
