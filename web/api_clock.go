@@ -65,16 +65,34 @@ func (s *Server) putClocksInForce(ctx context.Context, actor string, k *clock.Cl
 	return old.Version(), nil
 }
 
+// moveOpenDueDates recomputes the due dates of the open cases under the
+// clock rules just put in force, so lists, panels and reminders follow the
+// new rules at once. The rules are in force whatever it returns; a failure
+// part-way leaves the remaining cases to move at their next clock event,
+// and is logged and answered, not hidden.
+func (s *Server) moveOpenDueDates(ctx context.Context, actor string, old, now *clock.Clocks) gin.H {
+	moved, err := s.DB.RecomputeOpenDue(ctx, actor, s.movedDue(old, now))
+	out := gin.H{"due_dates_moved": moved}
+	if err != nil {
+		s.Logger.Error("recompute due dates after activating clock rules", "err", err)
+		out["due_dates_error"] = err.Error()
+	}
+	return out
+}
+
 func (s *Server) activateClockRules(c *gin.Context) {
 	k, err := readClockRules(c)
 	if err != nil {
 		s.apiError(c, err)
 		return
 	}
+	old := s.Clocks()
 	previous, err := s.putClocksInForce(c.Request.Context(), currentUser(c).Email, k)
 	if err != nil {
 		s.apiError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"version": k.Version(), "previous_version": previous})
+	out := s.moveOpenDueDates(c.Request.Context(), currentUser(c).Email, old, k)
+	out["version"], out["previous_version"] = k.Version(), previous
+	c.JSON(http.StatusOK, out)
 }

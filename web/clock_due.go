@@ -21,6 +21,34 @@ func (s *Server) dueOf(ctx context.Context, k *cases.Case, evs []*cases.Event) (
 	return k.Deadline.At, true
 }
 
+// movedDue is the due function for the open cases when the clock rules
+// change from old to now. A due_at the old rules computed follows the new
+// ones; one that differs from what they computed was typed in (or set
+// otherwise) and stands, as it would at the case's next clock event. The
+// new rules cannot tell that by themselves: to them every due_at the old
+// rules computed differs from theirs, so looks typed in.
+func (s *Server) movedDue(old, now *clock.Clocks) store.DueFunc {
+	return func(ctx context.Context, k *cases.Case, evs []*cases.Event) (*time.Time, bool) {
+		zone := s.orgZone(ctx, "")
+		was := *k
+		old.ForCase(&was, evs, zone)
+		if was.Deadline == nil || was.Deadline.Shortened != "" || !sameInstant(was.Deadline.At, k.DueAt) {
+			return nil, false
+		}
+		next := *k
+		next.DueAt, next.DueReason = nil, ""
+		now.ForCase(&next, evs, zone)
+		if next.Deadline == nil {
+			return nil, false
+		}
+		return next.Deadline.At, true
+	}
+}
+
+func sameInstant(a, b *time.Time) bool {
+	return (a == nil && b == nil) || (a != nil && b != nil && a.Equal(*b))
+}
+
 // refuseExtend refuses an "extend" that no clock of the case can take: no
 // rule that applies has an extension, or each has had all it allows. Such
 // an event would be recorded and change nothing, so it is refused (400

@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -33,6 +35,11 @@ func (db *DB) recomputeDue(ctx context.Context, tx *sqlx.Tx, actor string, id in
 	if f == nil || *f == nil {
 		return nil
 	}
+	return db.recomputeDueWith(ctx, tx, actor, id, *f)
+}
+
+// recomputeDueWith is recomputeDue with the due function f.
+func (db *DB) recomputeDueWith(ctx context.Context, tx *sqlx.Tx, actor string, id int64, f DueFunc) error {
 	c, err := db.getCase(ctx, tx, id)
 	if err != nil {
 		return err
@@ -46,7 +53,7 @@ func (db *DB) recomputeDue(ctx context.Context, tx *sqlx.Tx, actor string, id in
 	for i := range rows {
 		evs[i] = rows[i].event()
 	}
-	due, ok := (*f)(ctx, c, evs)
+	due, ok := f(ctx, c, evs)
 	if !ok || sameTime(due, c.DueAt) {
 		return nil
 	}
@@ -76,4 +83,56 @@ func utcOrNil(t *time.Time) any {
 // their own transactions (cases/metadata: a preservation's extension).
 func (db *DB) RecomputeDue(ctx context.Context, tx *sqlx.Tx, actor string, id int64) error {
 	return db.recomputeDue(ctx, tx, actor, id)
+}
+
+// RecomputeOpenDue recomputes the due_at of every open case with f: called
+// after new clock rules are activated, so a deadline they move shows in
+// case lists, dashboard panels and reminders at once rather than at the
+// case's next clock event (f tells a computed due_at from a typed one, which
+// stands). Each case is its own transaction, which locks its row before the
+// audit head (the package's lock order), so an activation over many open
+// cases never holds the head for long. It returns how many due dates moved.
+func (db *DB) RecomputeOpenDue(ctx context.Context, actor string, f DueFunc) (int, error) {
+	q, args, err := sqlx.In("SELECT id FROM cases WHERE status IN (?) ORDER BY id", statusStrings(cases.OpenStatuses))
+	if err != nil {
+		return 0, err
+	}
+	var ids []int64
+	if err := db.r.SelectContext(ctx, &ids, db.r.Rebind(q), args...); err != nil {
+		return 0, err
+	}
+	moved := 0
+	for _, id := range ids {
+		changed := false // set by the attempt that commits
+		err := db.Tx(ctx, func(tx *sqlx.Tx) error {
+			var before sql.NullTime
+			if err := tx.GetContext(ctx, &before, tx.Rebind("UPDATE cases SET updated_at = updated_at WHERE id = ? RETURNING due_at"), id); err != nil {
+				return err
+			}
+			if err := db.recomputeDueWith(ctx, tx, actor, id, f); err != nil {
+				return err
+			}
+			var after sql.NullTime
+			if err := tx.GetContext(ctx, &after, tx.Rebind("SELECT due_at FROM cases WHERE id = ?"), id); err != nil {
+				return err
+			}
+			changed = before.Valid != after.Valid || before.Valid && !before.Time.Equal(after.Time)
+			return nil
+		})
+		if err != nil {
+			return moved, fmt.Errorf("recompute the due date of case %d: %w", id, err)
+		}
+		if changed {
+			moved++
+		}
+	}
+	return moved, nil
+}
+
+func statusStrings(ss []cases.Status) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = string(s)
+	}
+	return out
 }
