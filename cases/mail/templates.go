@@ -14,11 +14,12 @@ import (
 // Template names.
 const (
 	TmplAlert      = "deadline_at_risk"
+	TmplUnassigned = "deadline_unassigned" // an alert on a case nobody is assigned to, to the supervisors
 	TmplEscalation = "deadline_escalated"
 	TmplUserNotice = "user_notice"
 )
 
-var names = []string{TmplAlert, TmplEscalation, TmplUserNotice}
+var names = []string{TmplAlert, TmplUnassigned, TmplEscalation, TmplUserNotice}
 
 //go:embed templates/*.tmpl
 var defaults embed.FS

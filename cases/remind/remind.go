@@ -4,9 +4,10 @@
 // when the case is still untouched, records every alert in the audit log,
 // and sends signed webhooks (webhook.go) for new emergencies, deadlines at
 // risk and productions. With a Mailer, a raised alert e-mails the case's
-// assignee and an escalation e-mails each supervisor, queued (cases/mail)
-// in the transaction that records the alert, naming only the case number
-// and a link.
+// assignee (or, on a case nobody is assigned to, every supervisor, who
+// allocates the work) and an escalation e-mails each supervisor, queued
+// (cases/mail) in the transaction that records the alert, naming only the
+// case number, a link and the deadline in each recipient's time zone.
 package remind
 
 import (
@@ -176,9 +177,21 @@ func (r *Reminder) raise(ctx context.Context, o *openCase, why string) (*Alert, 
 			return err
 		}
 		a = &Alert{ID: id, CaseID: o.ID, Number: o.Number, Kind: KindAtRisk, DueAt: o.DueAt.UTC(), Reason: why, RaisedAt: now}
-		if r.Mail != nil && o.Assignee != "" {
-			if _, err := r.Mail.Queue(ctx, tx, o.Assignee, mail.TmplAlert, "alert", &o.ID, r.mailData(a)); err != nil {
+		if r.Mail != nil {
+			tmpl, to, err := mail.TmplAlert, []recipient(nil), error(nil)
+			if o.Assignee != "" {
+				to, err = r.recipients(ctx, tx, "email = ?", o.Assignee)
+			} else {
+				tmpl = mail.TmplUnassigned
+				to, err = r.recipients(ctx, tx, "role = ?", cases.RoleSupervisor)
+			}
+			if err != nil {
 				return err
+			}
+			for _, rc := range to {
+				if _, err := r.Mail.Queue(ctx, tx, rc.Email, tmpl, "alert", &o.ID, r.mailData(a, rc.zone())); err != nil {
+					return err
+				}
 			}
 		}
 		return r.DB.Audit(ctx, tx, Actor, "alert.raise", "case", strconv.FormatInt(o.ID, 10), nil,
@@ -200,9 +213,13 @@ func (r *Reminder) escalate(ctx context.Context, now time.Time) ([]*Alert, error
 	if len(due) == 0 {
 		return nil, nil
 	}
-	var supervisors []string
-	if err := r.DB.Reader().SelectContext(ctx, &supervisors, r.DB.Reader().Rebind("SELECT email FROM users WHERE role = ? AND NOT disabled ORDER BY email"), cases.RoleSupervisor); err != nil {
+	sups, err := r.recipients(ctx, r.DB.Reader(), "role = ?", cases.RoleSupervisor)
+	if err != nil {
 		return nil, err
+	}
+	supervisors := make([]string, len(sups))
+	for i, rc := range sups {
+		supervisors[i] = rc.Email
 	}
 	to := strings.Join(supervisors, ", ")
 	var out []*Alert
@@ -219,8 +236,8 @@ func (r *Reminder) escalate(ctx context.Context, now time.Time) ([]*Alert, error
 			}
 			a.EscalatedAt, a.EscalatedTo = &at, to
 			if r.Mail != nil {
-				for _, sup := range supervisors {
-					if _, err := r.Mail.Queue(ctx, tx, sup, mail.TmplEscalation, "escalation", &a.CaseID, r.mailData(a)); err != nil {
+				for _, sup := range sups {
+					if _, err := r.Mail.Queue(ctx, tx, sup.Email, mail.TmplEscalation, "escalation", &a.CaseID, r.mailData(a, sup.zone())); err != nil {
 						return err
 					}
 				}
@@ -242,10 +259,43 @@ func (r *Reminder) escalate(ctx context.Context, now time.Time) ([]*Alert, error
 var errNoChange = errors.New("no change")
 
 // mailData is all an alert's e-mail says: the case number, its deadline
-// and a link; the case's content stays in the portal.
-func (r *Reminder) mailData(a *Alert) mail.Data {
+// in the recipient's zone and a link; the case's content stays in the
+// portal.
+func (r *Reminder) mailData(a *Alert, zone *time.Location) mail.Data {
 	return mail.Data{CaseNumber: a.Number, Link: r.Mail.Link("/cases/" + strconv.FormatInt(a.CaseID, 10)),
-		DueAt: a.DueAt.UTC().Format("2 January 2006 15:04 MST")}
+		DueAt: a.DueAt.In(zone).Format("2 January 2006 15:04 MST (-07:00)")}
+}
+
+// recipient is a staff member an alert e-mails, with the time zone the
+// portal shows them times in (their own, else the organisation's).
+type recipient struct {
+	Email    string `db:"email"`
+	TimeZone string `db:"time_zone"`
+	org      *time.Location
+}
+
+func (rc recipient) zone() *time.Location {
+	if loc, err := cases.LoadZone(rc.TimeZone); rc.TimeZone != "" && err == nil {
+		return loc
+	}
+	return rc.org
+}
+
+// recipients are the enabled users matching where (one condition with
+// one argument), by email.
+func (r *Reminder) recipients(ctx context.Context, q sqlx.QueryerContext, where string, arg any) ([]recipient, error) {
+	org, err := r.DB.OrgZone(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []recipient
+	if err := sqlx.SelectContext(ctx, q, &out, r.DB.Reader().Rebind("SELECT email, time_zone FROM users WHERE "+where+" AND NOT disabled ORDER BY email"), arg); err != nil {
+		return nil, err
+	}
+	for i := range out {
+		out[i].org = org
+	}
+	return out, nil
 }
 
 // alertSelect reads alerts with their case's number.
