@@ -59,20 +59,9 @@ func TestE2EAccessibleForms(t *testing.T) {
 		chromedp.Navigate(base+"/cases/new"),
 		chromedp.WaitVisible(chromedp.CSS(`#agency\.name`)),
 		chromedp.Focus(chromedp.CSS(`#agency\.name`)),
-		chromedp.Func(func(ctx_ context.Context, tab *chromedp.Target) error {
-			for tabs = 1; tabs < 200; tabs++ {
-				if _, err := chromedp.KeyEvent(kb.Tab)(ctx_, tab); err != nil {
-					return err
-				}
-				v, err := chromedp.Evaluate[string](`document.activeElement.getAttribute('value') || ''`)(ctx_, tab)
-				if err != nil {
-					return err
-				}
-				if v == "save" {
-					return nil
-				}
-			}
-			return nil
+		chromedp.Func(func(ctx_ context.Context, tab *chromedp.Target) (err error) {
+			tabs, err = tabTo(ctx_, tab, `button[value=save]`, 200)
+			return err
 		}),
 
 		// A bad Save: nothing filled in.
