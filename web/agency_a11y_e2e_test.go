@@ -57,6 +57,7 @@ func TestE2EAgencyPortalStates(t *testing.T) {
 		)
 	}
 	var asked, withdrawn string
+	var offscreen []string
 	err := chromedp.Do(bctx,
 		// Refused: an address outside the agency's directory domains.
 		chromedp.Navigate(base+"/agency/register"),
@@ -143,6 +144,16 @@ func TestE2EAgencyPortalStates(t *testing.T) {
 		chromedp.Navigate(askURL),
 		chromedp.WaitVisible(chromedp.CSS(`form[action$="/acknowledge"]`)),
 		checkPage(t, "agency case, produced"),
+		screenshot(t, "agency-case-produced"),
+		chromedp.EmulateViewport(390, 844),
+		screenshot(t, "agency-case-narrow"),
+		// On a phone the download link and the receipt button are in
+		// view, not scrolled off to the right of the hash.
+		into(chromedp.Evaluate[[]string](`[...document.querySelectorAll('a[href^="/agency/download/"], form[action$="/acknowledge"] button')]
+			.filter(e => { const r = e.getBoundingClientRect(), box = e.closest('.scroll').getBoundingClientRect();
+				return r.width === 0 || r.right > Math.min(box.right, window.innerWidth) + 0.5; })
+			.map(e => e.textContent.trim())`), &offscreen),
+		chromedp.EmulateViewport(1280, 900),
 		chromedp.Func(func(context.Context, *chromedp.Target) error {
 			if resp, _ := o.get(link[1]); resp.StatusCode != http.StatusOK {
 				t.Errorf("download: %d", resp.StatusCode)
@@ -168,6 +179,9 @@ func TestE2EAgencyPortalStates(t *testing.T) {
 	)
 	if err != nil {
 		t.Fatalf("production and withdrawal: %v", err)
+	}
+	if len(offscreen) > 0 {
+		t.Errorf("at 390 px the production's %q are out of view", offscreen)
 	}
 	if withdrawn == "" || withdrawn == "Received" {
 		t.Errorf("after withdrawing the stage reads %q", withdrawn)
