@@ -40,6 +40,8 @@ func TestE2EAccessibleForms(t *testing.T) {
 	emergency := p.create(cases.RoleIntake, "emergency.json")
 
 	type focus struct{ ID, Tag string }
+	type overdueBadges struct{ Shown, Cut int }
+	var badges overdueBadges
 	var active focus
 	var summary, agencyMsg, describedBy string
 	var links []string
@@ -51,6 +53,18 @@ func TestE2EAccessibleForms(t *testing.T) {
 		chromedp.Navigate(base+"/dashboard"),
 		chromedp.WaitVisible(chromedp.CSS(`.badge.today`)),
 		checkPage(t, "dashboard, due today"),
+		// At 1400 px the emergencies panel holds its table: the OVERDUE
+		// badge of the emergency is inside the panel, not cut off.
+		chromedp.EmulateViewport(1400, 900),
+		into(chromedp.Evaluate[overdueBadges](`(() => {
+			const bs = [...document.querySelectorAll('section.urgent .badge.overdue')];
+			return {Shown: bs.length, Cut: bs.filter(b => {
+				const r = b.getBoundingClientRect(), box = (b.closest('.scroll') || b.closest('section')).getBoundingClientRect(),
+					panel = b.closest('section').getBoundingClientRect();
+				return r.width === 0 || r.right > Math.min(box.right, panel.right) + 0.5;
+			}).length};
+		})()`), &badges),
+		chromedp.EmulateViewport(1280, 900),
 		chromedp.Navigate(base+"/cases"),
 		chromedp.WaitVisible(chromedp.CSS(`table.list .badge.today`)),
 		checkPage(t, "case list, due today"),
@@ -59,20 +73,9 @@ func TestE2EAccessibleForms(t *testing.T) {
 		chromedp.Navigate(base+"/cases/new"),
 		chromedp.WaitVisible(chromedp.CSS(`#agency\.name`)),
 		chromedp.Focus(chromedp.CSS(`#agency\.name`)),
-		chromedp.Func(func(ctx_ context.Context, tab *chromedp.Target) error {
-			for tabs = 1; tabs < 200; tabs++ {
-				if _, err := chromedp.KeyEvent(kb.Tab)(ctx_, tab); err != nil {
-					return err
-				}
-				v, err := chromedp.Evaluate[string](`document.activeElement.getAttribute('value') || ''`)(ctx_, tab)
-				if err != nil {
-					return err
-				}
-				if v == "save" {
-					return nil
-				}
-			}
-			return nil
+		chromedp.Func(func(ctx_ context.Context, tab *chromedp.Target) (err error) {
+			tabs, err = tabTo(ctx_, tab, `button[value=save]`, 200)
+			return err
 		}),
 
 		// A bad Save: nothing filled in.
@@ -103,6 +106,9 @@ func TestE2EAccessibleForms(t *testing.T) {
 	)
 	if err != nil {
 		t.Fatalf("intake: %v", err)
+	}
+	if badges.Shown == 0 || badges.Cut > 0 {
+		t.Errorf("dashboard at 1400 px: %d OVERDUE badge(s) in the emergencies panel, %d cut off", badges.Shown, badges.Cut)
 	}
 	t.Logf("Tab stops from the agency name to Save case: %d", tabs)
 	if tabs > 45 {

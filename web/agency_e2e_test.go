@@ -40,6 +40,7 @@ func TestE2EAgencyPortal(t *testing.T) {
 	err := chromedp.Do(bctx,
 		chromedp.Navigate(base+"/agency/register"),
 		chromedp.WaitVisible(chromedp.CSS(`select[name=agency]`)),
+		checkPage(t, "agency register"),
 		chromedp.SetValue(chromedp.CSS(`select[name=agency]`), fbi),
 		chromedp.SetValue(chromedp.CSS(`input[name=name]`), "SA Dana Kim"),
 		chromedp.SetValue(chromedp.CSS(`input[name=email]`), "kim@fbi.gov"),
@@ -47,6 +48,7 @@ func TestE2EAgencyPortal(t *testing.T) {
 		screenshot(t, "agency-register"),
 		chromedp.Click(chromedp.CSS(`form[action="/agency/register"] button`)),
 		chromedp.WaitVisible(chromedp.CSS(`.flash`)),
+		checkPage(t, "agency sign-in, registered"),
 	)
 	if err != nil {
 		t.Fatalf("register: %v", err)
@@ -59,6 +61,7 @@ func TestE2EAgencyPortal(t *testing.T) {
 	err = chromedp.Do(bctx,
 		chromedp.Navigate(m),
 		chromedp.WaitVisible(chromedp.CSS(`form[action="/agency/verify"] button`)),
+		checkPage(t, "agency verify"),
 		chromedp.Click(chromedp.CSS(`form[action="/agency/verify"] button`)),
 		chromedp.WaitVisible(chromedp.CSS(`.flash`)),
 		chromedp.SetValue(chromedp.CSS(`input[name=email]`), "kim@fbi.gov"),
@@ -66,6 +69,7 @@ func TestE2EAgencyPortal(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`form[action="/agency/login"] button`)),
 		chromedp.WaitVisible(chromedp.ID(`totp-secret`)),
 		screenshot(t, "agency-totp"),
+		checkPage(t, "agency enrol"),
 		into(chromedp.Text(chromedp.ID(`totp-secret`)), &secret),
 	)
 	if err != nil {
@@ -90,6 +94,7 @@ func TestE2EAgencyPortal(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`form[action="/agency/logout"]`)),
 		chromedp.Click(chromedp.CSS(`form[action="/agency/logout"] button`)),
 		chromedp.WaitVisible(chromedp.CSS(`form[action="/agency/login"]`)),
+		checkPage(t, "agency signed out"),
 		chromedp.SetValue(chromedp.CSS(`input[name=email]`), "kim@fbi.gov"),
 		chromedp.SetValue(chromedp.CSS(`input[name=password]`), password),
 		chromedp.SetValue(chromedp.CSS(`input[name=code]`), code(db.Now())),
@@ -98,6 +103,7 @@ func TestE2EAgencyPortal(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`form[action="/agency/logout"]`)),
 		chromedp.Navigate(base+"/agency/cases/new"),
 		chromedp.WaitVisible(chromedp.CSS(`form[action="/agency/cases/new"]`)),
+		checkPage(t, "agency submit"),
 		chromedp.SetValue(chromedp.CSS(`select[name="process.type"]`), "subpoena"),
 		chromedp.SetValue(chromedp.CSS(`input[name="process.issuing_authority"]`), "Grand Jury, D.D.C."),
 		chromedp.SetValue(chromedp.CSS(`input[name="process.reference"]`), "GJ-2026-88"),
@@ -110,8 +116,10 @@ func TestE2EAgencyPortal(t *testing.T) {
 		chromedp.WaitVisible(chromedp.ID(`stage`)),
 		into(chromedp.Text(chromedp.CSS(`main`)), &caseText),
 		screenshot(t, "agency-case"),
+		checkPage(t, "agency case submitted"),
 		chromedp.Navigate(base+"/agency/cases"),
 		chromedp.WaitVisible(chromedp.CSS(`table`)),
+		checkPage(t, "agency case list"),
 		into(chromedp.Text(chromedp.CSS(`main`)), &casesText),
 	)
 	if err != nil {

@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"crypto/tls"
+	"html"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -583,5 +584,36 @@ func TestPortalPagesAreAccessible(t *testing.T) {
 		if !strings.Contains(css.Body.String(), want) {
 			t.Errorf("style sheet lacks %s", want)
 		}
+	}
+}
+
+// A denied category's reason is shown once on the case page: the policy's
+// reason, not followed by the rule's description, which says it again in
+// other words (issue 19).
+func TestCasePageDenialReasonOnce(t *testing.T) {
+	p := newPortal(t, storetest.SQLite(t))
+	checked := 0
+	for _, name := range []string{"subpoena.json", "pen_register.json", "emergency.json"} {
+		c := p.create(cases.RoleIntake, name)
+		if c.Decision == nil || len(c.Decision.Denied) == 0 {
+			continue
+		}
+		w := p.page(cases.RoleReviewer, "GET", "/cases/"+itoa(c.ID), nil)
+		body := w.Body.String()
+		start := strings.Index(body, `aria-label="Denied categories (table)"`)
+		if w.Code != http.StatusOK || start < 0 {
+			t.Fatalf("%s: %d, no denied table", name, w.Code)
+		}
+		table := body[start : start+strings.Index(body[start:], "</table>")]
+		for _, d := range c.Decision.Denied {
+			checked++
+			n := strings.Count(table, "<td>"+html.EscapeString(d.Reason)+"</td>")
+			if again := ruleText[d.Rule]; n != 1 || again != "" && strings.Contains(table, html.EscapeString(again)) {
+				t.Errorf("%s: the reason for denying %s is not given once, alone in its cell:\n%s", name, d.Category, table)
+			}
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no fixture has a denied category")
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chromedp/cdproto/emulation"
 	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
@@ -21,7 +22,9 @@ import (
 // text back with pdftotext: the printed-by line with the case number is on
 // the paper; a closed case that was never reviewed prints no "Review"
 // heading, and a process with no issuing authority no "Issued by" row;
-// sections with nothing in them are left out.
+// sections with nothing in them are left out; every heading is kept with
+// what follows it (break-after: avoid in print), and no printed page ends
+// with one.
 func TestE2EPrintCase(t *testing.T) {
 	ctx := browser(t)
 	pdftotext, err := exec.LookPath("pdftotext")
@@ -37,11 +40,34 @@ func TestE2EPrintCase(t *testing.T) {
 		t.Fatalf("close: %d %s", w.Code, w.Body)
 	}
 	var pdf []byte
+	var headings []string
 	err = chromedp.Do(ctx,
 		signIn(base, p.emails[cases.RoleIntake]),
 		chromedp.Navigate(base+"/cases/"+itoa(c.ID)),
 		chromedp.WaitVisible(chromedp.ID(`h-timeline`)),
 		checkPage(t, "case closed unreviewed"),
+		// On paper each heading stays with what follows it.
+		chromedp.Func(func(ctx context.Context, tab *chromedp.Target) error {
+			if _, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: "print"}); err != nil {
+				return err
+			}
+			loose, err := chromedp.Evaluate[[]string](`[...document.querySelectorAll('main h1, main h2, main h3')]
+				.filter(h => getComputedStyle(h).display !== 'none' && getComputedStyle(h).breakAfter !== 'avoid')
+				.map(h => h.textContent.trim())`)(ctx, tab)
+			if err != nil {
+				return err
+			}
+			if len(loose) > 0 {
+				t.Errorf("printed headings that may end a page, apart from their content: %q", loose)
+			}
+			headings, err = chromedp.Evaluate[[]string](`[...document.querySelectorAll('main h2, main h3')]
+				.filter(h => getComputedStyle(h).display !== 'none').map(h => h.textContent.trim())`)(ctx, tab)
+			if err != nil {
+				return err
+			}
+			_, err = chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{})
+			return err
+		}),
 		chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
 			r, err := chromedp.Call(ctx, cdppage.PrintToPDF, cdppage.PrintToPDFParams{})
 			pdf = r.Data
@@ -82,6 +108,22 @@ func TestE2EPrintCase(t *testing.T) {
 	for _, empty := range []string{"No letter produced yet.", "No notes.", "No document uploaded."} {
 		if strings.Contains(txt, empty) {
 			t.Errorf("an empty section is printed (%q)", empty)
+		}
+	}
+	// No page ends with a heading: its section starts on the next page.
+	for i, page := range strings.Split(txt, "\f") {
+		// The last line of text, above the printed-by line if it is
+		// at the foot.
+		var last string
+		for _, row := range strings.Split(page, "\n") {
+			if row = strings.TrimSpace(row); row != "" && !strings.Contains(row, "· printed by ") {
+				last = row
+			}
+		}
+		for _, h := range headings {
+			if last == h {
+				t.Errorf("printed page %d ends with the heading %q", i+1, h)
+			}
 		}
 	}
 	if !strings.Contains(txt, "Timeline") {

@@ -91,7 +91,7 @@ func TestDemoDirectory(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if err := loadDemo(ctx, s, policy.Default(), io.Discard); err != nil {
+	if err := loadDemo(ctx, s, policy.Default(), nil, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	var dir struct{ Agencies []json.RawMessage }

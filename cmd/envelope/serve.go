@@ -97,7 +97,12 @@ func serve(ctx context.Context, a *app, args []string) error {
 	md := metadata.New(s)
 	defer background(ctx, func(ctx context.Context) { md.RunPurger(ctx, time.Hour) })()
 	if *demo {
-		if err := loadDemo(ctx, s, p, a.stdout); err != nil {
+		// The demo produces one package, signed with this server's key.
+		exp, err := exporter.New(s, md, *keys, *pkgs)
+		if err != nil {
+			return err
+		}
+		if err := loadDemo(ctx, s, p, exp, a.stdout); err != nil {
 			return fmt.Errorf("demo data: %w", err)
 		}
 	}
