@@ -259,9 +259,24 @@ func TextProblem(s string) string {
 
 var e164 = regexp.MustCompile(`^\+[1-9][0-9]{1,14}$`)
 
+// isE164 is e164.MatchString without the regexp engine (a third of
+// validating a number once the rest was fast; FuzzValidPhone compares
+// the two).
+func isE164(s string) bool {
+	if len(s) < 3 || len(s) > 16 || s[0] != '+' || s[1] == '0' {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
 // ValidPhone reports why s is not a valid E.164 phone number, or "" if it is.
 func ValidPhone(s string) string {
-	if !e164.MatchString(s) {
+	if !isE164(s) {
 		return "must be an E.164 phone number such as +14155550123 (a plus sign and digits only)"
 	}
 	if valid, known := validE164Digits(s[1:]); known {
