@@ -114,10 +114,10 @@ func run(root string, quick bool) ([]row, error) {
 	}
 	rows := []row{
 		{figure: "parse + decide, spec sample", baseline: "decide alone", value: m[1] / 1e3, base: m[0] / 1e3, unit: "µs", goal: "≤ 10 µs", met: m[1] <= 10e3,
-			valueText: fmt.Sprintf("%.3g µs (wall %.3g µs)", m[1]/1e3, wall[1]/1e3)},
+			valueText: fmt.Sprintf("%s µs (wall %s µs)", num(m[1]/1e3), num(wall[1]/1e3))},
 		{figure: "OPA prepared query, spec sample", baseline: "envelope decide", value: m[2] / 1e3, base: m[0] / 1e3, unit: "µs", goal: "(comparison)", met: true},
 		{figure: "parse + decide, 25 targets", baseline: "decide alone", value: m[4] / 1e3, base: m[3] / 1e3, unit: "µs", goal: "≤ 50 µs", met: m[4] <= 50e3,
-			valueText: fmt.Sprintf("%.3g µs (wall %.3g µs)", m[4]/1e3, wall[4]/1e3)},
+			valueText: fmt.Sprintf("%s µs (wall %s µs)", num(m[4]/1e3), num(wall[4]/1e3))},
 		{figure: "OPA prepared query, 25 targets", baseline: "envelope decide", value: m[5] / 1e3, base: m[3] / 1e3, unit: "µs", goal: "(comparison)", met: true},
 	}
 	times := "3x"
@@ -133,7 +133,7 @@ func run(root string, quick bool) ([]row, error) {
 	rows = append(rows, row{figure: "export of 1,000,000 message pairs (CSV + JSON)", baseline: "sqlite3 -csv of the same rows",
 		value: exp["s/csv+json"], base: exp["s/sqlite3-csv"], unit: "s", goal: "≤ 1.5x, peak RSS < 100 MB",
 		met:       exp["x-sqlite3"] <= 1.5 && exp["peak-rss-MB"] < 100,
-		valueText: fmt.Sprintf("%.3g s (peak RSS %.0f MB, heap %.0f MB)", exp["s/csv+json"], exp["peak-rss-MB"], exp["peak-heap-MB"])})
+		valueText: fmt.Sprintf("%s s (peak RSS %.0f MB, heap %.0f MB)", num(exp["s/csv+json"]), exp["peak-rss-MB"], exp["peak-heap-MB"])})
 	tally, err := productBench(root, "./exporter/report", "BenchmarkTally", times)
 	if err != nil {
 		return nil, err
@@ -185,14 +185,23 @@ func render(rows []row) string {
 		}
 		value, base := r.valueText, r.baseText
 		if value == "" {
-			value = fmt.Sprintf("%.3g %s", r.value, r.unit)
+			value = num(r.value) + " " + r.unit
 		}
 		if base == "" {
-			base = fmt.Sprintf("%.3g %s", r.base, r.unit)
+			base = num(r.base) + " " + r.unit
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s: %s | %.2fx | %s | %s |\n", r.figure, value, r.baseline, base, r.value/r.base, r.goal, met)
 	}
 	return b.String()
+}
+
+// num writes a figure with three significant digits, without an
+// exponent.
+func num(v float64) string {
+	if v >= 1000 {
+		return fmt.Sprintf("%.0f", v)
+	}
+	return fmt.Sprintf("%.3g", v)
 }
 
 // splice replaces the text between the bench markers of a Markdown file.
