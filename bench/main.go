@@ -14,11 +14,13 @@ import (
 	"bytes"
 	"flag"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"envelope/bench/decide"
 )
@@ -31,14 +33,31 @@ type row struct {
 	unit             string
 	goal             string
 	met              bool
+	// valueText and baseText, when set, are shown instead of the number
+	// and its unit (to add what else the goal holds, such as a p99).
+	valueText, baseText string
 }
 
 func main() {
 	write := flag.String("write", "", "replace the side-by-side section of this Markdown file")
 	quick := flag.Bool("quick", false, "run the million-row benchmarks once")
 	root := flag.String("root", "..", "the envelope checkout")
+	pg := flag.String("postgres", os.Getenv("ENVELOPE_TEST_POSTGRES"), "a PostgreSQL server's admin DSN, on which a database of a million cases is seeded once and kept (default $ENVELOPE_TEST_POSTGRES; empty: SQLite only)")
+	loadFor := flag.Duration("http-duration", 10*time.Second, "how long each HTTP load runs (0: no HTTP figures)")
+	httpOnly := flag.Bool("http-only", false, "measure only the HTTP figures (print, never -write: the table needs every row)")
 	flag.Parse()
-	rows, err := run(*root, *quick)
+	var rows []row
+	var err error
+	if *httpOnly {
+		*write = ""
+	} else {
+		rows, err = run(*root, *quick)
+	}
+	if err == nil && *loadFor > 0 {
+		var more []row
+		more, err = serverRows(*root, *pg, *loadFor)
+		rows = append(rows, more...)
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -65,27 +84,49 @@ func run(root string, quick bool) ([]row, error) {
 			return nil, fmt.Errorf("the Rego rules do not decide as envelope does: %v", err)
 		}
 	}
-	ns := func(mk func([]byte) (func(*testing.B), error), data []byte) (float64, error) {
+	// Each figure is the CPU time per operation (the process's user and
+	// system time over the last, longest run of the benchmark, the best
+	// of three): on two
+	// cores shared with other work, the wall time says more about the
+	// others than about the code. The benchmarks run on one goroutine, so
+	// on an idle machine the two are the same.
+	var wall [6]float64
+	ns := func(mk func([]byte) (func(*testing.B), error), data []byte, i int) (float64, error) {
 		fn, err := mk(data)
 		if err != nil {
 			return 0, err
 		}
-		r := testing.Benchmark(fn)
-		return float64(r.T.Nanoseconds()) / float64(r.N), nil
+		// The best of three, as for the other figures: the run least
+		// disturbed by the machine's other work.
+		best := math.Inf(1)
+		wall[i] = math.Inf(1)
+		for range 3 {
+			var cpu float64
+			r := testing.Benchmark(func(b *testing.B) {
+				start := cpuTime()
+				fn(b)
+				cpu = float64(cpuTime()-start) / float64(b.N)
+			})
+			best = min(best, cpu)
+			wall[i] = min(wall[i], float64(r.T.Nanoseconds())/float64(r.N))
+		}
+		return best, nil
 	}
 	var m [6]float64
 	for i, job := range []struct {
 		mk   func([]byte) (func(*testing.B), error)
 		data []byte
 	}{{decide.Decide, in.Sample}, {decide.ParseDecide, in.Sample}, {decide.OPA, in.Sample}, {decide.Decide, in.Wide}, {decide.ParseDecide, in.Wide}, {decide.OPA, in.Wide}} {
-		if m[i], err = ns(job.mk, job.data); err != nil {
+		if m[i], err = ns(job.mk, job.data, i); err != nil {
 			return nil, err
 		}
 	}
 	rows := []row{
-		{figure: "parse + decide, spec sample", baseline: "decide alone", value: m[1] / 1e3, base: m[0] / 1e3, unit: "µs", goal: "≤ 10 µs", met: m[1] <= 10e3},
+		{figure: "parse + decide, spec sample", baseline: "decide alone", value: m[1] / 1e3, base: m[0] / 1e3, unit: "µs", goal: "≤ 10 µs", met: m[1] <= 10e3,
+			valueText: fmt.Sprintf("%s µs (wall %s µs)", num(m[1]/1e3), num(wall[1]/1e3))},
 		{figure: "OPA prepared query, spec sample", baseline: "envelope decide", value: m[2] / 1e3, base: m[0] / 1e3, unit: "µs", goal: "(comparison)", met: true},
-		{figure: "parse + decide, 25 targets", baseline: "decide alone", value: m[4] / 1e3, base: m[3] / 1e3, unit: "µs", goal: "≤ 50 µs", met: m[4] <= 50e3},
+		{figure: "parse + decide, 25 targets", baseline: "decide alone", value: m[4] / 1e3, base: m[3] / 1e3, unit: "µs", goal: "≤ 50 µs", met: m[4] <= 50e3,
+			valueText: fmt.Sprintf("%s µs (wall %s µs)", num(m[4]/1e3), num(wall[4]/1e3))},
 		{figure: "OPA prepared query, 25 targets", baseline: "envelope decide", value: m[5] / 1e3, base: m[3] / 1e3, unit: "µs", goal: "(comparison)", met: true},
 	}
 	times := "3x"
@@ -99,8 +140,9 @@ func run(root string, quick bool) ([]row, error) {
 		return nil, err
 	}
 	rows = append(rows, row{figure: "export of 1,000,000 message pairs (CSV + JSON)", baseline: "sqlite3 -csv of the same rows",
-		value: exp["s/csv+json"], base: exp["s/sqlite3-csv"], unit: "s", goal: "≤ 1.5x, heap < 100 MB",
-		met: exp["x-sqlite3"] <= 1.5 && exp["peak-heap-MB"] < 100})
+		value: exp["s/csv+json"], base: exp["s/sqlite3-csv"], unit: "s", goal: "≤ 1.5x, peak RSS < 100 MB",
+		met:       exp["x-sqlite3"] <= 1.5 && exp["peak-rss-MB"] < 100,
+		valueText: fmt.Sprintf("%s s (peak RSS %.0f MB, heap %.0f MB)", num(exp["s/csv+json"]), exp["peak-rss-MB"], exp["peak-heap-MB"])})
 	tally, err := productBench(root, "./exporter/report", "BenchmarkTally", times)
 	if err != nil {
 		return nil, err
@@ -113,7 +155,8 @@ func run(root string, quick bool) ([]row, error) {
 // productBench runs one of the product's benchmarks in the envelope module
 // and returns the metrics of its last result line.
 func productBench(root, pkg, name, times string) (map[string]float64, error) {
-	cmd := exec.Command("go", "test", pkg, "-run", "^$", "-bench", "^"+name+"$", "-benchtime", times)
+	// No timeout: the first run seeds the databases, which takes minutes.
+	cmd := exec.Command("go", "test", pkg, "-run", "^$", "-bench", "^"+name+"$", "-benchtime", times, "-timeout", "0")
 	cmd.Dir = root
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -149,9 +192,25 @@ func render(rows []row) string {
 		if !r.met {
 			met = "**no**"
 		}
-		fmt.Fprintf(&b, "| %s | %.3g %s | %s: %.3g %s | %.2fx | %s | %s |\n", r.figure, r.value, r.unit, r.baseline, r.base, r.unit, r.value/r.base, r.goal, met)
+		value, base := r.valueText, r.baseText
+		if value == "" {
+			value = num(r.value) + " " + r.unit
+		}
+		if base == "" {
+			base = num(r.base) + " " + r.unit
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s: %s | %.2fx | %s | %s |\n", r.figure, value, r.baseline, base, r.value/r.base, r.goal, met)
 	}
 	return b.String()
+}
+
+// num writes a figure with three significant digits, without an
+// exponent.
+func num(v float64) string {
+	if v >= 1000 {
+		return fmt.Sprintf("%.0f", v)
+	}
+	return fmt.Sprintf("%.3g", v)
 }
 
 // splice replaces the text between the bench markers of a Markdown file.

@@ -67,12 +67,15 @@ func FuzzParseTime(f *testing.F) {
 
 // FuzzValidPhone: an accepted phone number is strict E.164.
 func FuzzValidPhone(f *testing.F) {
-	for _, s := range []string{"+14155550123", "+447911123456", "+1 415 555 0123", "+0123", "", "+999999999999999"} {
+	for _, s := range []string{"+14155550123", "+447911123456", "+1 415 555 0123", "+0123", "", "+999999999999999", "+12", "+1", "+9999999999999999", "+14155550123\n", "++1415"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		if ValidPhone(s) == "" && !e164.MatchString(s) {
 			t.Fatalf("%q accepted but not E.164", s)
+		}
+		if isE164(s) != e164.MatchString(s) {
+			t.Fatalf("%q: isE164 says %v, the regexp the opposite", s, isE164(s))
 		}
 	})
 }

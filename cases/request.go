@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/mail"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -101,32 +102,36 @@ const (
 // The raw shapes decode dates as strings so that a bad date is reported with
 // its field name instead of as a generic JSON error.
 type rawRequest struct {
-	ReceivedAt *string    `json:"received_at"`
-	Agency     *Agency    `json:"agency"`
-	Requester  *Requester `json:"requester"`
-	Process    *struct {
-		Type               ProcessType `json:"type"`
-		Via                Via         `json:"via"`
-		IssuingAuthority   string      `json:"issuing_authority"`
-		Reference          string      `json:"reference"`
-		IssuedAt           *string     `json:"issued_at"`
-		EffectiveAt        *string     `json:"effective_at"`
-		ExpiresAt          *string     `json:"expires_at"`
-		NondisclosureUntil *string     `json:"nondisclosure_until"`
+	ReceivedAt *string     `json:"received_at"`
+	Agency     *Agency     `json:"agency"`
+	Requester  *Requester  `json:"requester"`
+	Process    *rawProcess `json:"process"`
+	Emergency  *Exigency   `json:"emergency"`
+	Targets    []Target    `json:"targets"`
+	Categories []Category  `json:"categories"`
+	Window     *rawWindow  `json:"window"`
+	DueAt      *string     `json:"due_at"`
+	DueReason  string      `json:"due_reason"`
+}
 
-		AuthorityRole          AuthorityRole `json:"authority_role"`
-		ValidatedBy            AuthorityRole `json:"validated_by"`
-		EnforcingStateNotified bool          `json:"enforcing_state_notified"`
-	} `json:"process"`
-	Emergency  *Exigency  `json:"emergency"`
-	Targets    []Target   `json:"targets"`
-	Categories []Category `json:"categories"`
-	Window     *struct {
-		From *string `json:"from"`
-		To   *string `json:"to"`
-	} `json:"window"`
-	DueAt     *string `json:"due_at"`
-	DueReason string  `json:"due_reason"`
+type rawProcess struct {
+	Type               ProcessType `json:"type"`
+	Via                Via         `json:"via"`
+	IssuingAuthority   string      `json:"issuing_authority"`
+	Reference          string      `json:"reference"`
+	IssuedAt           *string     `json:"issued_at"`
+	EffectiveAt        *string     `json:"effective_at"`
+	ExpiresAt          *string     `json:"expires_at"`
+	NondisclosureUntil *string     `json:"nondisclosure_until"`
+
+	AuthorityRole          AuthorityRole `json:"authority_role"`
+	ValidatedBy            AuthorityRole `json:"validated_by"`
+	EnforcingStateNotified bool          `json:"enforcing_state_notified"`
+}
+
+type rawWindow struct {
+	From *string `json:"from"`
+	To   *string `json:"to"`
 }
 
 // ParseRequest decodes and validates one intake JSON document. Unknown fields
@@ -140,8 +145,14 @@ func ParseRequest(data []byte) (*Request, error) { return ParseRequestIn(data, t
 // where it ends something (window.to, due_at). See ParseTimeIn.
 func ParseRequestIn(data []byte, loc *time.Location) (*Request, error) {
 	var raw rawRequest
-	if err := DecodeStrict(data, &raw); err != nil {
-		return nil, err
+	// The fast decoder reads the documents clients send; anything else
+	// (an error to report, an escape, a duplicate key) goes through
+	// encoding/json, whose errors name the field.
+	if !raw.decodeFast(data) {
+		raw = rawRequest{}
+		if err := DecodeStrict(data, &raw); err != nil {
+			return nil, err
+		}
 	}
 	return raw.validate(loc)
 }
@@ -248,10 +259,31 @@ func TextProblem(s string) string {
 
 var e164 = regexp.MustCompile(`^\+[1-9][0-9]{1,14}$`)
 
+// isE164 is e164.MatchString without the regexp engine (a third of
+// validating a number once the rest was fast; FuzzValidPhone compares
+// the two).
+func isE164(s string) bool {
+	if len(s) < 3 || len(s) > 16 || s[0] != '+' || s[1] == '0' {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
 // ValidPhone reports why s is not a valid E.164 phone number, or "" if it is.
 func ValidPhone(s string) string {
-	if !e164.MatchString(s) {
+	if !isE164(s) {
 		return "must be an E.164 phone number such as +14155550123 (a plus sign and digits only)"
+	}
+	if valid, known := validE164Digits(s[1:]); known {
+		if !valid {
+			return "is not a valid phone number for any country"
+		}
+		return ""
 	}
 	n, err := phonenumbers.Parse(s, "")
 	if err != nil || !phonenumbers.IsValidNumber(n) {
@@ -380,26 +412,32 @@ func (raw *rawRequest) validate(loc *time.Location) (*Request, error) {
 	if len(raw.Targets) > maxTargets {
 		f.add("targets", "at most %d targets can be logged on one request", maxTargets)
 	}
+	req.Targets = make([]Target, 0, len(raw.Targets))
 	for i, t := range raw.Targets {
-		field := fmt.Sprintf("targets[%d]", i)
+		// The field's name is made only for an error: a Sprintf per
+		// target was a tenth of parsing 25 of them.
+		field := func(sub string) string { return "targets[" + strconv.Itoa(i) + "]." + sub }
 		t.Value = strings.TrimSpace(t.Value)
 		switch {
 		case !t.Kind.Valid():
-			f.add(field+".kind", "%q is not a target kind (one of %s)", t.Kind, join(TargetKinds))
+			f.add(field("kind"), "%q is not a target kind (one of %s)", t.Kind, join(TargetKinds))
 		case t.Value == "":
-			f.add(field+".value", "is required")
+			f.add(field("value"), "is required")
 		case len(t.Value) > maxTargetLen:
-			f.add(field+".value", "is longer than %d characters", maxTargetLen)
+			f.add(field("value"), "is longer than %d characters", maxTargetLen)
 		case strings.ContainsAny(t.Value, " \t\r\n"):
-			f.add(field+".value", "must not contain white space")
+			f.add(field("value"), "must not contain white space")
 		case TextProblem(t.Value) != "":
-			f.add(field+".value", "%s", TextProblem(t.Value))
+			f.add(field("value"), "%s", TextProblem(t.Value))
 		case t.Kind == TargetPhone && !HasWildcard(t.Value):
 			if msg := ValidPhone(t.Value); msg != "" {
-				f.add(field+".value", "%s", msg)
+				f.add(field("value"), "%s", msg)
 			}
 		}
 		req.Targets = append(req.Targets, t)
+	}
+	if len(raw.Targets) == 0 {
+		req.Targets = nil
 	}
 
 	seen := map[Category]bool{}
@@ -436,10 +474,11 @@ func (raw *rawRequest) validate(loc *time.Location) (*Request, error) {
 		f.add("due_reason", "%s", msg)
 	}
 
-	for field, s := range map[string]string{
-		"agency.name": req.Agency.Name, "requester.name": req.Requester.Name,
-		"process.issuing_authority": req.Process.IssuingAuthority, "process.reference": req.Process.Reference,
+	for _, t := range [...]struct{ field, s string }{
+		{"agency.name", req.Agency.Name}, {"requester.name", req.Requester.Name},
+		{"process.issuing_authority", req.Process.IssuingAuthority}, {"process.reference", req.Process.Reference},
 	} {
+		field, s := t.field, t.s
 		if len(s) > maxText {
 			f.add(field, "is longer than %d characters", maxText)
 		} else if msg := TextProblem(s); msg != "" {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -113,5 +114,22 @@ func TestPairWithTabFails(t *testing.T) {
 	}
 	if _, err := f.exp.Export(ctx, f.reviewer.Email, pr.Number); err == nil || !strings.Contains(err.Error(), "tab") {
 		t.Errorf("export of a pair holding a tab: %v", err)
+	}
+}
+
+// TestAppendRFC3339NanoUTC: the pair writer's time format is
+// time.RFC3339Nano's, in UTC, for every kind of fraction and zone.
+func TestAppendRFC3339NanoUTC(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 18))
+	zone := time.FixedZone("", -7*3600-30*60)
+	times := []time.Time{{}, time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC), time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 11, 20, 9, 30, 0, 100_000_000, zone), time.Date(2026, 1, 2, 3, 4, 5, 1, time.UTC)}
+	for range 10000 {
+		times = append(times, time.Unix(rng.Int64N(1<<36)-1<<35, rng.Int64N(1e9)).In(zone), time.Unix(rng.Int64N(1<<32), rng.Int64N(1000)*1e6))
+	}
+	for _, tm := range times {
+		if got, want := string(appendRFC3339NanoUTC([]byte("x"), tm)), "x"+tm.UTC().Format(time.RFC3339Nano); got != want {
+			t.Fatalf("%v: %s, want %s", tm, got, want)
+		}
 	}
 }

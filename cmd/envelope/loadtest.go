@@ -19,6 +19,7 @@ import (
 
 	"envelope/cases"
 	"envelope/cases/store"
+	"envelope/cases/store/seed"
 	"envelope/web"
 )
 
@@ -275,22 +276,15 @@ func getOnce(ctx context.Context, client *http.Client, target, session string) (
 	return n, resp.StatusCode, nil
 }
 
-// loadtestSeed fills an empty SQLite database with n cases ending today,
-// with plain SQL in large transactions as the store's benchmark does: the
-// point is a realistic table, indexes and search terms, not the intake
-// path. Received times are a minute apart up to now, due 14 days after;
-// a sixth are still received and a sixth approved, so the dashboard's
-// deadline panels have overdue, due-today and upcoming cases; six cases in
-// 1,000 are assigned to the load test's user (its queue).
+// loadtestSeed fills an empty database with n cases ending now (package
+// seed: plain SQL on SQLite, COPY on PostgreSQL); six in 1,000 are
+// assigned to the load test's user (its queue).
 func loadtestSeed(ctx context.Context, a *app, args []string) error {
 	fs := a.flags("loadtest seed")
 	dsn := a.dbFlag(fs)
 	n := fs.Int("cases", 1_000_000, "how many cases")
 	if err := a.parse(fs, args, 0); err != nil {
 		return err
-	}
-	if store.IsPostgres(*dsn) {
-		return usageError{"loadtest seed fills a SQLite file only"}
 	}
 	if *n < 1 || *n > 10_000_000 {
 		return usageError{"--cases must be 1-10000000"}
@@ -304,88 +298,10 @@ func loadtestSeed(ctx context.Context, a *app, args []string) error {
 			return fmt.Errorf("%s already holds %d cases: seed an empty database", *dsn, have)
 		}
 		start := time.Now()
-		if err := seedCases(ctx, s, *n, time.Now().UTC()); err != nil {
+		if err := seed.Cases(ctx, s, *n, time.Now().UTC(), LoadtestUser); err != nil {
 			return err
 		}
 		fmt.Fprintf(a.stdout, "seeded %d cases in %s\n", *n, time.Since(start).Round(time.Second))
 		return nil
 	})
-}
-
-func seedCases(ctx context.Context, s *store.DB, n int, now time.Time) error {
-	w := s.Writer()
-	countries := []string{"US", "US", "US", "GB", "BR", "IN", "DE", "FR", "JP", "AU"}
-	statuses := []cases.Status{cases.StatusClosed, cases.StatusClosed, cases.StatusProduced, cases.StatusRejected, cases.StatusApproved, cases.StatusReceived}
-	agency := map[string]int64{}
-	for _, c := range countries {
-		if _, ok := agency[c]; ok {
-			continue
-		}
-		var id int64
-		if err := w.GetContext(ctx, &id, "INSERT INTO agencies (name, country, verified_domains) VALUES (?, ?, '[]') RETURNING id", "Agency "+c, c); err != nil {
-			return err
-		}
-		agency[c] = id
-	}
-	base := now.Truncate(time.Minute).Add(-time.Duration(n) * time.Minute)
-	decJSON, _ := json.Marshal(&cases.Decision{Outcome: cases.OutcomeApprove, PolicyVersion: "sha256:loadtest", DecidedAt: base,
-		Allowed: []cases.Allowed{{Category: cases.BasicSubscriberInfo, Rule: "US-SUBPOENA"}}, Denied: []cases.Denied{}, Findings: []cases.Finding{}, UserNotice: cases.NoticeNotify})
-	const batch = 50_000
-	for from := 0; from < n; from += batch {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		tx, err := w.BeginTxx(ctx, nil)
-		if err != nil {
-			return err
-		}
-		stmt, err := tx.PreparexContext(ctx, `INSERT INTO cases (id, number, status, agency_id, agency_country, process_type, reference,
-			received_at, due_at, target_count, request_json, decision_json, outcome, policy_version, produced, assignee,
-			created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, 'approve', 'sha256:loadtest', ?, ?, 'loadtest', ?, ?)`)
-		if err != nil {
-			tx.Rollback()
-			return err
-		}
-		terms, err := tx.PreparexContext(ctx, "INSERT INTO case_terms (term, case_id) VALUES (?, ?)")
-		if err != nil {
-			tx.Rollback()
-			return err
-		}
-		for i := from; i < min(from+batch, n); i++ {
-			id := int64(i + 1)
-			country := countries[i%len(countries)]
-			proc := cases.ProcessTypes[i%len(cases.ProcessTypes)]
-			status := statuses[i%len(statuses)]
-			received := base.Add(time.Duration(i) * time.Minute)
-			due := received.Add(14 * 24 * time.Hour)
-			target := fmt.Sprintf("+1415555%04d", i%10000)
-			assignee := ""
-			if i%1000 < 6 {
-				assignee = LoadtestUser
-			}
-			req := cases.Request{ReceivedAt: received, Agency: cases.Agency{Name: "Agency " + country, Country: country, VerifiedDomains: []string{}},
-				Process: cases.Process{Type: proc, Reference: fmt.Sprintf("REF-%d", i)}, DueAt: &due,
-				Targets: []cases.Target{{Kind: cases.TargetPhone, Value: target}}, Categories: []cases.Category{cases.BasicSubscriberInfo}}
-			reqJSON, _ := json.Marshal(req)
-			number := cases.CaseNumber(received, id)
-			if _, err := stmt.ExecContext(ctx, id, number, status, agency[country], country, proc, req.Process.Reference, received, due,
-				string(reqJSON), string(decJSON), status == cases.StatusProduced, assignee, received, received); err != nil {
-				tx.Rollback()
-				return err
-			}
-			for _, term := range []string{strings.ToLower(number), strings.ToLower(req.Process.Reference), target, target[1:], "agency", strings.ToLower(country)} {
-				if _, err := terms.ExecContext(ctx, term, id); err != nil {
-					tx.Rollback()
-					return err
-				}
-			}
-		}
-		stmt.Close()
-		terms.Close()
-		if err := tx.Commit(); err != nil {
-			return err
-		}
-	}
-	_, err := w.ExecContext(ctx, "ANALYZE")
-	return err
 }

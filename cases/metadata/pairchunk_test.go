@@ -1,0 +1,63 @@
+package metadata
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"envelope/cases/store"
+	"envelope/cases/store/storetest"
+)
+
+// TestEachPairBytesChunks: the chunked read returns every pair of the
+// case inside the ID range once, in key order, as EachPair reads them,
+// when chunk boundaries fall inside runs of pairs with the same time and
+// another case's pairs are interleaved with the case's.
+func TestEachPairBytesChunks(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		c := f.penRegister([]string{"+14155550100"}, T0.Add(-time.Hour), T0.Add(time.Hour))
+		other := f.penRegister([]string{"+14155550199"}, T0.Add(-time.Hour), T0.Add(time.Hour))
+		const n = 3*pairChunk + 17
+		tx := db.Writer().MustBegin()
+		for i := range n {
+			at := T0.Add(time.Duration(i/7) * time.Second) // seven pairs a second
+			for _, id := range []int64{c.ID, other.ID} {
+				tx.MustExec(tx.Rebind("INSERT INTO collected_pairs (case_id, at, from_account, to_account, kind, collected_at) VALUES (?, ?, ?, ?, ?, ?)"),
+					id, at, "+14155550100", fmt.Sprintf("+1415556%04d", (i*7919)%10000), "message", at)
+			}
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		var lo, hi int64
+		if err := db.Reader().QueryRow(db.Reader().Rebind("SELECT MIN(id), MAX(id) FROM collected_pairs WHERE case_id = ?"), c.ID).Scan(&lo, &hi); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range [][2]int64{{0, 1 << 62}, {lo + 100, hi - 2000}} {
+			var want []string
+			if err := f.s.EachPair(ctx, c.ID, r[0], r[1], func(p *Pair) error {
+				want = append(want, fmt.Sprint(p.At.UTC(), p.From, p.To, p.Kind))
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			if err := f.s.EachPairBytes(ctx, c.ID, r[0], r[1], func(p *PairBytes) error {
+				at, err := PairTime(p.At)
+				got = append(got, fmt.Sprint(at, string(p.From), string(p.To), string(p.Kind)))
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if len(want) < 2*pairChunk || len(got) != len(want) {
+				t.Fatalf("range %v: %d pairs read in chunks, %d one by one", r, len(got), len(want))
+			}
+			for i := range want {
+				if got[i] != want[i] {
+					t.Fatalf("range %v, pair %d: %q, want %q", r, i, got[i], want[i])
+				}
+			}
+		}
+	})
+}
