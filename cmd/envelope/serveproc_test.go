@@ -3,6 +3,8 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,11 +13,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+
+	"envelope/exporter"
 )
 
 // The crash and soak tests run `envelope serve` as a real child process,
@@ -316,5 +321,25 @@ func receive[T any](ch <-chan T) func() (T, bool) {
 			var zero T
 			return zero, false
 		}
+	}
+}
+
+// checkPackage downloads package pkg of case id through c's server and
+// checks that it is whole (the recorded size and SHA-256) and verifies
+// with the keys folder's key.
+func (c *apiClient) checkPackage(t *testing.T, id int64, pkg exporter.Package, keys string) {
+	t.Helper()
+	r, err := c.get("/cases/" + strconv.FormatInt(id, 10) + "/exports/" + pkg.FileName)
+	sum := sha256.Sum256(r.body)
+	if err != nil || r.status != http.StatusOK || hex.EncodeToString(sum[:]) != pkg.SHA256 || int64(len(r.body)) != pkg.Size {
+		t.Errorf("download %s from %s: %d %v, %d bytes, sha256 %x; recorded %d bytes, %s", pkg.FileName, c.base, r.status, err, len(r.body), sum, pkg.Size, pkg.SHA256)
+		return
+	}
+	path := filepath.Join(t.TempDir(), pkg.FileName)
+	if err := os.WriteFile(path, r.body, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := cli(t, "", "", "verify", "--keys", keys, path); code != 0 {
+		t.Errorf("package %s downloaded from %s does not verify: %s", pkg.FileName, c.base, errOut)
 	}
 }

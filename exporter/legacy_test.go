@@ -1,0 +1,69 @@
+package exporter
+
+import (
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"strconv"
+	"testing"
+
+	"envelope/cases/blob"
+	"envelope/cases/metadata"
+	"envelope/cases/store"
+	"envelope/cases/store/storetest"
+)
+
+// A deployment upgraded from packages kept in each instance's folder:
+// at its next start an instance copies the packages it holds into the
+// blob store, where every instance serves them; the file of a case that
+// retention purged meanwhile (on another instance) is deleted, never
+// stored; a file that does not match its recorded SHA-256 is neither
+// stored nor deleted.
+func TestPackagesOfAnEarlierVersionAreCopiedIntoTheStore(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		f.importFile("records.ndjson")
+		kept, purged, tampered := f.export(f.warrant()), f.export(f.warrant()), f.export(f.warrant())
+		paths := map[*Package]string{}
+		// As an earlier envelope left them: in the folder, not in the store.
+		for _, p := range []*Package{kept, purged, tampered} {
+			paths[p] = f.path(p)
+			if err := f.exp.Blobs.Delete(ctx, p.FileName); err != nil {
+				t.Fatal(err)
+			}
+		}
+		os.Chmod(paths[tampered], 0o600)
+		if err := os.WriteFile(paths[tampered], []byte("PK not the package"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Writer().Exec(db.Writer().Rebind("UPDATE cases SET purged_at = ? WHERE id = ?"), db.Now(), purged.CaseID); err != nil {
+			t.Fatal(err)
+		}
+
+		restarted, err := New(db, metadata.New(db), f.keyDir, f.exp.Dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, r, err := restarted.Open(ctx, strconv.FormatInt(kept.CaseID, 10), kept.FileName)
+		if err != nil {
+			t.Fatalf("the old package is not served: %v", err)
+		}
+		b, _ := io.ReadAll(r)
+		r.Close()
+		if sum, _ := blob.SHA256(ctx, restarted.Blobs, kept.FileName); int64(len(b)) != kept.Size || sum != kept.SHA256 {
+			t.Errorf("served %d bytes of %s", len(b), kept.FileName)
+		}
+		if _, err := os.Stat(paths[purged]); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("the purged case's package file is still there: %v", err)
+		}
+		for _, p := range []*Package{purged, tampered} {
+			if _, _, err := restarted.Blobs.Open(ctx, p.FileName); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("%s was stored: %v", p.FileName, err)
+			}
+		}
+		if _, err := os.Stat(paths[tampered]); err != nil {
+			t.Errorf("the mismatching file was removed: %v", err)
+		}
+	})
+}
