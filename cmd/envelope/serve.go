@@ -17,7 +17,7 @@ import (
 )
 
 func init() {
-	register(&command{name: "serve", args: "[--db DSN] [--addr HOST:PORT] [--demo] [--policy FILE] [--keys DIR] [--packages DIR] [--blobs db|file:///DIR] [--produce-every DURATION] [--retain-pairs DURATION] [--retain-closed DURATION] [--witness DIR] [--witness-url URL] [--witness-every DURATION] [--smtp smtp://user:pass@host:port] [--mail-from ADDRESS] [--mail-templates DIR] [--public-url URL]",
+	register(&command{name: "serve", args: "[--db DSN] [--addr HOST:PORT] [--demo] [--policy FILE] [--keys DIR] [--packages DIR] [--blobs db|file:///DIR] [--produce-every DURATION] [--retain-pairs DURATION] [--retain-closed DURATION] [--witness DIR] [--witness-url URL] [--witness-every DURATION] [--smtp smtp://user:pass@host:port] [--mail-from ADDRESS] [--mail-templates DIR] [--public-url URL] [--tls-cert FILE --tls-key FILE] [--trusted-proxy CIDR] [--max-conns N] [--api-rate N] [--api-burst N]",
 		summary: "migrate the database and run the portal and the API", run: serve})
 }
 
@@ -154,7 +154,7 @@ func serve(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	defer stopWitness()
-	srv.TrustedProxies = httpOpt.proxies
+	srv.TrustedProxies, srv.APILimit = httpOpt.proxies, httpOpt.apiLimit()
 	ln, err := web.Listen(*addr, httpOpt.maxConns)
 	if err != nil {
 		return err
