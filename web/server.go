@@ -52,7 +52,7 @@ type Server struct {
 	// serving. New sets DefaultAPILimit.
 	APILimit RateLimit
 	apiCalls throttle[string]
-	metrics        *metrics // Prometheus, at /metrics (metrics.go)
+	metrics  *metrics // Prometheus, at /metrics (metrics.go)
 }
 
 // New returns a server on db deciding with p.

@@ -79,4 +79,3 @@ func (s *Server) loginThrottle() gin.HandlerFunc {
 		c.Next()
 	}
 }
-
