@@ -386,7 +386,7 @@ func (l *crashLedger) checkPackages(t *testing.T, p *serveProc, dir string, acti
 			if strings.HasPrefix(pkg.FileName, ".") {
 				t.Errorf("listed package %s", pkg.FileName)
 			}
-			c.checkPackage(t, id, pkg, filepath.Join(dir, "keys"))
+			c.checkPackage(t, id, pkg, filepath.Join(dir, "keys"), true)
 		}
 	}
 	for name, ap := range l.packages {

@@ -222,14 +222,5 @@ func TestExportDue(t *testing.T) {
 // LIKE pattern.
 func storedBlobs(t *testing.T, dsn, pattern string) int {
 	t.Helper()
-	s, err := store.Open(context.Background(), dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	var n int
-	if err := s.Reader().Get(&n, s.Reader().Rebind("SELECT COUNT(*) FROM blobs WHERE complete = ? AND name LIKE ?"), true, pattern); err != nil {
-		t.Fatal(err)
-	}
-	return n
+	return countRows(t, dsn, "SELECT COUNT(*) FROM blobs WHERE complete = ? AND name LIKE ?", true, pattern)
 }

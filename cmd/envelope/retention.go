@@ -21,7 +21,7 @@ func init() {
 		summary: "release a case's legal hold", run: holdRelease})
 	register(&command{name: "hold list", args: "[--all]",
 		summary: "list the active legal holds (--all: released ones too)", run: holdList})
-	register(&command{name: "retention purge", args: "[--retain-pairs DURATION] [--retain-closed DURATION] [--dry-run] [--at RFC3339] [--packages DIR]",
+	register(&command{name: "retention purge", args: "[--retain-pairs DURATION] [--retain-closed DURATION] [--dry-run] [--at RFC3339] [--packages DIR] [--blobs db|file:///DIR]",
 		summary: "delete what the retention periods let go, once (serve does it hourly); --dry-run only reports", run: retentionPurge})
 }
 
