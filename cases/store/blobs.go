@@ -90,28 +90,47 @@ func (db *DB) claimBlob(ctx context.Context, name string) (string, error) {
 	return writer, err
 }
 
+// chunksPerTx is how many chunks one transaction writes: on SQLite each
+// commit is an fsync, and the writer is held only that long.
+const chunksPerTx = 16
+
 // writeChunks copies r into the chunks of name and returns the size and
 // the number of chunks written.
 func (db *DB) writeChunks(ctx context.Context, name string, r io.Reader) (int64, int, error) {
 	buf := make([]byte, BlobChunk)
 	var size int64
-	for seq := 0; ; seq++ {
-		n, err := io.ReadFull(r, buf)
-		if n > 0 {
-			if _, err := db.w.ExecContext(ctx, db.w.Rebind("INSERT INTO blob_chunks (name, seq, data) VALUES (?, ?, ?)"), name, seq, buf[:n]); err != nil {
-				return 0, 0, fmt.Errorf("write chunk %d: %w", seq, err)
-			}
-			size += int64(n)
-		}
-		switch {
-		case errors.Is(err, io.EOF):
-			return size, seq, nil
-		case errors.Is(err, io.ErrUnexpectedEOF):
-			return size, seq + 1, nil
-		case err != nil:
+	seq := 0
+	for done := false; !done; {
+		// Not Tx: a retried transaction could not read r again. Names are
+		// never written by two writers at once, so nothing deadlocks here.
+		tx, err := db.w.BeginTxx(ctx, nil)
+		if err != nil {
 			return 0, 0, err
 		}
+		for n := 0; n < chunksPerTx && !done; n++ {
+			k, err := io.ReadFull(r, buf)
+			switch {
+			case errors.Is(err, io.EOF):
+				done = true
+				continue
+			case errors.Is(err, io.ErrUnexpectedEOF):
+				done = true
+			case err != nil:
+				tx.Rollback()
+				return 0, 0, err
+			}
+			if _, err := tx.ExecContext(ctx, tx.Rebind("INSERT INTO blob_chunks (name, seq, data) VALUES (?, ?, ?)"), name, seq, buf[:k]); err != nil {
+				tx.Rollback()
+				return 0, 0, fmt.Errorf("write chunk %d: %w", seq, err)
+			}
+			seq++
+			size += int64(k)
+		}
+		if err := tx.Commit(); err != nil {
+			return 0, 0, fmt.Errorf("write chunks: %w", err)
+		}
 	}
+	return size, seq, nil
 }
 
 // completeBlob marks name complete if this write still holds its claim

@@ -41,7 +41,7 @@ func TestBlobRoundTrip(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer other.Close()
-		for _, n := range []int{0, 1, store.BlobChunk, 3*store.BlobChunk + 12345} {
+		for _, n := range []int{0, 1, store.BlobChunk, 3*store.BlobChunk + 12345, 17*store.BlobChunk + 1} { // the last spans two write transactions
 			want := pattern(n)
 			name := "blob-" + time.Duration(n).String()
 			size, err := db.PutBlob(ctx, name, readerOnly{bytes.NewReader(want)})
