@@ -33,7 +33,7 @@ type Exporter struct {
 	Blobs blob.Store
 	// Dir is this instance's own folder: packages are built there before
 	// they are stored in Blobs, the command line copies them there for
-	// the operator, and packages an earlier envelope kept there are moved
+	// the operator, and packages an earlier envelope kept there are copied
 	// into Blobs (legacy.go).
 	Dir string
 	// Clocks are the clock rules whose holds export obeys (hold.go); nil:
@@ -49,7 +49,7 @@ func New(db *store.DB, meta *metadata.Store, keyDir, packageDir string) (*Export
 }
 
 // NewIn is New with packages stored in blobs. Packages an earlier
-// envelope kept in packageDir are moved into blobs first.
+// envelope kept in packageDir are copied into blobs first.
 func NewIn(db *store.DB, meta *metadata.Store, keyDir, packageDir string, blobs blob.Store) (*Exporter, error) {
 	signer, err := LoadOrCreateKey(keyDir)
 	if err != nil {
@@ -103,13 +103,17 @@ func (e *Exporter) Path(p *Package) string { return filepath.Join(e.Dir, p.FileN
 // name in the instance's folder), a new file, and returns the path: the
 // command line hands packages to the operator as files.
 func (e *Exporter) CopyOut(ctx context.Context, name, path string) (string, error) {
-	if path == "" {
-		path = filepath.Join(e.Dir, filepath.Base(name))
-		if _, err := os.Stat(path); err == nil {
-			return path, nil // copied out before; the name holds the hash
-		}
+	if path != "" {
+		return path, blob.Copy(ctx, e.Blobs, name, path)
 	}
-	return path, blob.Copy(ctx, e.Blobs, name, path)
+	path = filepath.Join(e.Dir, filepath.Base(name))
+	if _, err := os.Stat(path); err == nil {
+		return path, nil // copied out before; the name holds the hash
+	}
+	if err := blob.Copy(ctx, e.Blobs, name, path); err != nil {
+		return path, err
+	}
+	return path, os.Chmod(path, 0o400) // a copy of evidence: read-only
 }
 
 // Exportable checks that a case can be produced now, and returns why not
