@@ -31,9 +31,8 @@ func TestNoDataProduction(t *testing.T) {
 		if names, _ := os.ReadDir(f.exp.Dir); len(names) != 0 {
 			t.Fatalf("an unconfirmed empty production left files: %v", names)
 		}
-		var blobs int
-		if err := db.Reader().Get(&blobs, "SELECT COUNT(*) FROM blobs"); err != nil || blobs != 0 {
-			t.Fatalf("an unconfirmed empty production left %d stored blobs (%v)", blobs, err)
+		if n := countBlobs(t, db); n != 0 {
+			t.Fatalf("an unconfirmed empty production left %d stored blobs", n)
 		}
 		pkg := f.export(w)
 		got, err := db.Case(ctx, w.Number)

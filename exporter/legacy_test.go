@@ -67,3 +67,43 @@ func TestPackagesOfAnEarlierVersionAreCopiedIntoTheStore(t *testing.T) {
 		}
 	})
 }
+
+// With --blobs naming a folder every instance mounts, a package one
+// instance produced is served by another whose own packages folder is
+// elsewhere.
+func TestPackagesInASharedFolder(t *testing.T) {
+	db := storetest.SQLite(t)
+	f := newFixture(t, db)
+	shared := blob.Dir(t.TempDir())
+	a, err := NewIn(db, f.meta, f.keyDir, t.TempDir(), shared)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.exp = a
+	f.importFile("records.ndjson")
+	pkg := f.export(f.warrant())
+	b, err := NewIn(db, f.meta, f.keyDir, t.TempDir(), shared)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, r, err := b.Open(ctx, strconv.FormatInt(pkg.CaseID, 10), pkg.FileName)
+	if err != nil {
+		t.Fatalf("the other instance does not serve it: %v", err)
+	}
+	r.Close()
+	if sum, err := blob.SHA256(ctx, shared, pkg.FileName); err != nil || sum != pkg.SHA256 {
+		t.Errorf("stored %s, %v; recorded %s", sum, err, pkg.SHA256)
+	}
+	if n := countBlobs(t, db); n != 0 {
+		t.Errorf("%d blobs in the database with a folder store", n)
+	}
+}
+
+func countBlobs(t *testing.T, db *store.DB) int {
+	t.Helper()
+	var n int
+	if err := db.Reader().Get(&n, "SELECT COUNT(*) FROM blobs"); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
