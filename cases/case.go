@@ -109,8 +109,13 @@ type CaseFilter struct {
 	Query      string // free text: case number, reference, target, agency, requester
 	// After is the keyset cursor: only cases with a smaller ID are listed.
 	After int64
-	Limit int
+	Limit int // at most MaxPageSize; 0: the default page
 }
+
+// MaxPageSize is the most cases one page of a list holds (issue 18: a
+// response's size is capped). A larger limit is refused (400), not
+// clamped, so a client that asked for more learns to follow next.
+const MaxPageSize = 500
 
 // Page is one page of a case list, newest first, with the cursor for the next.
 type Page struct {

@@ -17,6 +17,7 @@ const (
 	EINVALID      = "invalid"      // bad input, with Fields naming it (400)
 	ENOTFOUND     = "not_found"    // no such thing (404)
 	ETOOLARGE     = "too_large"    // a body or an upload over its limit (413)
+	ETOOMANY      = "too_many"     // a client over its rate limit (429)
 	EUNAUTHORIZED = "unauthorized" // no or bad credentials (401)
 )
 

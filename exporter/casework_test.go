@@ -31,6 +31,9 @@ func TestNoDataProduction(t *testing.T) {
 		if names, _ := os.ReadDir(f.exp.Dir); len(names) != 0 {
 			t.Fatalf("an unconfirmed empty production left files: %v", names)
 		}
+		if n := countBlobs(t, db); n != 0 {
+			t.Fatalf("an unconfirmed empty production left %d stored blobs", n)
+		}
 		pkg := f.export(w)
 		got, err := db.Case(ctx, w.Number)
 		if err != nil {
@@ -59,7 +62,7 @@ func TestShapedPackage(t *testing.T) {
 		if _, err := db.ShapeDecision(ctx, f.reviewer, w.Number, shape); err != nil {
 			t.Fatal(err)
 		}
-		files := unzip(t, f.exp.Path(f.export(w)))
+		files := unzip(t, f.path(f.export(w)))
 		for name, b := range files {
 			if strings.HasPrefix(name, "records/") && !strings.HasPrefix(name, "records/basic_subscriber_info.") && !strings.HasPrefix(name, "records/ip_logs.") {
 				t.Errorf("%s is in the package, but the shape kept only subscriber info and IP logs", name)

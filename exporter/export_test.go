@@ -63,7 +63,7 @@ func TestGoldenRecords(t *testing.T) {
 		f.importFile("planted.ndjson")
 		w := f.warrant()
 		pkg := f.export(w)
-		files := unzip(t, f.exp.Path(pkg))
+		files := unzip(t, f.path(pkg))
 		var names []string
 		for name, b := range files {
 			if strings.HasPrefix(name, "records/") {
@@ -84,7 +84,7 @@ func TestGoldenRecords(t *testing.T) {
 		f.set(T0.Add(2 * time.Hour))
 		f.collect(pairEvents(T0)...)
 		pkg = f.export(pr)
-		for name, b := range unzip(t, f.exp.Path(pkg)) {
+		for name, b := range unzip(t, f.path(pkg)) {
 			if strings.HasPrefix(name, "records/") {
 				golden(t, "pen_register/"+name, b)
 			}
@@ -99,7 +99,7 @@ func TestManifest(t *testing.T) {
 	f.importFile("records.ndjson")
 	w := f.warrant()
 	pkg := f.export(w)
-	files := unzip(t, f.exp.Path(pkg))
+	files := unzip(t, f.path(pkg))
 	for name, b := range files {
 		if strings.HasSuffix(name, ".json") && !json.Valid(b) {
 			t.Errorf("%s is not valid JSON", name)
@@ -134,7 +134,7 @@ func TestPDFReadsBack(t *testing.T) {
 	f.importFile("records.ndjson")
 	w := f.warrant()
 	pkg := f.export(w)
-	dir := extract(t, f.exp.Path(pkg))
+	dir := extract(t, f.path(pkg))
 	if keep := os.Getenv("ENVELOPE_KEEP_PDF"); keep != "" {
 		// For a look at the layout: ENVELOPE_KEEP_PDF=/tmp/d.pdf go test -run PDF
 		b, _ := os.ReadFile(filepath.Join(dir, PDFFile))
@@ -146,7 +146,7 @@ func TestPDFReadsBack(t *testing.T) {
 	}
 	text := string(out)
 	var m Manifest
-	json.Unmarshal(unzip(t, f.exp.Path(pkg))[ManifestFile], &m)
+	json.Unmarshal(unzip(t, f.path(pkg))[ManifestFile], &m)
 	must := []string{w.Number, "Dear Dana Reyes", "3:26-mj-70412", "The request", "Records not produced",
 		"Certificate of authenticity", "No records found", "Alex Example", "198.51.100.24", "Page 1 of"}
 	for _, c := range w.Decision.Allowed {
@@ -175,14 +175,14 @@ func TestVerifyTamper(t *testing.T) {
 	f.importFile("records.ndjson")
 	pkg := f.export(f.warrant())
 	pub := f.exp.Builder.Signer.Public()
-	orig, err := os.ReadFile(f.exp.Path(pkg))
+	orig, err := os.ReadFile(f.path(pkg))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if probs := Verify(bytes.NewReader(orig), int64(len(orig)), pub); len(probs) != 0 {
 		t.Fatalf("an intact package has problems: %v", probs)
 	}
-	files := unzip(t, f.exp.Path(pkg))
+	files := unzip(t, f.path(pkg))
 	if len(files) < 10 {
 		t.Fatalf("only %d files", len(files))
 	}
@@ -271,7 +271,7 @@ func TestExternalTools(t *testing.T) {
 	f := newFixture(t, storetest.SQLite(t))
 	f.importFile("records.ndjson")
 	pkg := f.export(f.warrant())
-	dir := extract(t, f.exp.Path(pkg))
+	dir := extract(t, f.path(pkg))
 	cmd := exec.Command("sha256sum", "-c", SumsFile)
 	cmd.Dir = dir
 	if out, err := cmd.CombinedOutput(); err != nil || strings.Contains(string(out), "FAILED") {
@@ -326,7 +326,7 @@ func TestNothingPlantedLeaks(t *testing.T) {
 		var pkgs []*Package
 		pkgs = append(pkgs, f.export(f.warrant()), f.export(pr))
 		for _, pkg := range pkgs {
-			for name, b := range unzip(t, f.exp.Path(pkg)) {
+			for name, b := range unzip(t, f.path(pkg)) {
 				for _, bad := range []string{"PLANTED", "192.0.2.", "g-planted", "docks"} {
 					if bytes.Contains(b, []byte(bad)) {
 						t.Errorf("%s of %s holds planted data %q", name, pkg.FileName, bad)
@@ -342,12 +342,12 @@ func TestNothingPlantedLeaks(t *testing.T) {
 				}
 			}
 			// The zip itself: its names and stored bytes.
-			raw, _ := os.ReadFile(f.exp.Path(pkg))
+			raw, _ := os.ReadFile(f.path(pkg))
 			if bytes.Contains(raw, []byte("PLANTED")) {
 				t.Errorf("%s holds PLANTED in the raw zip", pkg.FileName)
 			}
 		}
-		files := unzip(t, f.exp.Path(pkgs[0]))
+		files := unzip(t, f.path(pkgs[0]))
 		for _, denied := range []string{"enforcement_history", "linked_accounts", "message_pairs", "message_content"} {
 			if _, ok := files["records/"+denied+".csv"]; ok {
 				t.Errorf("denied category %s was exported", denied)
@@ -426,7 +426,7 @@ func TestProspectiveReproduction(t *testing.T) {
 		if p2.Seq != 2 || p2.LastPairID <= p1.LastPairID {
 			t.Fatalf("second package: %+v after %+v", p2, p1)
 		}
-		files := unzip(t, f.exp.Path(p2))
+		files := unzip(t, f.path(p2))
 		pairs := string(files["records/message_pairs.csv"])
 		if strings.Count(pairs, "\n") != 3 || !strings.Contains(pairs, "+14155550199") || strings.Contains(pairs, "+14155550188") {
 			t.Errorf("second package's pairs:\n%s", pairs)

@@ -19,6 +19,7 @@ import (
 
 	"envelope/cases"
 	"envelope/cases/auditlog"
+	"envelope/cases/blob"
 	"envelope/cases/metadata"
 	"envelope/cases/store"
 	"envelope/policy/clock"
@@ -28,7 +29,13 @@ import (
 type Exporter struct {
 	DB      *store.DB
 	Builder *Builder
-	// Dir is the packages directory, outside the database.
+	// Blobs is where packages and letters are stored, the store every
+	// instance reaches (by default the database).
+	Blobs blob.Store
+	// Dir is this instance's own folder: packages are built there before
+	// they are stored in Blobs, the command line copies them there for
+	// the operator, and packages an earlier envelope kept there are copied
+	// into Blobs (legacy.go).
 	Dir string
 	// clocks are the clock rules whose holds export obeys (hold.go); nil:
 	// the embedded default. Atomic: an activation on another instance
@@ -40,9 +47,15 @@ type Exporter struct {
 func (e *Exporter) SetClocks(c *clock.Clocks) { e.clocks.Store(c) }
 
 // New returns an exporter that signs with the key in keyDir (generated on
-// first use) and stores packages in packageDir. meta must be the process's
-// one metadata store.
+// first use) and stores packages in the database, building them in
+// packageDir. meta must be the process's one metadata store.
 func New(db *store.DB, meta *metadata.Store, keyDir, packageDir string) (*Exporter, error) {
+	return NewIn(db, meta, keyDir, packageDir, blob.Database{DB: db})
+}
+
+// NewIn is New with packages stored in blobs. Packages an earlier
+// envelope kept in packageDir are copied into blobs first.
+func NewIn(db *store.DB, meta *metadata.Store, keyDir, packageDir string, blobs blob.Store) (*Exporter, error) {
 	signer, err := LoadOrCreateKey(keyDir)
 	if err != nil {
 		return nil, err
@@ -64,7 +77,10 @@ func New(db *store.DB, meta *metadata.Store, keyDir, packageDir string) (*Export
 		return nil, fmt.Errorf("the audit key in %s: %w", keyDir, err)
 	}
 	sweep(packageDir)
-	return &Exporter{DB: db, Dir: packageDir, Builder: &Builder{Meta: meta, Signer: signer, TempDir: packageDir,
+	if err := copyLegacy(ctx, db, blobs, packageDir); err != nil {
+		return nil, err
+	}
+	return &Exporter{DB: db, Blobs: blobs, Dir: packageDir, Builder: &Builder{Meta: meta, Signer: signer, TempDir: packageDir,
 		Prover: &Prover{DB: db, Key: audit}}}, nil
 }
 
@@ -85,8 +101,25 @@ type Package struct {
 
 const packageColumns = "id, case_id, seq, file_name, sha256, size, records, last_pair_id, covered_until, created_by, created_at"
 
-// Path returns where a package's file is.
+// Path returns where CopyOut puts a package in this instance's folder.
 func (e *Exporter) Path(p *Package) string { return filepath.Join(e.Dir, p.FileName) }
+
+// CopyOut copies the stored package or letter name to path (if empty, to
+// name in the instance's folder), a new file, and returns the path: the
+// command line hands packages to the operator as files.
+func (e *Exporter) CopyOut(ctx context.Context, name, path string) (string, error) {
+	if path != "" {
+		return path, blob.Copy(ctx, e.Blobs, name, path)
+	}
+	path = filepath.Join(e.Dir, filepath.Base(name))
+	if _, err := os.Stat(path); err == nil {
+		return path, nil // copied out before; the name holds the hash
+	}
+	if err := blob.Copy(ctx, e.Blobs, name, path); err != nil {
+		return path, err
+	}
+	return path, os.Chmod(path, 0o400) // a copy of evidence: read-only
+}
 
 // Exportable checks that a case can be produced now, and returns why not
 // as an ECONFLICT error. prev is the case's newest package, if any.
@@ -145,11 +178,11 @@ func prospective(d *cases.Decision) bool {
 }
 
 // Export produces the next package of the case ref (an ID or a number) as
-// actor: it builds the package into a temporary file, moves it into the
-// packages directory, and then, in one transaction, records it, audits
-// the production (case.export: who, when, hash) and moves the case to
-// produced. If the transaction fails the file is removed, so the table
-// and the directory agree.
+// actor: it builds the package into a temporary file, stores it in the
+// blob store, and then, in one transaction, records it, audits the
+// production (case.export: who, when, hash) and moves the case to
+// produced. If the transaction fails the stored file is deleted, so the
+// table and the store agree.
 func (e *Exporter) Export(ctx context.Context, actor, ref string) (*Package, error) {
 	return e.export(ctx, actor, ref, false, false)
 }
@@ -224,19 +257,19 @@ func (e *Exporter) export(ctx context.Context, actor, ref string, onlyNew, refus
 		return nil, err
 	}
 	if refuseEmpty && pkg.Records == 0 && c.Result != cases.ResultSomeData {
-		os.Remove(e.Path(pkg))
+		e.Blobs.Delete(context.WithoutCancel(ctx), pkg.FileName)
 		return nil, ErrNoRecords
 	}
 	if err := e.record(ctx, c, pkg); err != nil {
-		os.Remove(e.Path(pkg))
+		e.Blobs.Delete(context.WithoutCancel(ctx), pkg.FileName)
 		return nil, err
 	}
 	return pkg, nil
 }
 
-// build writes the package to a temporary file in the packages directory
-// (the same file system, so the final move is atomic) and links it under
-// its final name.
+// build writes the package to a temporary file in the instance's folder,
+// then streams it into the blob store under its final name (which holds
+// its hash, known only once it is written).
 func (e *Exporter) build(ctx context.Context, p *Production) (*Package, error) {
 	tmp, err := os.CreateTemp(e.Dir, ".building-*.zip")
 	if err != nil {
@@ -254,25 +287,15 @@ func (e *Exporter) build(ctx context.Context, p *Production) (*Package, error) {
 	if err := bw.Flush(); err != nil {
 		return nil, fmt.Errorf("write the package: %w", err)
 	}
-	// Evidence must survive a power cut once it is recorded as produced.
-	if err := tmp.Sync(); err != nil {
-		return nil, fmt.Errorf("write the package: %w", err)
-	}
-	if err := tmp.Chmod(0o400); err != nil {
-		return nil, err
-	}
 	sum := hex.EncodeToString(h.Sum(nil))
 	pkg := &Package{
 		CaseID: p.Case.ID, Seq: p.Seq, FileName: FileName(p.Case, p.Seq, sum), SHA256: sum, Size: cw.n,
 		Records: res.Records, LastPairID: p.LastPairID, CoveredUntil: p.At, CreatedBy: p.By, CreatedAt: p.At,
 	}
-	if err := os.Link(tmp.Name(), e.Path(pkg)); err != nil {
-		return nil, fmt.Errorf("store the package: %w", err)
+	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
+		return nil, err
 	}
-	// The new name must be on disk too before the package is recorded:
-	// syncing the file alone leaves its directory entry to a power cut.
-	if err := syncDir(e.Dir); err != nil {
-		os.Remove(e.Path(pkg))
+	if err := e.Blobs.Put(ctx, pkg.FileName, tmp); err != nil {
 		return nil, fmt.Errorf("store the package: %w", err)
 	}
 	return pkg, nil
@@ -404,10 +427,9 @@ func (e *Exporter) latest(ctx context.Context, caseID int64) (*Package, error) {
 	return &p, nil
 }
 
-// Open returns a package of the case ref by its file name, and its file.
-// Only names recorded in the packages table are served, so a name can
-// never reach outside the packages directory.
-func (e *Exporter) Open(ctx context.Context, ref, name string) (*Package, *os.File, error) {
+// Open returns a package of the case ref by its file name, and its
+// content. Only names recorded in the packages table are served.
+func (e *Exporter) Open(ctx context.Context, ref, name string) (*Package, io.ReadCloser, error) {
 	if !validName(name) {
 		return nil, nil, cases.Errorf(cases.ENOTFOUND, "no package %q", name)
 	}
@@ -417,7 +439,7 @@ func (e *Exporter) Open(ctx context.Context, ref, name string) (*Package, *os.Fi
 	}
 	for _, p := range pkgs {
 		if p.FileName == name {
-			f, err := os.Open(e.Path(p))
+			f, _, err := e.Blobs.Open(ctx, p.FileName)
 			if errors.Is(err, os.ErrNotExist) {
 				// Deleted by retention (cases/retention): the row and its hash stay.
 				return nil, nil, cases.Errorf(cases.ENOTFOUND, "the file of package %s is no longer kept", name)

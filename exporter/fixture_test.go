@@ -243,3 +243,14 @@ func testOrg() *cases.Org {
 	return &cases.Org{LegalName: "Example Messaging, Inc.", Address: "1 Main Street\nPalo Alto, CA 94301",
 		ContactEmail: "lers@example.com", CustodianName: "Jordan Lee", CustodianTitle: "Custodian of Records"}
 }
+
+// path copies package p out of the blob store into the packages folder,
+// as the command line does, and returns the file's path.
+func (f *fixture) path(p *Package) string {
+	f.t.Helper()
+	path, err := f.exp.CopyOut(ctx, p.FileName, "")
+	if err != nil {
+		f.t.Fatalf("copy out %s: %v", p.FileName, err)
+	}
+	return path
+}

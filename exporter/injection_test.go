@@ -40,7 +40,7 @@ func TestPackageCSVCannotRunFormulas(t *testing.T) {
 	if _, err := f.meta.Import(ctx, strings.NewReader(strings.Join(lines, "\n")), metadata.ImportOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	files := unzip(t, f.exp.Path(f.export(f.warrant())))
+	files := unzip(t, f.path(f.export(f.warrant())))
 	csvFiles := 0
 	cells := map[string]bool{}
 	for name, b := range files {

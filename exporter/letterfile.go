@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -125,35 +126,41 @@ func (e *Exporter) Letter(ctx context.Context, actor, ref string, kind letters.K
 	return l, e.recordLetter(ctx, c, l, zipBuf.Bytes())
 }
 
-// recordLetter numbers the letter, writes its file and records it; the
-// file is removed if the transaction fails.
+// recordLetter numbers the letter, stores its file and records it; the
+// file is deleted if the transaction fails. The number is read before the
+// file is stored (the blob store is not part of the transaction): a
+// letter numbered meanwhile by another instance makes the insert fail on
+// the unique (case, seq), and the caller is told to try again.
 func (e *Exporter) recordLetter(ctx context.Context, c *cases.Case, l *Letter, zipData []byte) error {
-	return e.DB.Tx(ctx, func(tx *sqlx.Tx) error {
-		if err := tx.GetContext(ctx, &l.Seq, tx.Rebind("SELECT COALESCE(MAX(seq), 0) + 1 FROM letters WHERE case_id = ?"), c.ID); err != nil {
-			return fmt.Errorf("number the letter: %w", err)
+	if err := e.DB.Reader().GetContext(ctx, &l.Seq, e.DB.Reader().Rebind("SELECT COALESCE(MAX(seq), 0) + 1 FROM letters WHERE case_id = ?"), c.ID); err != nil {
+		return fmt.Errorf("number the letter: %w", err)
+	}
+	l.FileName = fmt.Sprintf("%s-L%03d-%s-%s.zip", c.Number, l.Seq, strings.ReplaceAll(string(l.Kind), "_", "-"), l.SHA256[:12])
+	if err := e.Blobs.Put(ctx, l.FileName, bytes.NewReader(zipData)); err != nil {
+		if cases.ErrorCode(err) == cases.ECONFLICT {
+			return cases.Errorf(cases.ECONFLICT, "case %s: another letter was produced meanwhile; try again", c.Number)
 		}
-		l.FileName = fmt.Sprintf("%s-L%03d-%s-%s.zip", c.Number, l.Seq, strings.ReplaceAll(string(l.Kind), "_", "-"), l.SHA256[:12])
-		path := filepath.Join(e.Dir, l.FileName)
-		if err := os.WriteFile(path, zipData, 0o400); err != nil {
-			return fmt.Errorf("store the letter: %w", err)
-		}
+		return fmt.Errorf("store the letter: %w", err)
+	}
+	err := e.DB.Tx(ctx, func(tx *sqlx.Tx) error {
 		err := tx.GetContext(ctx, &l.ID, tx.Rebind(`INSERT INTO letters
 			(case_id, seq, kind, template_version, file_name, sha256, size, created_by, created_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
 			l.CaseID, l.Seq, l.Kind, l.TemplateVersion, l.FileName, l.SHA256, l.Size, l.CreatedBy, l.CreatedAt)
-		if err == nil {
-			err = e.DB.Audit(ctx, tx, l.CreatedBy, "case.letter", "case", strconv.FormatInt(c.ID, 10), nil, map[string]any{
-				"kind": l.Kind, "file": l.FileName, "sha256": l.SHA256, "template_version": l.TemplateVersion})
-		}
 		if err != nil {
-			os.Remove(path)
-			if isUniqueViolation(err) {
-				return cases.Errorf(cases.ECONFLICT, "case %s: another letter was produced meanwhile; try again", c.Number)
-			}
 			return err
 		}
-		return syncDir(e.Dir)
+		return e.DB.Audit(ctx, tx, l.CreatedBy, "case.letter", "case", strconv.FormatInt(c.ID, 10), nil, map[string]any{
+			"kind": l.Kind, "file": l.FileName, "sha256": l.SHA256, "template_version": l.TemplateVersion})
 	})
+	if err != nil {
+		e.Blobs.Delete(context.WithoutCancel(ctx), l.FileName)
+		if isUniqueViolation(err) {
+			return cases.Errorf(cases.ECONFLICT, "case %s: another letter was produced meanwhile; try again", c.Number)
+		}
+		return err
+	}
+	return nil
 }
 
 // Letters lists the letters of the case ref, oldest first.
@@ -181,8 +188,8 @@ func ListLetters(ctx context.Context, db *store.DB, caseID int64) ([]*Letter, er
 }
 
 // OpenLetter returns a letter of the case ref by its file name, and its
-// file. Only names recorded in the letters table are served.
-func (e *Exporter) OpenLetter(ctx context.Context, ref, name string) (*Letter, *os.File, error) {
+// content. Only names recorded in the letters table are served.
+func (e *Exporter) OpenLetter(ctx context.Context, ref, name string) (*Letter, io.ReadCloser, error) {
 	if !validName(name) {
 		return nil, nil, cases.Errorf(cases.ENOTFOUND, "no letter %q", name)
 	}
@@ -192,7 +199,7 @@ func (e *Exporter) OpenLetter(ctx context.Context, ref, name string) (*Letter, *
 	}
 	for _, l := range list {
 		if l.FileName == name {
-			f, err := os.Open(filepath.Join(e.Dir, l.FileName))
+			f, _, err := e.Blobs.Open(ctx, l.FileName)
 			if err != nil {
 				return nil, nil, cases.Errorf(cases.ENOTFOUND, "the file of letter %s is no longer kept", name)
 			}

@@ -3,7 +3,6 @@ package exporter
 import (
 	"bytes"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -39,7 +38,11 @@ func TestLetterIsSignedAndStored(t *testing.T) {
 		if l.Seq != 1 || l2.Seq != 2 || l.TemplateVersion != letters.Default().Version() || !strings.Contains(l.FileName, "-L001-refusal-") {
 			t.Errorf("letters: %+v %+v", l, l2)
 		}
-		b, err := os.ReadFile(filepath.Join(f.exp.Dir, l2.FileName))
+		l2path, err := f.exp.CopyOut(ctx, l2.FileName, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(l2path)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -47,7 +50,7 @@ func TestLetterIsSignedAndStored(t *testing.T) {
 		if probs := Verify(bytes.NewReader(b), int64(len(b)), pub); len(probs) != 0 {
 			t.Fatalf("the letter does not verify: %v", probs)
 		}
-		files := unzip(t, filepath.Join(f.exp.Dir, l2.FileName))
+		files := unzip(t, l2path)
 		if text := flat(pdfText(t, files[LetterFile])); !strings.Contains(text, "Which period?") || !strings.Contains(text, "Jordan Lee") {
 			t.Errorf("letter text: %s", text)
 		}

@@ -49,7 +49,7 @@ func TestProductionPDFReadsLikeAProduction(t *testing.T) {
 			}
 			w := f.warrant()
 			pkg := f.export(w)
-			files := unzip(t, f.exp.Path(pkg))
+			files := unzip(t, f.path(pkg))
 			pdf := filepath.Join(t.TempDir(), PDFFile)
 			os.WriteFile(pdf, files[PDFFile], 0o600)
 			if dir := os.Getenv("ENVELOPE_KEEP_PDF_DIR"); dir != "" {

@@ -85,7 +85,7 @@ func TestPairsQuoted(t *testing.T) {
 			lines = append(lines, `{"from":"`+phone+`","to":`+string(q)+`,"at":"`+T0.Add(time.Duration(i+1)*time.Minute).Format(time.RFC3339)+`","kind":"text"}`)
 		}
 		f.collect(lines...)
-		files := unzip(t, f.exp.Path(f.export(pr)))
+		files := unzip(t, f.path(f.export(pr)))
 		rows, err := csv.NewReader(bytes.NewReader(files["records/message_pairs.csv"])).ReadAll()
 		if err != nil || len(rows) != len(odd)+1 {
 			t.Fatalf("CSV: %v %q", err, rows)

@@ -77,7 +77,7 @@ func TestProduceDue(t *testing.T) {
 		if p.CaseID != busy.ID || p.Seq != 2 || p.Records != 2 || p.CreatedBy != SchedulerActor || p.LastPairID <= first.LastPairID {
 			t.Errorf("scheduled package %+v after %+v", p, first)
 		}
-		csv := string(unzip(t, f.exp.Path(p))["records/message_pairs.csv"])
+		csv := string(unzip(t, f.path(p))["records/message_pairs.csv"])
 		if strings.Count(csv, "\n") != 3 || !strings.Contains(csv, "+14155550199") || !strings.Contains(csv, "+14155550177") || strings.Contains(csv, "+14155550188") {
 			t.Errorf("scheduled package's pairs:\n%s", csv)
 		}

@@ -85,7 +85,7 @@ func TestVerifyRefusesHostileArchives(t *testing.T) {
 	f.importFile("records.ndjson")
 	pkg := f.export(f.warrant())
 	pub := f.exp.Builder.Signer.Public()
-	files := unzip(t, f.exp.Path(pkg))
+	files := unzip(t, f.path(pkg))
 	genuine := hostileZip(t, files, nil)
 	if probs := Verify(bytes.NewReader(genuine), int64(len(genuine)), pub); len(probs) != 0 {
 		t.Fatalf("the re-zipped genuine package has problems: %v", probs)

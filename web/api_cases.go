@@ -129,6 +129,9 @@ func parseFilter(c *gin.Context) (cases.CaseFilter, error) {
 			*dst = n
 		}
 	}
+	if limit > cases.MaxPageSize {
+		bad["limit"] = fmt.Sprintf("at most %d cases a page: follow next for the rest", cases.MaxPageSize)
+	}
 	f.Limit = int(limit)
 	if len(bad) > 0 {
 		return f, cases.Invalid(bad)

@@ -8,6 +8,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"envelope/cases"
+	"envelope/cases/blob"
 	"envelope/cases/metadata"
 	"envelope/exporter"
 )
@@ -17,6 +18,7 @@ import (
 type exportService struct {
 	mu                 sync.Mutex
 	keyDir, packageDir string
+	blobs              blob.Store // nil: the database
 	exp                *exporter.Exporter
 }
 
@@ -42,6 +44,15 @@ func (s *Server) SetExportDirs(keyDir, packageDir string) error {
 	return err
 }
 
+// SetBlobStore sets where packages and letters are stored (by default the
+// database); call it before SetExportDirs.
+func (s *Server) SetBlobStore(b blob.Store) {
+	es := s.exportService()
+	es.mu.Lock()
+	es.blobs, es.exp = b, nil
+	es.mu.Unlock()
+}
+
 // exporter returns the server's exporter, creating it (and the key) once.
 func (s *Server) exporter() (*exporter.Exporter, error) {
 	es := s.exportService()
@@ -50,7 +61,11 @@ func (s *Server) exporter() (*exporter.Exporter, error) {
 	if es.exp == nil {
 		// metadata.New returns the one Store of this database, the
 		// same the collection routes use; the exporter only reads it.
-		exp, err := exporter.New(s.DB, metadata.New(s.DB), es.keyDir, es.packageDir)
+		blobs := es.blobs
+		if blobs == nil {
+			blobs = blob.Database{DB: s.DB}
+		}
+		exp, err := exporter.NewIn(s.DB, metadata.New(s.DB), es.keyDir, es.packageDir, blobs)
 		if err != nil {
 			return nil, fmt.Errorf("set up exports: %w", err)
 		}

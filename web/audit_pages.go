@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -36,8 +37,10 @@ func auditFilter(c *gin.Context) (store.AuditFilter, error) {
 			*dst = n
 		}
 	}
-	// A limit past an int is clamped by the store like any large one.
-	f.Limit = int(min(limit, 1<<31-1))
+	if limit > store.MaxAuditPage {
+		return f, cases.Invalid(map[string]string{"limit": fmt.Sprintf("at most %d events a page: follow next for the rest", store.MaxAuditPage)})
+	}
+	f.Limit = int(limit)
 	return f, nil
 }
 

@@ -191,7 +191,11 @@ func TestE2EShapedDecisionInPackage(t *testing.T) {
 	if err != nil || len(pkgs) != 1 {
 		t.Fatalf("packages %v %v", pkgs, err)
 	}
-	files := unzipPackage(t, exp.Path(pkgs[0]))
+	path, err := exp.CopyOut(ctx, pkgs[0].FileName, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := unzipPackage(t, path)
 	if _, ok := files["records/device_info.csv"]; ok {
 		t.Error("device info is in the package after the reviewer dropped it")
 	}

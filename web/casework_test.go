@@ -3,6 +3,7 @@ package web
 import (
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -163,7 +164,8 @@ func TestAuditPages(t *testing.T) {
 }
 
 // TestAuditEventsLimit: the API's limit is honoured, and one that is not a
-// number is refused naming the field instead of being ignored.
+// number, or more than a page may hold (store.MaxAuditPage), is refused
+// naming the field instead of being ignored.
 func TestAuditEventsLimit(t *testing.T) {
 	p := newPortal(t, storetest.SQLite(t))
 	for range 3 {
@@ -176,7 +178,7 @@ func TestAuditEventsLimit(t *testing.T) {
 	if w := p.do(cases.RoleAuditor, "GET", "/api/v1/audit/events?limit=2", nil, &got); w.Code != http.StatusOK || len(got.Events) != 2 || got.Next == 0 {
 		t.Errorf("limit=2: %d, %d events, next %d", w.Code, len(got.Events), got.Next)
 	}
-	for _, bad := range []string{"abc", "-1", "1e3"} {
+	for _, bad := range []string{"abc", "-1", "1e3", "1001"} {
 		w := p.do(cases.RoleAuditor, "GET", "/api/v1/audit/events?limit="+bad, nil, nil)
 		if w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), `"limit"`) {
 			t.Errorf("limit=%s: %d %s", bad, w.Code, w.Body)
@@ -214,4 +216,30 @@ func TestLongSearchRefusedOverHTTP(t *testing.T) {
 			}
 		}
 	})
+}
+
+// A case list page holds at most cases.MaxPageSize cases (issue 18: a
+// cap on the size of a list's response): a larger limit is a 400 naming
+// limit, in the API and in the portal, rather than a silently shorter
+// page; the largest page is served, with next as its cursor.
+func TestListPageSizeCapped(t *testing.T) {
+	p := newPortal(t, storetest.SQLite(t))
+	p.create(cases.RoleIntake, "subpoena.json")
+	var errBody struct {
+		Fields map[string]string `json:"fields"`
+	}
+	w := p.do(cases.RoleReviewer, "GET", fmt.Sprintf("/api/v1/cases?limit=%d", cases.MaxPageSize+1), nil, &errBody)
+	if w.Code != http.StatusBadRequest || !strings.Contains(errBody.Fields["limit"], "at most 500") {
+		t.Errorf("API limit past the cap: %d %s", w.Code, w.Body)
+	}
+	var page struct {
+		Cases []json.RawMessage `json:"cases"`
+	}
+	if w := p.do(cases.RoleReviewer, "GET", fmt.Sprintf("/api/v1/cases?limit=%d", cases.MaxPageSize), nil, &page); w.Code != http.StatusOK || len(page.Cases) != 1 {
+		t.Errorf("API limit at the cap: %d %s", w.Code, w.Body)
+	}
+	w = p.page(cases.RoleReviewer, "GET", fmt.Sprintf("/cases?limit=%d", cases.MaxPageSize+1), nil)
+	if w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), "limit: at most 500 cases a page") {
+		t.Errorf("portal limit past the cap: %d", w.Code)
+	}
 }

@@ -13,7 +13,7 @@ func (s *Server) routes() {
 	s.engine.GET("/metrics", s.metrics.handler())
 
 	// JSON is never to be sniffed as anything else by a browser.
-	api := s.engine.Group("/api/v1", func(c *gin.Context) { c.Header("X-Content-Type-Options", "nosniff") })
+	api := s.engine.Group("/api/v1", func(c *gin.Context) { c.Header("X-Content-Type-Options", "nosniff") }, s.apiThrottle())
 	api.GET("/me", s.bearer(func(*cases.User) bool { return true }), s.me)
 
 	api.POST("/cases", s.bearer(caseLogger), s.createCase)

@@ -47,8 +47,12 @@ type Server struct {
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For and
 	// X-Forwarded-Proto are believed (proxy.go); set before serving.
 	TrustedProxies []netip.Prefix
-	logins         throttle // sign-ins per client address (throttle.go)
-	metrics        *metrics // Prometheus, at /metrics (metrics.go)
+	logins         throttle[netip.Addr] // sign-ins per client address (throttle.go)
+	// APILimit is each API client's rate limit (apilimit.go); set before
+	// serving. New sets DefaultAPILimit.
+	APILimit RateLimit
+	apiCalls throttle[string]
+	metrics  *metrics // Prometheus, at /metrics (metrics.go)
 }
 
 // New returns a server on db deciding with p.
@@ -57,7 +61,7 @@ func New(db *store.DB, p *policy.Policy, logger *slog.Logger) *Server {
 		logger = slog.Default()
 	}
 	gin.SetMode(gin.ReleaseMode)
-	s := &Server{DB: db, Logger: logger, Now: func() time.Time { return time.Now().UTC() }}
+	s := &Server{DB: db, Logger: logger, Now: func() time.Time { return time.Now().UTC() }, APILimit: DefaultAPILimit}
 	s.policy.Store(p)
 	db.SetDueFunc(s.dueOf)
 	s.engine = gin.New()

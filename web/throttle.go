@@ -1,10 +1,7 @@
 package web
 
 import (
-	"math"
 	"net/http"
-	"net/netip"
-	"strconv"
 	"sync"
 	"time"
 
@@ -23,20 +20,22 @@ var (
 	LoginEvery = 6 * time.Second
 )
 
-// throttle is a token bucket per client address. Buckets that are full
-// again are forgotten, so the map holds only addresses seen lately.
-type throttle struct {
+// throttle is a token bucket per client (an address, a token). Buckets
+// that are full again are forgotten, so the map holds only clients seen
+// lately.
+type throttle[K comparable] struct {
 	mu      sync.Mutex
-	buckets map[netip.Addr]*rate.Limiter
+	buckets map[K]*rate.Limiter
 	swept   time.Time
 }
 
-// allow takes one attempt for a, or says how long until it may try.
-func (t *throttle) allow(a netip.Addr, now time.Time) (bool, time.Duration) {
+// allow takes one attempt for a, whose bucket holds burst and gains one
+// every every, or says how long until it may try.
+func (t *throttle[K]) allow(a K, now time.Time, every time.Duration, burst int) (bool, time.Duration) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.buckets == nil {
-		t.buckets = map[netip.Addr]*rate.Limiter{}
+		t.buckets = map[K]*rate.Limiter{}
 	}
 	if now.Sub(t.swept) > time.Minute {
 		for k, l := range t.buckets {
@@ -48,7 +47,7 @@ func (t *throttle) allow(a netip.Addr, now time.Time) (bool, time.Duration) {
 	}
 	l := t.buckets[a]
 	if l == nil {
-		l = rate.NewLimiter(rate.Every(LoginEvery), LoginBurst)
+		l = rate.NewLimiter(rate.Every(every), burst)
 		t.buckets[a] = l
 	}
 	r := l.ReserveN(now, 1)
@@ -68,9 +67,10 @@ func (s *Server) loginThrottle() gin.HandlerFunc {
 			c.Next()
 			return
 		}
-		ok, wait := s.logins.allow(s.clientAddr(c.Request), time.Now())
+		now := time.Now()
+		ok, wait := s.logins.allow(s.clientAddr(c.Request), now, LoginEvery, LoginBurst)
 		if !ok {
-			c.Header("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+			c.Header("Retry-After", retryAfter(now.Add(wait), now))
 			s.render(c, http.StatusTooManyRequests, "login", "Sign in", loginData{Email: c.PostForm("email"), Next: c.PostForm("next"),
 				Message: "Too many sign-ins from your address. Wait a little, then try again."})
 			c.Abort()

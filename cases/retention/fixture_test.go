@@ -2,7 +2,9 @@ package retention_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -161,9 +163,23 @@ func (f *fixture) close(c *cases.Case) {
 	}
 }
 
-// purger applies s to the fixture's database and packages directory.
+// purger applies s to the fixture's database, blob store and packages
+// directory.
 func (f *fixture) purger(s retention.Settings) *retention.Purger {
-	return &retention.Purger{DB: f.db, Settings: s, PackageDir: f.pkgDir}
+	return &retention.Purger{DB: f.db, Settings: s, Blobs: f.exp.Blobs, PackageDir: f.pkgDir}
+}
+
+// stored reports whether package p is in the blob store.
+func (f *fixture) stored(p *exporter.Package) bool {
+	f.t.Helper()
+	r, _, err := f.exp.Blobs.Open(ctx, p.FileName)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false
+	} else if err != nil {
+		f.t.Fatal(err)
+	}
+	r.Close()
+	return true
 }
 
 // purge runs a purge as of the fixture's clock; it must not fail.

@@ -15,6 +15,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"envelope/cases"
+	"envelope/cases/blob"
 	"envelope/cases/jobs"
 	"envelope/cases/store"
 )
@@ -65,8 +66,13 @@ type Report struct {
 type Purger struct {
 	DB       *store.DB
 	Settings Settings
-	// PackageDir is the exporter's packages directory: the package files
-	// of purged closed cases are deleted from it. Empty leaves files alone.
+	// Blobs is the blob store packages are kept in (the exporter's): the
+	// packages of purged closed cases are deleted from it. Nil leaves
+	// them alone.
+	Blobs blob.Store
+	// PackageDir is this instance's packages folder, where copies handed
+	// to the operator and packages of an earlier envelope may be: they
+	// are deleted from it too. Empty leaves the folder alone.
 	PackageDir string
 	// Actor is who the audit events name; default Actor.
 	Actor  string
@@ -335,11 +341,12 @@ func (p *Purger) audit(ctx context.Context, tx *sqlx.Tx, dry bool, action string
 }
 
 // deleteFiles deletes the package files of every purged case not under a
-// legal hold. Files live outside the database, so they go after the
-// purge's commit; checking every purged case's packages on each run means
-// a crash between the commit and the deletion is made good by the next.
+// legal hold, from the blob store and the instance's folder. A blob store
+// need not be the database, so files go after the purge's commit;
+// checking every purged case's packages on each run means a crash between
+// the commit and the deletion is made good by the next.
 func (p *Purger) deleteFiles(ctx context.Context) error {
-	if p.PackageDir == "" {
+	if p.Blobs == nil && p.PackageDir == "" {
 		return nil
 	}
 	var names []string
@@ -350,6 +357,14 @@ func (p *Purger) deleteFiles(ctx context.Context) error {
 	}
 	var errs []error
 	for _, name := range names {
+		if p.Blobs != nil {
+			if err := p.Blobs.Delete(ctx, name); err != nil {
+				errs = append(errs, fmt.Errorf("delete package %s: %w", name, err))
+			}
+		}
+		if p.PackageDir == "" {
+			continue
+		}
 		// Base: a name from the table can never point outside the directory.
 		err := os.Remove(filepath.Join(p.PackageDir, filepath.Base(name)))
 		if err != nil && !errors.Is(err, os.ErrNotExist) {

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -157,8 +156,8 @@ func TestLegalHoldStopsPurges(t *testing.T) {
 			f.count("SELECT COUNT(*) FROM preserved_records") != 1 || f.count("SELECT COUNT(*) FROM cases WHERE purged_at IS NOT NULL") != 0 {
 			t.Fatal("a held case lost data")
 		}
-		if files, _ := os.ReadDir(f.pkgDir); len(files) != 1 {
-			t.Errorf("package files: %v", files)
+		if n := f.count("SELECT COUNT(*) FROM blobs"); n != 1 {
+			t.Errorf("%d packages stored, want the held one", n)
 		}
 
 		for _, c := range []*cases.Case{pr, pres} {
@@ -170,8 +169,8 @@ func TestLegalHoldStopsPurges(t *testing.T) {
 		if f.pairs(pr) != 0 || f.count("SELECT COUNT(*) FROM case_documents") != 0 || f.count("SELECT COUNT(*) FROM preserved_records") != 0 {
 			t.Errorf("released cases not purged: %+v", rep)
 		}
-		if files, _ := os.ReadDir(f.pkgDir); len(files) != 0 {
-			t.Errorf("package files left: %v", files)
+		if n := f.count("SELECT COUNT(*) FROM blobs"); n != 0 {
+			t.Errorf("%d packages left in the store", n)
 		}
 		f.verifyAudit()
 	})
@@ -282,8 +281,8 @@ func TestClosedCasePurge(t *testing.T) {
 		if f.count("SELECT COUNT(*) FROM case_documents") != 2 { // recent and running
 			t.Error("documents of unpurged cases gone")
 		}
-		if _, err := os.Stat(filepath.Join(f.pkgDir, subPkg.FileName)); !os.IsNotExist(err) {
-			t.Errorf("package file still there: %v", err)
+		if f.stored(subPkg) {
+			t.Error("package still stored")
 		}
 		if f.count("SELECT COUNT(*) FROM cases WHERE purged_at IS NOT NULL") != 3 {
 			t.Error("purged cases not marked")
@@ -353,7 +352,7 @@ func TestDryRunWritesNothing(t *testing.T) {
 		state := func() string {
 			var b strings.Builder
 			for _, q := range []string{"SELECT COUNT(*) FROM collected_pairs", "SELECT COUNT(*) FROM case_documents",
-				"SELECT COUNT(*) FROM cases WHERE purged_at IS NOT NULL", "SELECT seq FROM audit_head"} {
+				"SELECT COUNT(*) FROM cases WHERE purged_at IS NOT NULL", "SELECT seq FROM audit_head", "SELECT COUNT(*) FROM blobs"} {
 				fmt.Fprintf(&b, "%s = %d\n", q, f.count(q))
 			}
 			files, _ := os.ReadDir(f.pkgDir)
@@ -430,21 +429,20 @@ func TestLeftoverPackageFilesAreDeleted(t *testing.T) {
 		f.close(sub)
 		f.set(T0.Add(100 * day))
 		crashed := f.purger(retention.Settings{Closed: day})
-		crashed.PackageDir = "" // as if the process died before deleting files
+		crashed.Blobs, crashed.PackageDir = nil, "" // as if the process died before deleting files
 		if _, err := crashed.Purge(ctx, f.now(), false); err != nil {
 			t.Fatal(err)
 		}
-		path := filepath.Join(f.pkgDir, pkg.FileName)
-		if _, err := os.Stat(path); err != nil {
-			t.Fatalf("setup: %v", err)
+		if !f.stored(pkg) {
+			t.Fatal("setup: the package is not stored")
 		}
 		// A hold placed meanwhile keeps the file.
 		if _, err := retention.PlaceHold(ctx, db, f.reviewer, sub.Number, "litigation"); err != nil {
 			t.Fatal(err)
 		}
 		f.purge(retention.Settings{Closed: day}, false)
-		if _, err := os.Stat(path); err != nil {
-			t.Fatalf("the file of a held case was deleted: %v", err)
+		if !f.stored(pkg) {
+			t.Fatal("the package of a held case was deleted")
 		}
 		if _, err := retention.ReleaseHold(ctx, db, f.reviewer, sub.Number, "settled"); err != nil {
 			t.Fatal(err)
@@ -453,8 +451,8 @@ func TestLeftoverPackageFilesAreDeleted(t *testing.T) {
 		if len(rep.Purged) != 0 {
 			t.Errorf("purged twice: %+v", rep.Purged)
 		}
-		if _, err := os.Stat(path); !os.IsNotExist(err) {
-			t.Errorf("leftover package file: %v", err)
+		if f.stored(pkg) {
+			t.Error("leftover package")
 		}
 	})
 }

@@ -8,6 +8,10 @@ import (
 	"envelope/cases"
 )
 
+// MaxAuditPage is the most events one page of the audit log holds; the
+// web refuses a larger limit (400), and the store clamps to it.
+const MaxAuditPage = 1000
+
 // AuditFilter selects audit events for the auditors' pages. Zero fields do
 // not filter; Before is the keyset cursor (events with a smaller seq).
 type AuditFilter struct {
@@ -33,8 +37,8 @@ func (db *DB) AuditEvents(ctx context.Context, f AuditFilter) ([]*cases.Event, i
 	switch {
 	case limit <= 0:
 		limit = 100
-	case limit > 1000:
-		limit = 1000 // a page, not the log: the next cursor gives the rest
+	case limit > MaxAuditPage:
+		limit = MaxAuditPage // a page, not the log: the next cursor gives the rest
 	}
 	var where []string
 	var args []any

@@ -98,7 +98,7 @@ func (db *DB) ListSummaries(ctx context.Context, f cases.CaseFilter, key string,
 }
 
 func listLimit(f cases.CaseFilter) int {
-	if f.Limit <= 0 || f.Limit > 500 {
+	if f.Limit <= 0 || f.Limit > cases.MaxPageSize {
 		return 50
 	}
 	return f.Limit

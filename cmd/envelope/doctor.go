@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -16,13 +14,14 @@ import (
 	"strconv"
 	"strings"
 
+	"envelope/cases/blob"
 	"envelope/cases/store"
 	"envelope/exporter"
 	"envelope/policy"
 )
 
 func init() {
-	register(&command{name: "doctor", args: "[--db DSN] [--keys DIR] [--packages DIR] [--min-free SIZE]",
+	register(&command{name: "doctor", args: "[--db DSN] [--keys DIR] [--packages DIR] [--blobs db|file:///DIR] [--min-free SIZE]",
 		summary: "check configuration, database, migrations, policy, signing key, audit chain, disk space and packages; say what to fix", run: doctor})
 }
 
@@ -66,6 +65,7 @@ func (c *checkup) skip(check, why string) {
 // doctorConfig is what doctor checks.
 type doctorConfig struct {
 	dsn, keys, packages string
+	blobs               string // --blobs: where packages are stored
 	minFree             uint64
 }
 
@@ -73,7 +73,7 @@ func doctor(ctx context.Context, a *app, args []string) error {
 	fs := a.flags("doctor")
 	cfg := doctorConfig{minFree: 1 << 30}
 	db := a.dbFlag(fs)
-	keys, pkgs := a.keysFlag(fs), a.packagesFlag(fs)
+	keys, pkgs, blobs := a.keysFlag(fs), a.packagesFlag(fs), a.blobsFlag(fs)
 	fs.Func("min-free", "fail when a filesystem has less free space than this (e.g. 500MiB, 2GiB; default 1GiB); under 5% free is a warning", func(s string) (err error) {
 		cfg.minFree, err = parseSize(s)
 		return err
@@ -81,7 +81,7 @@ func doctor(ctx context.Context, a *app, args []string) error {
 	if err := a.parse(fs, args, 0); err != nil {
 		return err
 	}
-	cfg.dsn, cfg.keys, cfg.packages = *db, *keys, *pkgs
+	cfg.dsn, cfg.keys, cfg.packages, cfg.blobs = *db, *keys, *pkgs, *blobs
 	c := &checkup{out: a.stdout}
 	dsnOK, dirsOK := c.configuration(cfg)
 	var s *store.DB
@@ -106,7 +106,7 @@ func doctor(ctx context.Context, a *app, args []string) error {
 	c.diskSpace(ctx, s, cfg, dirsOK)
 	if dirsOK {
 		c.packagesWritable(cfg.packages)
-		c.packageFiles(ctx, s, cfg.packages)
+		c.packageFiles(ctx, s, cfg.blobs)
 		c.packageSigners(ctx, s, cfg)
 	} else {
 		c.skip("packages directory", "see configuration")
@@ -341,9 +341,14 @@ func (c *checkup) packagesWritable(dir string) {
 }
 
 // packageFiles checks that every package the database records is in the
-// packages directory, unchanged: its SHA-256 is the one recorded.
-func (c *checkup) packageFiles(ctx context.Context, s *store.DB, dir string) {
+// blob store, unchanged: its SHA-256 is the one recorded.
+func (c *checkup) packageFiles(ctx context.Context, s *store.DB, blobs string) {
 	if !c.needDB("packages") {
+		return
+	}
+	b, err := blob.Open(blobs, s)
+	if err != nil {
+		c.fail("packages", err.Error(), "give --blobs the setting serve uses (db, or file:///path)")
 		return
 	}
 	var rows []struct {
@@ -356,7 +361,7 @@ func (c *checkup) packageFiles(ctx context.Context, s *store.DB, dir string) {
 	}
 	var bad []string
 	for _, r := range rows {
-		sum, err := fileSHA256(filepath.Join(dir, r.Name))
+		sum, err := blob.SHA256(ctx, b, r.Name)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 			bad = append(bad, r.Name+" (missing)")
@@ -372,23 +377,10 @@ func (c *checkup) packageFiles(ctx context.Context, s *store.DB, dir string) {
 			more, bad = " and "+strconv.Itoa(len(bad)-5)+" more", bad[:5]
 		}
 		c.fail("packages", fmt.Sprintf("%d of %d package files are missing or altered: %s%s", len(bad), len(rows), strings.Join(bad, ", "), more),
-			"restore them from the packages directory's backup (the database records each one's SHA-256), and check --packages names the directory serve uses")
+			"restore them from the blob store's backup (the database's, with --blobs db; the database records each one's SHA-256), and check --blobs names the store serve uses")
 		return
 	}
 	c.ok("packages", "%d package file(s) present, SHA-256 as recorded", len(rows))
-}
-
-func fileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // parseSize reads a byte count with an optional binary unit: 1048576,

@@ -54,15 +54,6 @@ func (d *doctorSetup) exec(t *testing.T, stmts map[store.Dialect][]string) {
 	}
 }
 
-func (d *doctorSetup) packageFile(t *testing.T) string {
-	t.Helper()
-	zips, _ := filepath.Glob(filepath.Join(d.pkgs, "*.zip"))
-	if len(zips) != 1 {
-		t.Fatalf("packages: %v", zips)
-	}
-	return zips[0]
-}
-
 // On a working installation every check is ok, on both engines.
 func TestDoctorHealthy(t *testing.T) {
 	eachDSN(t, func(t *testing.T, dsn string) {
@@ -173,16 +164,14 @@ func TestDoctorFindsEachProblem(t *testing.T) {
 			readOnly(t, d.pkgs)
 			return nil
 		}, "packages directory", "", "chown", 1},
-		{"package file missing", []string{"sqlite"}, func(t *testing.T, d *doctorSetup) []string {
-			os.Remove(d.packageFile(t))
+		{"package missing", []string{"sqlite"}, func(t *testing.T, d *doctorSetup) []string {
+			d.exec(t, map[store.Dialect][]string{store.SQLite: {"DELETE FROM blob_chunks", "DELETE FROM blobs"}})
 			return nil
-		}, "packages", "(missing)", "packages directory's backup", 1},
-		{"package file altered", []string{"sqlite"}, func(t *testing.T, d *doctorSetup) []string {
-			f, _ := os.OpenFile(d.packageFile(t), os.O_APPEND|os.O_WRONLY, 0)
-			f.Write([]byte{0})
-			f.Close()
+		}, "packages", "(missing)", "blob store's backup", 1},
+		{"package altered", []string{"sqlite"}, func(t *testing.T, d *doctorSetup) []string {
+			d.exec(t, map[store.Dialect][]string{store.SQLite: {"UPDATE blob_chunks SET data = zeroblob(64) WHERE seq = 0"}})
 			return nil
-		}, "packages", "(altered: SHA-256 differs)", "packages directory's backup", 1},
+		}, "packages", "(altered: SHA-256 differs)", "blob store's backup", 1},
 		{"database readable by others", []string{"sqlite"}, func(t *testing.T, d *doctorSetup) []string {
 			os.Chmod(d.dsn, 0o644)
 			return nil

@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"envelope/cases/auditlog"
+	"envelope/cases/blob"
 	"envelope/cases/store"
 	"envelope/exporter"
 )
@@ -99,9 +100,14 @@ func (c *checkup) packageSigners(ctx context.Context, s *store.DB, cfg doctorCon
 	for _, k := range known {
 		kept[k.Fingerprint] = true
 	}
+	b, err := blob.Open(cfg.blobs, s)
+	if err != nil {
+		c.fail(check, err.Error(), "give --blobs the setting serve uses (db, or file:///path)")
+		return
+	}
 	old := map[string]int{}
 	for _, n := range names {
-		fp, err := signerOf(filepath.Join(cfg.packages, n))
+		fp, err := signerOf(ctx, b, n)
 		if err == nil && fp != current {
 			old[fp]++
 		}
@@ -130,9 +136,23 @@ func (c *checkup) packageSigners(ctx context.Context, s *store.DB, cfg doctorCon
 		"nothing to do if the key was rotated on purpose (envelope signing-key rotate); recipients verify those with envelope verify --fingerprint")
 }
 
-// signerOf reads the signing key fingerprint a package's manifest names.
-func signerOf(path string) (string, error) {
-	zr, err := zip.OpenReader(path)
+// signerOf reads the signing key fingerprint a stored package's manifest
+// names. A zip is read from its end, so the package is copied to a
+// temporary file first.
+func signerOf(ctx context.Context, b blob.Store, name string) (string, error) {
+	tmp, err := os.CreateTemp("", "envelope-doctor-*.zip")
+	if err != nil {
+		return "", err
+	}
+	defer os.Remove(tmp.Name())
+	tmp.Close()
+	if err := os.Remove(tmp.Name()); err != nil {
+		return "", err
+	}
+	if err := blob.Copy(ctx, b, name, tmp.Name()); err != nil {
+		return "", err
+	}
+	zr, err := zip.OpenReader(tmp.Name())
 	if err != nil {
 		return "", err
 	}

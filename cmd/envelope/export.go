@@ -15,13 +15,14 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 
+	"envelope/cases/blob"
 	"envelope/cases/metadata"
 	"envelope/cases/store"
 	"envelope/exporter"
 )
 
 func init() {
-	register(&command{name: "export", args: "[--db DSN] [--keys DIR] [--packages DIR] [--out FILE] CASE | --due",
+	register(&command{name: "export", args: "[--db DSN] [--keys DIR] [--packages DIR] [--blobs db|file:///DIR] [--out FILE] CASE | --due",
 		summary: "build the next disclosure package of an approved case (--due: of every prospective order with new pairs); prints SHA-256 and path", run: exportCase})
 	register(&command{name: "verify", args: "[--key PEM | --fingerprint HEX] [--keys DIR] [--audit-key FILE] PACKAGE.zip",
 		summary: "check a disclosure package's hashes, signature and audit proofs; exit 0 only if intact", run: verifyPackage})
@@ -42,6 +43,22 @@ func (a *app) packagesFlag(fs *flag.FlagSet) *string {
 		"directory disclosure packages are stored in (env ENVELOPE_PACKAGES)")
 }
 
+// blobsFlag adds --blobs, defaulting to $ENVELOPE_BLOBS or db.
+func (a *app) blobsFlag(fs *flag.FlagSet) *string {
+	return fs.String("blobs", a.envOr("ENVELOPE_BLOBS", "db"),
+		"where packages and letters are stored, reached by every instance: db (in the database) or file:///path (a folder every instance mounts) (env ENVELOPE_BLOBS)")
+}
+
+// openExporter returns the exporter of s, storing packages where blobs
+// says.
+func openExporter(s *store.DB, md *metadata.Store, keys, pkgs, blobs string) (*exporter.Exporter, error) {
+	b, err := blob.Open(blobs, s)
+	if err != nil {
+		return nil, usageError{"--blobs: " + err.Error()}
+	}
+	return exporter.NewIn(s, md, keys, pkgs, b)
+}
+
 func (a *app) envOr(name, def string) string {
 	if v := a.getenv(name); v != "" {
 		return v
@@ -53,7 +70,7 @@ func exportCase(ctx context.Context, a *app, args []string) error {
 	fs := a.flags("export")
 	db := a.dbFlag(fs)
 	keys := a.keysFlag(fs)
-	pkgs := a.packagesFlag(fs)
+	pkgs, blobs := a.packagesFlag(fs), a.blobsFlag(fs)
 	out := fs.String("out", "", "also copy the package to FILE")
 	due := fs.Bool("due", false, "instead of one CASE, run one scheduled pass: produce again every prospective order with pairs collected since its last package (what serve --produce-every does)")
 	// A first, silent parse tells whether --due was given, and so how
@@ -75,7 +92,7 @@ func exportCase(ctx context.Context, a *app, args []string) error {
 		return usageError{"--out copies one package: it cannot be used with --due"}
 	}
 	return a.withDB(ctx, *db, func(s *store.DB) error {
-		exp, err := exporter.New(s, metadata.New(s), *keys, *pkgs)
+		exp, err := openExporter(s, metadata.New(s), *keys, *pkgs, *blobs)
 		if err != nil {
 			return err
 		}
@@ -83,45 +100,29 @@ func exportCase(ctx context.Context, a *app, args []string) error {
 			// Every package produced is printed, even if another case
 			// failed; the failures are the error (exit 1).
 			produced, err := exp.ProduceDue(ctx, a.actor())
+			var errs []error
 			for _, pkg := range produced {
-				fmt.Fprintf(a.stdout, "%s  %s\n", pkg.SHA256, exp.Path(pkg))
+				path, cerr := exp.CopyOut(ctx, pkg.FileName, "")
+				if cerr != nil {
+					errs = append(errs, fmt.Errorf("package %s was produced, but copying it out failed: %w", pkg.FileName, cerr))
+				}
+				fmt.Fprintf(a.stdout, "%s  %s\n", pkg.SHA256, path)
 			}
-			return err
+			return errors.Join(append(errs, err)...)
 		}
 		pkg, err := exp.Export(ctx, a.actor(), fs.Arg(0))
 		if err != nil {
 			return err
 		}
-		path := exp.Path(pkg)
-		if *out != "" {
-			if err := copyTo(path, *out); err != nil {
-				return fmt.Errorf("package %s was produced, but copying it to %s failed: %w", path, *out, err)
-			}
-			path = *out
+		// The package is stored (--blobs); the operator gets a copy.
+		path, err := exp.CopyOut(ctx, pkg.FileName, *out)
+		if err != nil {
+			return fmt.Errorf("package %s was produced, but copying it to %s failed: %w", pkg.FileName, path, err)
 		}
 		// sha256sum's format, so the line itself can be checked.
 		fmt.Fprintf(a.stdout, "%s  %s\n", pkg.SHA256, path)
 		return nil
 	})
-}
-
-// copyTo copies a package to a new file; an existing file is not replaced.
-func copyTo(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		os.Remove(dst)
-		return err
-	}
-	return out.Close()
 }
 
 func verifyPackage(ctx context.Context, a *app, args []string) error {

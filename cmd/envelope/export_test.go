@@ -74,9 +74,10 @@ func TestExportVerifySigningKey(t *testing.T) {
 	if code != 0 || len(fields) != 2 || len(fields[0]) != 64 || fields[1] != out {
 		t.Fatalf("export: %d %q %q", code, stdout, errOut)
 	}
-	stored, _ := filepath.Glob(filepath.Join(pkgs, number+"-001-*.zip"))
-	if len(stored) != 1 {
-		t.Fatalf("stored packages: %v", stored)
+	// The package is stored in the database (every instance serves it);
+	// --out is the operator's copy.
+	if stored := storedBlobs(t, db, number+"-001-%.zip"); stored != 1 {
+		t.Fatalf("%d stored packages, want 1", stored)
 	}
 	// A historical order is produced once; an unknown case is an error.
 	if code, _, errOut := cli(t, db, "", "export", "--keys", keys, "--packages", pkgs, number); code != 1 || strings.Count(errOut, "\n") != 1 {
@@ -215,4 +216,11 @@ func TestExportDue(t *testing.T) {
 	if code, _, _ := cli(t, db, "", "export", "--keys", keys, "--packages", pkgs, "--due", "--out", filepath.Join(dir, "x.zip")); code != 2 {
 		t.Errorf("--due with --out: %d", code)
 	}
+}
+
+// storedBlobs counts the complete blobs of the database whose names are
+// LIKE pattern.
+func storedBlobs(t *testing.T, dsn, pattern string) int {
+	t.Helper()
+	return countRows(t, dsn, "SELECT COUNT(*) FROM blobs WHERE complete = ? AND name LIKE ?", true, pattern)
 }

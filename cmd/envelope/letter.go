@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"strings"
 
 	"envelope/cases/metadata"
@@ -27,7 +26,7 @@ func letterCmd(ctx context.Context, a *app, args []string) error {
 	fs := a.flags("letter")
 	db := a.dbFlag(fs)
 	keys := a.keysFlag(fs)
-	pkgs := a.packagesFlag(fs)
+	pkgs, blobs := a.packagesFlag(fs), a.blobsFlag(fs)
 	kind := fs.String("kind", "", "the letter: "+kindNames())
 	dir := fs.String("letters", a.getenv("ENVELOPE_LETTERS"), "a directory of letter templates overriding the embedded ones (env ENVELOPE_LETTERS)")
 	var qs questions
@@ -46,7 +45,7 @@ func letterCmd(ctx context.Context, a *app, args []string) error {
 		}
 	}
 	return a.withDB(ctx, *db, func(s *store.DB) error {
-		exp, err := exporter.New(s, metadata.New(s), *keys, *pkgs)
+		exp, err := openExporter(s, metadata.New(s), *keys, *pkgs, *blobs)
 		if err != nil {
 			return err
 		}
@@ -55,7 +54,11 @@ func letterCmd(ctx context.Context, a *app, args []string) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(a.stdout, "%s  %s\n", l.SHA256, filepath.Join(exp.Dir, l.FileName))
+		path, err := exp.CopyOut(ctx, l.FileName, "")
+		if err != nil {
+			return fmt.Errorf("letter %s was produced, but copying it out failed: %w", l.FileName, err)
+		}
+		fmt.Fprintf(a.stdout, "%s  %s\n", l.SHA256, path)
 		return nil
 	})
 }

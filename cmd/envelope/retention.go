@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"envelope/cases"
+	"envelope/cases/blob"
 	"envelope/cases/retention"
 	"envelope/cases/store"
 )
@@ -20,7 +21,7 @@ func init() {
 		summary: "release a case's legal hold", run: holdRelease})
 	register(&command{name: "hold list", args: "[--all]",
 		summary: "list the active legal holds (--all: released ones too)", run: holdList})
-	register(&command{name: "retention purge", args: "[--retain-pairs DURATION] [--retain-closed DURATION] [--dry-run] [--at RFC3339] [--packages DIR]",
+	register(&command{name: "retention purge", args: "[--retain-pairs DURATION] [--retain-closed DURATION] [--dry-run] [--at RFC3339] [--packages DIR] [--blobs db|file:///DIR]",
 		summary: "delete what the retention periods let go, once (serve does it hourly); --dry-run only reports", run: retentionPurge})
 }
 
@@ -128,7 +129,7 @@ func retentionPurge(ctx context.Context, a *app, args []string) error {
 	settings := retentionFlags(fs)
 	dry := fs.Bool("dry-run", false, "only report what would be purged; change nothing")
 	at := fs.String("at", "", "purge as of this time (default now)")
-	pkgs := a.packagesFlag(fs)
+	pkgs, blobs := a.packagesFlag(fs), a.blobsFlag(fs)
 	if err := a.parse(fs, args, 0); err != nil {
 		return err
 	}
@@ -141,7 +142,11 @@ func retentionPurge(ctx context.Context, a *app, args []string) error {
 		if err != nil {
 			return err
 		}
-		p := &retention.Purger{DB: s, Settings: *settings, PackageDir: *pkgs, Actor: a.actor()}
+		b, err := blob.Open(*blobs, s)
+		if err != nil {
+			return usageError{"--blobs: " + err.Error()}
+		}
+		p := &retention.Purger{DB: s, Settings: *settings, Blobs: b, PackageDir: *pkgs, Actor: a.actor()}
 		rep, err := p.Purge(ctx, now, *dry)
 		if rep != nil {
 			a.printPurge(rep)
@@ -193,8 +198,8 @@ func (a *app) printPurge(rep *retention.Report) {
 // startPurger runs the retention purge hourly, the first pass at once, and
 // returns the function that stops it and waits for it: serve defers it,
 // so the database is never closed under a purge.
-func startPurger(ctx context.Context, s *store.DB, settings retention.Settings, pkgs string, logger *slog.Logger) func() {
-	p := &retention.Purger{DB: s, Settings: settings, PackageDir: pkgs, Logger: logger}
+func startPurger(ctx context.Context, s *store.DB, settings retention.Settings, blobs blob.Store, pkgs string, logger *slog.Logger) func() {
+	p := &retention.Purger{DB: s, Settings: settings, Blobs: blobs, PackageDir: pkgs, Logger: logger}
 	stop := background(ctx, func(ctx context.Context) { p.Run(ctx, time.Hour) })
 	logger.Info("retention purge scheduled hourly", "retain_pairs", retention.FormatDuration(settings.Pairs), "retain_closed", retention.FormatDuration(settings.Closed))
 	return stop

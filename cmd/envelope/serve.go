@@ -10,13 +10,14 @@ import (
 	"time"
 
 	"envelope/cases"
+	"envelope/cases/blob"
 	"envelope/cases/metadata"
 	"envelope/exporter"
 	"envelope/web"
 )
 
 func init() {
-	register(&command{name: "serve", args: "[--db DSN] [--addr HOST:PORT] [--demo] [--policy FILE] [--keys DIR] [--packages DIR] [--produce-every DURATION] [--retain-pairs DURATION] [--retain-closed DURATION] [--witness DIR] [--witness-url URL] [--witness-every DURATION] [--smtp smtp://user:pass@host:port] [--mail-from ADDRESS] [--mail-templates DIR] [--public-url URL]",
+	register(&command{name: "serve", args: "[--db DSN] [--addr HOST:PORT] [--demo] [--policy FILE] [--keys DIR] [--packages DIR] [--blobs db|file:///DIR] [--produce-every DURATION] [--retain-pairs DURATION] [--retain-closed DURATION] [--witness DIR] [--witness-url URL] [--witness-every DURATION] [--smtp smtp://user:pass@host:port] [--mail-from ADDRESS] [--mail-templates DIR] [--public-url URL] [--tls-cert FILE --tls-key FILE] [--trusted-proxy CIDR] [--max-conns N] [--api-rate N] [--api-burst N]",
 		summary: "migrate the database and run the portal and the API", run: serve})
 }
 
@@ -49,7 +50,7 @@ func serve(ctx context.Context, a *app, args []string) error {
 	addr := fs.String("addr", defAddr, "listen address (env ENVELOPE_ADDR)")
 	demo := fs.Bool("demo", false, "load the demo data set into an empty database and print a demo login")
 	file := fs.String("policy", "", "a policy YAML file (default: the embedded default policy)")
-	keys, pkgs := a.keysFlag(fs), a.packagesFlag(fs)
+	keys, pkgs, blobsAt := a.keysFlag(fs), a.packagesFlag(fs), a.blobsFlag(fs)
 	produceEvery := fs.Duration("produce-every", 0, "produce again, this often, every prospective order with pairs collected since its last package (audited as "+exporter.SchedulerActor+"); 0: only on demand")
 	retain := retentionFlags(fs)
 	witness := witnessFlags(fs)
@@ -122,11 +123,16 @@ func serve(ctx context.Context, a *app, args []string) error {
 		}
 		srv.SetClocks(c)
 	}
+	blobs, err := blob.Open(*blobsAt, s)
+	if err != nil {
+		return usageError{"--blobs: " + err.Error()}
+	}
+	srv.SetBlobStore(blobs)
 	if err := srv.SetExportDirs(*keys, *pkgs); err != nil {
 		return err
 	}
 	if *produceEvery > 0 {
-		exp, err := exporter.New(s, md, *keys, *pkgs)
+		exp, err := exporter.NewIn(s, md, *keys, *pkgs, blobs)
 		if err != nil {
 			return err
 		}
@@ -146,14 +152,14 @@ func serve(ctx context.Context, a *app, args []string) error {
 	}
 	defer stopReminders()
 	if retain.Enabled() {
-		defer startPurger(ctx, s, *retain, *pkgs, logger)()
+		defer startPurger(ctx, s, *retain, blobs, *pkgs, logger)()
 	}
 	stopWitness, err := startWitness(ctx, s, *keys, witness, logger)
 	if err != nil {
 		return err
 	}
 	defer stopWitness()
-	srv.TrustedProxies = httpOpt.proxies
+	srv.TrustedProxies, srv.APILimit = httpOpt.proxies, httpOpt.apiLimit()
 	ln, err := web.Listen(*addr, httpOpt.maxConns)
 	if err != nil {
 		return err

@@ -7,16 +7,20 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+	"time"
 
 	"envelope/web"
 )
 
 // httpOptions are serve's flags for the HTTP server itself: TLS, the
-// proxies in front of it, and the cap on open connections.
+// proxies in front of it, the cap on open connections and the API's rate
+// limit per client.
 type httpOptions struct {
 	tlsCert, tlsKey string
 	proxies         prefixList
 	maxConns        int
+	apiRate         float64
+	apiBurst        int
 }
 
 // prefixList is a repeatable (or comma-separated) CIDR flag.
@@ -56,6 +60,9 @@ func httpFlags(fs *flag.FlagSet) *httpOptions {
 	fs.StringVar(&o.tlsKey, "tls-key", "", "the PEM private key of --tls-cert")
 	fs.Var(&o.proxies, "trusted-proxy", "a reverse proxy's address or CIDR range (repeatable, or comma-separated) whose X-Forwarded-For and X-Forwarded-Proto are believed: session cookies are Secure behind a TLS-terminating proxy")
 	fs.IntVar(&o.maxConns, "max-conns", web.MaxConns, "most connections open at once; more wait to be accepted")
+	def := web.DefaultAPILimit
+	fs.Float64Var(&o.apiRate, "api-rate", float64(time.Second)/float64(def.Every), "API requests a second each client (bearer token, or address without one) may send once its burst is spent; more are answered 429 with Retry-After; 0: no limit")
+	fs.IntVar(&o.apiBurst, "api-burst", def.Burst, "API requests a client may send at once")
 	return o
 }
 
@@ -67,7 +74,18 @@ func (o *httpOptions) check() error {
 	if o.maxConns < 1 {
 		return fmt.Errorf("--max-conns: must be at least 1")
 	}
+	if o.apiRate < 0 || o.apiBurst < 1 {
+		return fmt.Errorf("--api-rate must be 0 or more and --api-burst at least 1")
+	}
 	return nil
+}
+
+// apiLimit is the API's rate limit per client the flags say.
+func (o *httpOptions) apiLimit() web.RateLimit {
+	if o.apiRate == 0 {
+		return web.RateLimit{}
+	}
+	return web.RateLimit{Every: time.Duration(float64(time.Second) / o.apiRate), Burst: o.apiBurst}
 }
 
 func (o *httpOptions) scheme() string {

@@ -3,6 +3,8 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,11 +13,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+
+	"envelope/exporter"
 )
 
 // The crash and soak tests run `envelope serve` as a real child process,
@@ -45,8 +50,9 @@ type serveProc struct {
 }
 
 // startServe starts `envelope serve` on dsn with its keys and packages in
-// dir, and returns once it is listening.
-func startServe(t *testing.T, dsn, dir string) *serveProc {
+// dir (extra flags after those; a flag given again wins), and returns once
+// it is listening.
+func startServe(t *testing.T, dsn, dir string, extra ...string) *serveProc {
 	t.Helper()
 	// One log per run, so that a failure shows what this run said.
 	runs, _ := filepath.Glob(filepath.Join(dir, "serve-*.log"))
@@ -56,8 +62,8 @@ func startServe(t *testing.T, dsn, dir string) *serveProc {
 		t.Fatal(err)
 	}
 	defer logf.Close()
-	p.cmd = exec.Command(os.Args[0], "serve", "--db", dsn, "--addr", "127.0.0.1:0",
-		"--keys", filepath.Join(dir, "keys"), "--packages", packagesDir(dir))
+	p.cmd = exec.Command(os.Args[0], append([]string{"serve", "--db", dsn, "--addr", "127.0.0.1:0",
+		"--keys", filepath.Join(dir, "keys"), "--packages", packagesDir(dir)}, extra...)...)
 	p.cmd.Env = append(os.Environ(), asEnvelopeEnv+"=1")
 	p.cmd.Stderr = logf
 	out, err := p.cmd.StdoutPipe()
@@ -316,5 +322,28 @@ func receive[T any](ch <-chan T) func() (T, bool) {
 			var zero T
 			return zero, false
 		}
+	}
+}
+
+// checkPackage downloads package pkg of case id through c's server and
+// checks that it is whole (the recorded size and SHA-256) and, with
+// verify, that it verifies with the keys folder's key.
+func (c *apiClient) checkPackage(t *testing.T, id int64, pkg exporter.Package, keys string, verify bool) {
+	t.Helper()
+	r, err := c.get("/cases/" + strconv.FormatInt(id, 10) + "/exports/" + pkg.FileName)
+	sum := sha256.Sum256(r.body)
+	if err != nil || r.status != http.StatusOK || hex.EncodeToString(sum[:]) != pkg.SHA256 || int64(len(r.body)) != pkg.Size {
+		t.Errorf("download %s from %s: %d %v, %d bytes, sha256 %x; recorded %d bytes, %s", pkg.FileName, c.base, r.status, err, len(r.body), sum, pkg.Size, pkg.SHA256)
+		return
+	}
+	if !verify {
+		return
+	}
+	path := filepath.Join(t.TempDir(), pkg.FileName)
+	if err := os.WriteFile(path, r.body, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := cli(t, "", "", "verify", "--keys", keys, path); code != 0 {
+		t.Errorf("package %s downloaded from %s does not verify: %s", pkg.FileName, c.base, errOut)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"envelope/cases/store"
+	"envelope/exporter"
 )
 
 // The soak (issue 8): 50 concurrent clients log cases, read lists, race in
@@ -32,17 +33,24 @@ import (
 const soakEnv = "ENVELOPE_SOAK"
 
 func soakDuration(t *testing.T) time.Duration {
-	if v := os.Getenv(soakEnv); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			t.Fatalf("%s=%q: want a duration such as 60s", soakEnv, v)
-		}
-		return d
-	}
 	if os.Getenv("CI") != "" {
-		return time.Minute
+		return envDuration(t, soakEnv, time.Minute)
 	}
-	return 10 * time.Second
+	return envDuration(t, soakEnv, 10*time.Second)
+}
+
+// envDuration reads a test's duration from the environment variable
+// name, def if it is not set.
+func envDuration(t *testing.T, name string, def time.Duration) time.Duration {
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		t.Fatalf("%s=%q: want a duration such as 60s", name, v)
+	}
+	return d
 }
 
 // The soak's 50 clients.
@@ -62,17 +70,12 @@ func TestSoak(t *testing.T) {
 	d := soakDuration(t)
 	eachDSN(t, func(t *testing.T, dsn string) {
 		dir := t.TempDir()
-		s := &soak{t: t, tokens: map[string]string{}, fresh: make(chan soakCase, 1000), exportedCases: map[int64]bool{}, ops: map[string][]time.Duration{}}
-		for _, u := range [][2]string{{"ivy@example.org", "intake"}, {"ian@example.org", "intake"},
-			{"rex@example.org", "reviewer"}, {"rae@example.org", "reviewer"}, {"aud@example.org", "auditor"}, {"tap@example.org", "collector"}} {
-			s.tokens[u[0]] = addUser(t, dsn, u[0], u[1])
-		}
-		for i := range soakAgencies {
-			listAgency(t, dsn, fmt.Sprintf("Agency %d", i))
-		}
+		s := newSoak(t, dsn)
 		before := auditActions(t, dsn)
-		p := startServe(t, dsn, dir)
-		s.base = p.base
+		// The soak measures what one instance serves to clients that share
+		// a few tokens: the API's rate limit per client is not what it tests.
+		p := startServe(t, dsn, dir, "--api-rate", "0")
+		s.bases = []string{p.base}
 		start := time.Now()
 		s.run(d)
 		elapsed := time.Since(start)
@@ -88,13 +91,33 @@ func TestSoak(t *testing.T) {
 	})
 }
 
+// newSoak sets up dsn for a soak: its users (with tokens) and agencies.
+func newSoak(t *testing.T, dsn string, users ...[2]string) *soak {
+	s := &soak{t: t, tokens: map[string]string{}, fresh: make(chan soakCase, 1000), exportedCases: map[int64]bool{},
+		holds: map[string]int{}, ops: map[string][]time.Duration{}}
+	for _, u := range append([][2]string{{"ivy@example.org", "intake"}, {"ian@example.org", "intake"},
+		{"rex@example.org", "reviewer"}, {"rae@example.org", "reviewer"}, {"aud@example.org", "auditor"}, {"tap@example.org", "collector"}}, users...) {
+		s.tokens[u[0]] = addUser(t, dsn, u[0], u[1])
+	}
+	for i := range soakAgencies {
+		listAgency(t, dsn, fmt.Sprintf("Agency %d", i))
+	}
+	return s
+}
+
 // soak is one soak run: its clients and what they were told.
 type soak struct {
-	t      *testing.T
-	base   string
+	t *testing.T
+	// bases are the instances' URLs; each client talks to one, in turn.
+	bases  []string
+	next   atomic.Uint32
 	tokens map[string]string // by email
-	stop   atomic.Bool
-	fresh  chan soakCase // logged cases, for the racing reviewers
+	// mixed adds legal holds and failed sign-ins to the burst, and has the
+	// exporters produce each case once, the instances' schedulers the
+	// rest (the many-instance burst, burst_test.go).
+	mixed bool
+	stop  atomic.Bool
+	fresh chan soakCase // logged cases, for the racing reviewers
 
 	mu            sync.Mutex
 	created       []soakCase
@@ -105,6 +128,8 @@ type soak struct {
 	notes         int
 	exports       int
 	exportedCases map[int64]bool
+	holds         map[string]int             // acknowledged hold.place and hold.release
+	signIns       int                        // failed sign-ins answered
 	ops           map[string][]time.Duration // latencies by operation
 	failures      []string
 	failed        int
@@ -149,7 +174,8 @@ func (s *soak) fail(msg string) {
 }
 
 func (s *soak) client(hc *http.Client, email string) *apiClient {
-	return &apiClient{hc: hc, base: s.base, token: s.tokens[email]}
+	base := s.bases[int(s.next.Add(1))%len(s.bases)]
+	return &apiClient{hc: hc, base: base, token: s.tokens[email]}
 }
 
 // run starts the 50 clients, lets them work for d, and waits until each
@@ -180,6 +206,16 @@ func (s *soak) run(d time.Duration) {
 	for range soakNoters {
 		c := s.client(hc, "ian@example.org")
 		wg.Go(func() { s.noter(c) })
+	}
+	if s.mixed {
+		for range burstHolders {
+			c := s.client(hc, "sue@example.org")
+			wg.Go(func() { s.holder(c) })
+		}
+		for range burstGuessers {
+			c := s.client(hc, "")
+			wg.Go(func() { s.guesser(c) })
+		}
 	}
 	time.Sleep(d)
 	s.stop.Store(true)
@@ -327,6 +363,12 @@ func (s *soak) exporter(c *apiClient, n int) {
 		return out
 	})
 	workOn(s.stop.Load, mine, func(sc soakCase) bool {
+		s.mu.Lock()
+		again := s.exportedCases[sc.id]
+		s.mu.Unlock()
+		if again && s.mixed {
+			return true // the schedulers produce it again (a person racing them would lose: 409)
+		}
 		if _, ok := s.call(c, "export", "POST", "/cases/"+strconv.FormatInt(sc.id, 10)+"/export", nil, "", http.StatusCreated); ok {
 			s.mu.Lock()
 			s.exports++
@@ -398,6 +440,7 @@ func (s *soak) checkCounts(dsn string, before map[string]int) {
 		return n
 	}
 	created, decided := len(s.created), s.approvals+s.rejections
+	scheduled := count("SELECT COUNT(*) FROM packages WHERE created_by = '" + exporter.SchedulerActor + "'")
 	for _, c := range []struct {
 		what      string
 		got, want int
@@ -409,7 +452,8 @@ func (s *soak) checkCounts(dsn string, before map[string]int) {
 		{"rejected cases", count("SELECT COUNT(*) FROM cases WHERE status = 'rejected'"), s.rejections},
 		{"agencies", count("SELECT COUNT(*) FROM agencies"), soakAgencies},
 		{"notes", count("SELECT COUNT(*) FROM case_notes"), s.notes},
-		{"packages", count("SELECT COUNT(*) FROM packages"), s.exports},
+		{"packages", count("SELECT COUNT(*) FROM packages"), s.exports + scheduled},
+		{"stored packages", count("SELECT COUNT(*) FROM blobs WHERE name LIKE 'LR-%'"), s.exports + scheduled},
 		{"collected pairs", count("SELECT COUNT(*) FROM collected_pairs"), int(s.kept)},
 	} {
 		if c.got != c.want {
@@ -420,7 +464,8 @@ func (s *soak) checkCounts(dsn string, before map[string]int) {
 	want := map[string]int{
 		"case.create": created, "case.decide": created,
 		"case.approve": s.approvals, "case.reject": s.rejections, "collection.open": approvedProspects,
-		"case.note": s.notes, "case.export": s.exports, "case.status": len(s.exportedCases),
+		"case.note": s.notes, "case.export": s.exports + scheduled, "case.status": len(s.exportedCases),
+		"hold.place": s.holds["place"], "hold.release": s.holds["release"],
 		// The first start records the deployment's signing and audit keys.
 		"settings.key": 2,
 	}
@@ -428,10 +473,16 @@ func (s *soak) checkCounts(dsn string, before map[string]int) {
 	// Each package records the case's result when it changes it: a pen
 	// register's first package may find no data yet and a later one some,
 	// so a case has one or two.
-	if got := after["case.result"] - before["case.result"]; got < len(s.exportedCases) || got > s.exports {
-		t.Errorf("audit: %d case.result events, want %d to %d", got, len(s.exportedCases), s.exports)
+	if got := after["case.result"] - before["case.result"]; got < len(s.exportedCases) || got > s.exports+scheduled {
+		t.Errorf("audit: %d case.result events, want %d to %d", got, len(s.exportedCases), s.exports+scheduled)
 	}
 	want["case.result"] = after["case.result"] - before["case.result"]
+	// A failed sign-in is audited as a failure or, past the lockout's
+	// limit, as the lock; one throttled (429) is not audited at all.
+	if got := after["login.fail"] + after["login.locked"] - before["login.fail"] - before["login.locked"]; got > s.signIns || (s.signIns > 0 && got == 0) {
+		t.Errorf("audit: %d failed sign-ins, %d answered", got, s.signIns)
+	}
+	want["login.fail"], want["login.locked"] = after["login.fail"]-before["login.fail"], after["login.locked"]-before["login.locked"]
 	for action := range after {
 		if _, ok := want[action]; !ok {
 			want[action] = 0

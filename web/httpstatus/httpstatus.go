@@ -23,6 +23,8 @@ func Of(code string) int {
 		return http.StatusConflict
 	case cases.ETOOLARGE:
 		return http.StatusRequestEntityTooLarge
+	case cases.ETOOMANY:
+		return http.StatusTooManyRequests
 	}
 	return http.StatusInternalServerError
 }

@@ -1,0 +1,62 @@
+package web
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"envelope/cases"
+)
+
+// Rate limits per API client (issue 18): one integration gone wrong (a
+// loop, a collector replaying its queue) must not take the instance's
+// capacity from everyone else. A client is its bearer token; a request
+// without one is its address (the client's behind a --trusted-proxy).
+// The limit is per instance: behind a load balancer of n instances a
+// client gets at most n times it.
+
+// RateLimit is a token bucket: Burst requests at once, then one more every
+// Every. A zero Every is no limit.
+type RateLimit struct {
+	Every time.Duration
+	Burst int
+}
+
+// DefaultAPILimit lets a client send 100 requests a second, and bursts of
+// 200: far above what a person or a well-behaved integration sends
+// (a collector posts events in batches), far below what one instance
+// serves.
+var DefaultAPILimit = RateLimit{Every: 10 * time.Millisecond, Burst: 200}
+
+// apiClientKey names the client of an API request for its rate limit. A
+// token is hashed, so the buckets do not hold credentials.
+func (s *Server) apiClientKey(c *gin.Context) string {
+	if tok, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer "); ok && tok != "" {
+		sum := sha256.Sum256([]byte(tok))
+		return fmt.Sprintf("token:%x", sum[:12])
+	}
+	return "addr:" + s.clientAddr(c.Request).String()
+}
+
+// apiThrottle answers 429 with Retry-After to an API request from a client
+// that has spent its burst, before the token is looked up.
+func (s *Server) apiThrottle() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		l := s.APILimit
+		if l.Every <= 0 {
+			return
+		}
+		now := time.Now()
+		ok, wait := s.apiCalls.allow(s.apiClientKey(c), now, l.Every, max(l.Burst, 1))
+		if !ok {
+			after := retryAfter(now.Add(wait), now)
+			c.Header("Retry-After", after)
+			s.apiError(c, cases.Errorf(cases.ETOOMANY, "too many requests from this client: at most %d at once and %.0f a second; retry after %s s",
+				max(l.Burst, 1), float64(time.Second)/float64(l.Every), after))
+			c.Abort()
+		}
+	}
+}
