@@ -133,8 +133,12 @@ func loadDemo(ctx context.Context, db *store.DB, p *policy.Policy, exp *exporter
 		return err
 	}
 	fmt.Fprintf(out, "demo: platform metadata for %d accounts; %d message pairs collected in the open pen register windows\n", accounts, pairs)
-	fmt.Fprintf(out, "demo: %s was submitted on the agency portal, produced and acknowledged (officer %s, the same password); the hold of %s lapses in 6 days\n",
-		delivered, demoOfficer, hold)
+	fate := "produced and acknowledged"
+	if exp == nil {
+		fate = "approved (no packages directory to produce it in)"
+	}
+	fmt.Fprintf(out, "demo: %s was submitted on the agency portal, %s (officer %s, the same password); the hold of %s lapses in 6 days\n",
+		delivered, fate, demoOfficer, hold)
 	total, err := db.CountCases(ctx)
 	if err != nil {
 		return err
