@@ -33,13 +33,21 @@ func init() {
 		"GET /agency/login", "POST /agency/login", "POST /agency/logout", "GET /agency/totp", "POST /agency/totp",
 		"GET /agency/cases", "GET /agency/cases/new", "POST /agency/cases/new", "GET /agency/cases/:id",
 		"POST /agency/cases/:id/withdraw", "POST /agency/cases/:id/answer", "POST /agency/cases/:id/followers", "POST /agency/cases/:id/packages/:pkg/acknowledge",
-		"GET /agency/download/:token",
+		"GET /agency/download/:token", "POST /agency/cases/:id/messages", "GET /agency/cases/:id/files/:file",
+		"POST /agency/reverify", "GET /agency/reverify", "POST /agency/reverify/confirm",
 	} {
 		routeRoles[r] = public
 	}
 	routeRoles["GET /api/v1/officers"] = auditR
 	routeRoles["POST /api/v1/officers/:id/suspend"] = adminsR
 	routeRoles["POST /api/v1/officers/:id/reinstate"] = adminsR
+	routeRoles["POST /api/v1/agencies/:id/suspend"] = adminsR
+	routeRoles["POST /api/v1/agencies/:id/reinstate"] = adminsR
+	routeRoles["GET /api/v1/cases/:id/messages"] = readers
+	routeRoles["POST /api/v1/cases/:id/messages"] = loggers
+	routeRoles["GET /api/v1/cases/:id/messages/files/:file"] = readers
+	routeRoles["POST /cases/:id/messages"] = loggers
+	routeRoles["GET /cases/:id/messages/files/:file"] = readers
 }
 
 // mailbox keeps the portal's mail; the real SMTP queue is another issue's
