@@ -59,7 +59,9 @@ func TestThreadDeliveryStanding(t *testing.T) {
 			t.Fatalf("file: %v", err)
 		}
 		// A failing hook leaves nothing: no message, no status change.
-		fail := func(*sqlx.Tx, *cases.Case, *cases.Message) error { return cases.Errorf(cases.ECONFLICT, "mail refused") }
+		fail := func(*sqlx.Tx, *cases.Case, *cases.Message) error {
+			return cases.Errorf(cases.ECONFLICT, "mail refused")
+		}
 		if _, err := db.PostMessage(ctx, store.Poster{Staff: rita}, ref, cases.MessageClarificationRequest, "Again?", nil, fail); err == nil {
 			t.Fatal("a failing hook was ignored")
 		}
