@@ -215,11 +215,11 @@ func TestAgencyPortal(t *testing.T) {
 	// Password alone: a session that may only enrol.
 	resp, body = o.post("/agency/login", url.Values{"email": {"kim@ic.fbi.gov"}, "password": {password}})
 	expect(t, "first sign-in", resp, body, http.StatusSeeOther, "/agency/totp")
-	for _, path := range []string{"/agency/cases", "/agency/cases/new", "/agency/cases/1"} {
+	for _, path := range []string{"/agency/cases", "/agency/cases/new", "/agency/cases/1", "/agency/cases/1/files/1"} {
 		resp, body := o.get(path)
 		expect(t, "before enrolment GET "+path, resp, body, http.StatusSeeOther, "/agency/totp")
 	}
-	for _, path := range []string{"/agency/cases/new", "/agency/cases/1/withdraw", "/agency/cases/1/answer"} {
+	for _, path := range []string{"/agency/cases/new", "/agency/cases/1/withdraw", "/agency/cases/1/answer", "/agency/cases/1/messages", "/agency/reverify"} {
 		resp, body := o.post(path, url.Values{"reason": {"x"}})
 		expect(t, "before enrolment POST "+path, resp, body, http.StatusForbidden, "")
 	}
@@ -391,6 +391,11 @@ func TestAgencyPortal(t *testing.T) {
 		expect(t, "answer", resp, body, http.StatusSeeOther, "/agency/cases/"+caseID)
 		if !hasEvent(t, p.db, "case.clarification_answer", "acc_9f8e7d6c only") {
 			t.Error("the answer is not in the audit log")
+		}
+		// The API's clarification request on an agency case, and the
+		// portal's answer form, are messages of the case's thread.
+		if th, _ := p.db.Thread(ctx, kase.ID); len(th) != 2 || th[0].Kind != cases.MessageClarificationRequest || th[1].Body != "acc_9f8e7d6c only" {
+			t.Errorf("the clarification round trip is not in the thread: %+v", th)
 		}
 	} else {
 		t.Logf("clarification API not at the path this test tried (%d): round trip not checked here", w.Code)

@@ -186,3 +186,16 @@ func (s *Server) queueEach(ctx context.Context, tx *sqlx.Tx, to []string, tmpl, 
 	}
 	return nil
 }
+
+// askInThread asks the agency of case k for clarification as a message of
+// its thread, and answers the case as it is after.
+func (s *Server) askInThread(c *gin.Context, u *cases.User, k *cases.Case, question string) (*cases.Case, error) {
+	ctx := c.Request.Context()
+	if _, err := s.DB.PostMessage(ctx, store.Poster{Staff: u}, strconv.FormatInt(k.ID, 10), cases.MessageClarificationRequest, question, nil, s.threadMail(ctx)); err != nil {
+		if fields := cases.ErrorFields(err); fields["body"] != "" {
+			return nil, cases.Invalid(map[string]string{"question": fields["body"]})
+		}
+		return nil, err
+	}
+	return s.DB.Case(ctx, strconv.FormatInt(k.ID, 10))
+}
