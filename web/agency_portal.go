@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -115,5 +116,24 @@ func (s *Server) suspension(noun string, change func(c *gin.Context, id int64, r
 			return
 		}
 		c.JSON(http.StatusOK, out)
+	}
+}
+
+// agencySuspendSubmit is the agency edit page's suspension form.
+func (s *Server) agencySuspendSubmit(suspend bool) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		e, ok := s.agencyByParam(c)
+		if !ok {
+			return
+		}
+		if _, err := s.DB.SuspendAgency(c.Request.Context(), currentUser(c), e.ID, suspend, c.PostForm("reason")); err != nil {
+			if code := cases.ErrorCode(err); code == cases.EINVALID || code == cases.ECONFLICT {
+				s.renderAgencyEdit(c, statusOf(code), e, err)
+			} else {
+				s.portalFail(c, err)
+			}
+			return
+		}
+		c.Redirect(http.StatusSeeOther, fmt.Sprintf("/admin/agencies/%d?done=agency-%s#suspension", e.ID, map[bool]string{true: "suspended", false: "reinstated"}[suspend]))
 	}
 }

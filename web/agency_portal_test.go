@@ -47,6 +47,9 @@ func init() {
 	routeRoles["POST /api/v1/cases/:id/messages"] = loggers
 	routeRoles["GET /api/v1/cases/:id/messages/files/:file"] = readers
 	routeRoles["POST /cases/:id/messages"] = loggers
+	adminOnly = append(adminOnly, [2]string{"POST", "/admin/agencies/1/suspend"}, [2]string{"POST", "/admin/agencies/1/reinstate"})
+	routeRoles["POST /admin/agencies/:id/suspend"] = adminsR
+	routeRoles["POST /admin/agencies/:id/reinstate"] = adminsR
 	routeRoles["GET /cases/:id/messages/files/:file"] = readers
 }
 

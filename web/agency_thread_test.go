@@ -377,6 +377,20 @@ func TestAgencySuspension(t *testing.T) {
 	if !hasEvent(t, r.db, "agency.reinstate", "mailboxes secured") {
 		t.Error("the reinstatement is not in the audit log")
 	}
+	// The same from the agency's page in the staff portal.
+	page := "/admin/agencies/" + r.fbi
+	if w := r.page(cases.RoleAdmin, "POST", page+"/suspend", url.Values{"reason": {""}}); w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), "suspension-reason-err") {
+		t.Errorf("the portal's form without a reason: %d", w.Code)
+	}
+	if w := r.page(cases.RoleAdmin, "POST", page+"/suspend", url.Values{"reason": {"phishing reported"}}); w.Code != http.StatusSeeOther {
+		t.Fatalf("the portal's suspension: %d %s", w.Code, w.Body)
+	}
+	if w := r.page(cases.RoleAdmin, "GET", page, nil); !strings.Contains(w.Body.String(), "phishing reported") || !strings.Contains(w.Body.String(), "Reinstate the agency") {
+		t.Error("the agency page does not show the suspension")
+	}
+	if s, _ := r.db.AgencySuspended(ctx, officerAgency(t, r.portal, "kim@fbi.gov")); s == nil {
+		t.Error("the portal's form suspended nothing")
+	}
 }
 
 func officerByEmail(t *testing.T, p *portal, email string) int64 {
@@ -428,4 +442,13 @@ func TestAgencyReverify(t *testing.T) {
 	if !hasEvent(t, r.db, "officer.reverify", "verified_at") {
 		t.Error("the confirmation is not in the audit log")
 	}
+}
+
+func officerAgency(t *testing.T, p *portal, email string) int64 {
+	t.Helper()
+	o, err := p.db.Officer(ctx, officerByEmail(t, p, email))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o.AgencyID
 }

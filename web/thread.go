@@ -28,6 +28,8 @@ func (s *Server) threadAPIRoutes(api *gin.RouterGroup) {
 func (s *Server) threadPortalRoutes(p *gin.RouterGroup) {
 	p.POST("/cases/:id/messages", s.signedIn(caseLogger), s.messageSubmit)
 	p.GET("/cases/:id/messages/files/:file", s.signedIn(anyReader), s.threadFile(s.portalFail))
+	p.POST("/admin/agencies/:id/suspend", s.signedIn(admins), s.agencySuspendSubmit(true))
+	p.POST("/admin/agencies/:id/reinstate", s.signedIn(admins), s.agencySuspendSubmit(false))
 }
 
 func init() {
@@ -36,6 +38,9 @@ func init() {
 	auditLabels["package.download"] = "Package downloaded by the agency"
 	auditLabels["package.acknowledge"] = "Receipt acknowledged by the agency"
 	flashes["message"] = "Message sent to the agency."
+	flashes["agency-suspended"] = "Agency suspended on the agency portal: its officers' sessions have ended."
+	flashes["agency-reinstated"] = "Agency reinstated on the agency portal."
+	auditLabels["agency.suspend"], auditLabels["agency.reinstate"] = "Agency suspended on the portal", "Agency reinstated on the portal"
 }
 
 // threadData is what the case page shows of the thread: nothing for a
