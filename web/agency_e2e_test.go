@@ -186,6 +186,8 @@ func TestE2EAgencyPortal(t *testing.T) {
 		into(chromedp.Text(chromedp.CSS(`#stage`)), &stage),
 		chromedp.ScrollIntoView(chromedp.CSS(`#thread`)),
 		screenshot(t, "agency-thread"),
+		checkPage(t, "agency case, thread"),
+		chromedp.EmulateViewport(1280, 900), // checkPage leaves the narrow one
 	)
 	if err != nil {
 		t.Fatalf("the officer's answer: %v", err)
@@ -263,6 +265,7 @@ func TestE2EAgencyPortal(t *testing.T) {
 		into(chromedp.Text(chromedp.CSS(`#packages td.delivery`)), &delivery),
 		chromedp.ScrollIntoView(chromedp.CSS(`#thread`)),
 		screenshot(t, "staff-agency-thread-delivery"),
+		checkPage(t, "case, agency thread and delivery"),
 	)
 	if err != nil {
 		t.Fatalf("staff case page: %v", err)
