@@ -69,7 +69,13 @@ func (s *Server) RunAnnouncer(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		if _, err := s.AnnouncePackages(ctx); err != nil && ctx.Err() == nil {
+		// One instance looks at a time, as the other schedulers do; the
+		// announcement itself is once per package anyway.
+		_, err := s.DB.Exclusive(ctx, "agency-announce", func(ctx context.Context) error {
+			_, err := s.AnnouncePackages(ctx)
+			return err
+		})
+		if err != nil && ctx.Err() == nil {
 			s.Logger.Error("announce packages to agencies", "err", err)
 		}
 		select {
