@@ -279,6 +279,30 @@ func TestAgencyDelivery(t *testing.T) {
 	if n, err := r.srv.AnnouncePackages(ctx); err != nil || n != 0 {
 		t.Errorf("announced again: %d %v", n, err)
 	}
+	// A package produced elsewhere (envelope export, the scheduled
+	// producer) is announced by the sweep serve runs.
+	second := r.submit(t, r.officer, subpoenaForm)
+	for _, step := range []struct {
+		role       cases.Role
+		path, body string
+	}{{cases.RoleReviewer, "/approve", `{"note": ""}`}, {cases.RoleIntake, "/notice", `{"kind":"sent","method":"e-mail"}`}} {
+		if w := r.do(step.role, "POST", "/api/v1/cases/"+second+step.path, []byte(step.body), nil); w.Code >= 300 {
+			t.Fatalf("%s: %d %s", step.path, w.Code, w.Body)
+		}
+	}
+	exp, err := r.srv.exporter()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := exp.Export(ctx, "cli:test", second); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := r.srv.AnnouncePackages(ctx); err != nil || n != 1 {
+		t.Errorf("the sweep announced %d packages (%v), want 1", n, err)
+	}
+	if got := r.mailTo(t, "kim@fbi.gov"); len(got) != 2 || !strings.Contains(got[1], "/agency/cases/"+second) {
+		t.Errorf("the officer's mail after the sweep: %q", got)
+	}
 	if !hasEvent(t, r.db, "package.announce", "lee@fbi.gov") {
 		t.Error("the announcement is not in the audit log")
 	}
@@ -303,8 +327,8 @@ func TestAgencyDelivery(t *testing.T) {
 		t.Fatalf("download: %d", resp.StatusCode)
 	}
 	r.srv.Now = func() time.Time { return realNow().Add(8 * 24 * time.Hour) }
-	if strings.Contains(dash(), `id="undelivered"`) {
-		t.Error("still flagged after the download")
+	if d := dash(); strings.Contains(d, kase.Number) || !strings.Contains(d, `id="undelivered"`) {
+		t.Error("still flagged after the download, or the other package no longer")
 	}
 	// The link expired long ago: replayed, it is refused.
 	if resp, _ := r.officer.get("/agency/download/" + link); resp.StatusCode != http.StatusGone {
