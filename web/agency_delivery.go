@@ -76,7 +76,7 @@ func (s *Server) RunAnnouncer(ctx context.Context, every time.Duration) {
 			return err
 		})
 		if err != nil && ctx.Err() == nil {
-			s.Logger.Error("announce packages to agencies", "err", err)
+			s.Logger.Error("announce packages to agencies", "id", "", "err", err) // a background pass: no request
 		}
 		select {
 		case <-ctx.Done():
@@ -90,7 +90,7 @@ func (s *Server) RunAnnouncer(ctx context.Context, every time.Duration) {
 // left to RunAnnouncer, the production stands.
 func (s *Server) announceNow(c *gin.Context) {
 	if _, err := s.AnnouncePackages(c.Request.Context()); err != nil {
-		s.Logger.Error("announce packages to agencies", "err", err)
+		s.Logger.Error("announce packages to agencies", "id", c.GetString("request_id"), "err", err)
 	}
 }
 

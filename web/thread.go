@@ -182,7 +182,9 @@ func (s *Server) legalTeam(ctx context.Context, k *cases.Case) ([]string, error)
 func (s *Server) queueEach(ctx context.Context, tx *sqlx.Tx, to []string, tmpl, kind string, caseID int64, path string) error {
 	for _, addr := range to {
 		if s.Mail == nil {
-			s.Logger.Info("agency portal mail (no mailer)", "to", addr, "template", tmpl, "path", path)
+			// Only a server not started by serve has no mailer; the
+			// request's ID is not at hand in a store hook.
+			s.Logger.Info("agency portal mail (no mailer)", "id", "", "to", addr, "template", tmpl, "path", path)
 			continue
 		}
 		if _, err := s.Mail.Queue(ctx, tx, addr, tmpl, kind, &caseID, mail.Data{Link: s.Mail.Link(path)}); err != nil {
