@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -50,10 +51,15 @@ func (s *Server) agencyPortalRoutes(api *gin.RouterGroup) {
 		Due:         s.computeDue,
 		Zone:        s.zone,
 		Packages:    func() (*exporter.Exporter, error) { return s.exporter() },
+		Thread:      s.threadMail,
+		Reverify:    func() time.Duration { return s.Agency.Reverify },
 	})
+	s.threadAPIRoutes(api)
 	api.GET("/officers", s.bearer(auditors), s.listOfficers)
 	api.POST("/officers/:id/suspend", s.bearer(admins), s.suspendOfficer(true))
 	api.POST("/officers/:id/reinstate", s.bearer(admins), s.suspendOfficer(false))
+	api.POST("/agencies/:id/suspend", s.bearer(admins), s.suspendAgency(true))
+	api.POST("/agencies/:id/reinstate", s.bearer(admins), s.suspendAgency(false))
 }
 
 func (s *Server) listOfficers(c *gin.Context) {
@@ -68,6 +74,29 @@ func (s *Server) listOfficers(c *gin.Context) {
 
 // suspendOfficer suspends or reinstates an officer: {"reason": "..."}.
 func (s *Server) suspendOfficer(suspend bool) gin.HandlerFunc {
+	return s.suspension("officer", func(c *gin.Context, id int64, reason string) (any, error) {
+		return s.DB.SuspendOfficer(c.Request.Context(), currentUser(c), id, suspend, reason)
+	})
+}
+
+// suspendAgency suspends or reinstates a whole agency on the portal:
+// {"reason": "..."}. It answers the suspension, or {"suspended": false}.
+func (s *Server) suspendAgency(suspend bool) gin.HandlerFunc {
+	return s.suspension("agency", func(c *gin.Context, id int64, reason string) (any, error) {
+		sus, err := s.DB.SuspendAgency(c.Request.Context(), currentUser(c), id, suspend, reason)
+		if err != nil {
+			return nil, err
+		}
+		if sus == nil {
+			return gin.H{"agency_id": id, "suspended": false}, nil
+		}
+		return gin.H{"agency_id": id, "suspended": true, "suspension": sus}, nil
+	})
+}
+
+// suspension reads {"reason"} and the :id of a noun, runs change and
+// answers what it returns.
+func (s *Server) suspension(noun string, change func(c *gin.Context, id int64, reason string) (any, error)) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		var body struct {
 			Reason string `json:"reason"`
@@ -78,14 +107,33 @@ func (s *Server) suspendOfficer(suspend bool) gin.HandlerFunc {
 		}
 		id, err := strconv.ParseInt(c.Param("id"), 10, 64)
 		if err != nil {
-			s.apiError(c, cases.Invalid(map[string]string{"id": "is not an officer id"}))
+			s.apiError(c, cases.Invalid(map[string]string{"id": "is not an " + noun + " id"}))
 			return
 		}
-		o, err := s.DB.SuspendOfficer(c.Request.Context(), currentUser(c), id, suspend, body.Reason)
+		out, err := change(c, id, body.Reason)
 		if err != nil {
 			s.apiError(c, err)
 			return
 		}
-		c.JSON(http.StatusOK, o)
+		c.JSON(http.StatusOK, out)
+	}
+}
+
+// agencySuspendSubmit is the agency edit page's suspension form.
+func (s *Server) agencySuspendSubmit(suspend bool) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		e, ok := s.agencyByParam(c)
+		if !ok {
+			return
+		}
+		if _, err := s.DB.SuspendAgency(c.Request.Context(), currentUser(c), e.ID, suspend, c.PostForm("reason")); err != nil {
+			if code := cases.ErrorCode(err); code == cases.EINVALID || code == cases.ECONFLICT {
+				s.renderAgencyEdit(c, statusOf(code), e, err)
+			} else {
+				s.portalFail(c, err)
+			}
+			return
+		}
+		c.Redirect(http.StatusSeeOther, fmt.Sprintf("/admin/agencies/%d?done=agency-%s#suspension", e.ID, map[bool]string{true: "suspended", false: "reinstated"}[suspend]))
 	}
 }

@@ -33,13 +33,24 @@ func init() {
 		"GET /agency/login", "POST /agency/login", "POST /agency/logout", "GET /agency/totp", "POST /agency/totp",
 		"GET /agency/cases", "GET /agency/cases/new", "POST /agency/cases/new", "GET /agency/cases/:id",
 		"POST /agency/cases/:id/withdraw", "POST /agency/cases/:id/answer", "POST /agency/cases/:id/followers", "POST /agency/cases/:id/packages/:pkg/acknowledge",
-		"GET /agency/download/:token",
+		"GET /agency/download/:token", "POST /agency/cases/:id/messages", "GET /agency/cases/:id/files/:file",
+		"POST /agency/reverify", "GET /agency/reverify", "POST /agency/reverify/confirm",
 	} {
 		routeRoles[r] = public
 	}
 	routeRoles["GET /api/v1/officers"] = auditR
 	routeRoles["POST /api/v1/officers/:id/suspend"] = adminsR
 	routeRoles["POST /api/v1/officers/:id/reinstate"] = adminsR
+	routeRoles["POST /api/v1/agencies/:id/suspend"] = adminsR
+	routeRoles["POST /api/v1/agencies/:id/reinstate"] = adminsR
+	routeRoles["GET /api/v1/cases/:id/messages"] = readers
+	routeRoles["POST /api/v1/cases/:id/messages"] = loggers
+	routeRoles["GET /api/v1/cases/:id/messages/files/:file"] = readers
+	routeRoles["POST /cases/:id/messages"] = loggers
+	adminOnly = append(adminOnly, [2]string{"POST", "/admin/agencies/1/suspend"}, [2]string{"POST", "/admin/agencies/1/reinstate"})
+	routeRoles["POST /admin/agencies/:id/suspend"] = adminsR
+	routeRoles["POST /admin/agencies/:id/reinstate"] = adminsR
+	routeRoles["GET /cases/:id/messages/files/:file"] = readers
 }
 
 // mailbox keeps the portal's mail; the real SMTP queue is another issue's
@@ -207,11 +218,11 @@ func TestAgencyPortal(t *testing.T) {
 	// Password alone: a session that may only enrol.
 	resp, body = o.post("/agency/login", url.Values{"email": {"kim@ic.fbi.gov"}, "password": {password}})
 	expect(t, "first sign-in", resp, body, http.StatusSeeOther, "/agency/totp")
-	for _, path := range []string{"/agency/cases", "/agency/cases/new", "/agency/cases/1"} {
+	for _, path := range []string{"/agency/cases", "/agency/cases/new", "/agency/cases/1", "/agency/cases/1/files/1"} {
 		resp, body := o.get(path)
 		expect(t, "before enrolment GET "+path, resp, body, http.StatusSeeOther, "/agency/totp")
 	}
-	for _, path := range []string{"/agency/cases/new", "/agency/cases/1/withdraw", "/agency/cases/1/answer"} {
+	for _, path := range []string{"/agency/cases/new", "/agency/cases/1/withdraw", "/agency/cases/1/answer", "/agency/cases/1/messages", "/agency/reverify"} {
 		resp, body := o.post(path, url.Values{"reason": {"x"}})
 		expect(t, "before enrolment POST "+path, resp, body, http.StatusForbidden, "")
 	}
@@ -383,6 +394,11 @@ func TestAgencyPortal(t *testing.T) {
 		expect(t, "answer", resp, body, http.StatusSeeOther, "/agency/cases/"+caseID)
 		if !hasEvent(t, p.db, "case.clarification_answer", "acc_9f8e7d6c only") {
 			t.Error("the answer is not in the audit log")
+		}
+		// The API's clarification request on an agency case, and the
+		// portal's answer form, are messages of the case's thread.
+		if th, _ := p.db.Thread(ctx, kase.ID); len(th) != 2 || th[0].Kind != cases.MessageClarificationRequest || th[1].Body != "acc_9f8e7d6c only" {
+			t.Errorf("the clarification round trip is not in the thread: %+v", th)
 		}
 	} else {
 		t.Logf("clarification API not at the path this test tried (%d): round trip not checked here", w.Code)

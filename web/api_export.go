@@ -109,6 +109,7 @@ func (s *Server) exportCase(c *gin.Context) {
 		s.apiError(c, err)
 		return
 	}
+	s.announceNow(c)
 	c.JSON(http.StatusCreated, s.answer(c, p))
 }
 

@@ -119,6 +119,14 @@ func (s *Server) end(c *gin.Context, u *cases.User, ref string, f map[string]str
 }
 
 func (s *Server) askClarification(c *gin.Context, u *cases.User, ref string, f map[string]string) (*cases.Case, error) {
+	if kase, err := s.DB.Case(c.Request.Context(), ref); err == nil {
+		if agency, err := s.DB.AgencyCase(c.Request.Context(), kase.ID); err == nil && agency {
+			// Asked of an agency that submitted through its portal: the
+			// question goes in the case's thread and the officers are told
+			// (thread.go).
+			return s.askInThread(c, u, kase, f["question"])
+		}
+	}
 	return s.DB.RequestClarification(c.Request.Context(), u, ref, f["question"])
 }
 

@@ -1,10 +1,7 @@
 package web
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"io"
 	"log/slog"
 	"net/http/httptest"
@@ -319,25 +316,7 @@ func TestE2EPortal(t *testing.T) {
 	if result != "No data found" {
 		t.Errorf("result after a production without records: %q", result)
 	}
-	for ev, err := range progress {
-		if err != nil {
-			t.Fatalf("download: %v", err)
-		}
-		if ev.State == cdpbrowser.DownloadProgressStateCanceled {
-			t.Fatal("download canceled")
-		}
-		if ev.State != cdpbrowser.DownloadProgressStateCompleted {
-			continue
-		}
-		zip, err := os.ReadFile(filepath.Join(downloads, ev.GUID))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if sum := sha256.Sum256(zip); hex.EncodeToString(sum[:]) != strings.TrimSpace(shownHash) || !bytes.HasPrefix(zip, []byte("PK")) {
-			t.Errorf("downloaded %d bytes with sha256 %x; the page shows %s", len(zip), sum, shownHash)
-		}
-		break
-	}
+	checkDownload(t, progress, downloads, shownHash)
 }
 
 // TestE2EReportAndAdmin opens the transparency report and picks a period,

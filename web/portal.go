@@ -71,6 +71,7 @@ func (s *Server) portalRoutes() {
 	s.disclosureRoutes(p)
 	s.portalLetterRoutes(p)
 	s.caseworkPortalRoutes(p)
+	s.threadPortalRoutes(p)
 
 	p.GET("/reports", s.signedIn(anyReader), s.reportPage)
 	p.GET("/reports/:period/:format", s.signedIn(anyReader), s.reportDownload)

@@ -165,6 +165,9 @@ type agenciesData struct {
 	Form    agencyForm
 	Fields  map[string]string
 	Message string
+	// Suspension is the edited agency's standing suspension on the agency
+	// portal, if any (agency_portal.go).
+	Suspension *store.AgencySuspension
 }
 
 type agencyForm struct{ Name, Country, Domains, Phone, Aliases string }
@@ -237,9 +240,23 @@ func (s *Server) agencyPage(c *gin.Context) {
 	if !ok {
 		return
 	}
+	s.renderAgencyEdit(c, http.StatusOK, e, nil)
+}
+
+// renderAgencyEdit shows agency e's edit page with its portal suspension,
+// and the refusal formErr of one of its forms, if any.
+func (s *Server) renderAgencyEdit(c *gin.Context, status int, e *store.AgencyEntry, formErr error) {
 	d := agenciesData{Edit: e, Form: agencyForm{Name: e.Name, Country: e.Country, Domains: strings.Join(e.VerifiedDomains, ", "),
 		Phone: e.Phone, Aliases: strings.Join(e.Aliases, ", ")}}
-	s.render(c, http.StatusOK, "agencies", "Edit agency", d)
+	if formErr != nil {
+		d.Fields, d.Message = cases.ErrorFields(formErr), cases.ErrorMessage(formErr)
+	}
+	var err error
+	if d.Suspension, err = s.DB.AgencySuspended(c.Request.Context(), e.ID); err != nil {
+		s.portalFail(c, err)
+		return
+	}
+	s.render(c, status, "agencies", "Edit agency", d)
 }
 
 func (s *Server) agencyUpdate(c *gin.Context) {

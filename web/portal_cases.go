@@ -169,6 +169,10 @@ type dashboardData struct {
 	Unverified []unverifiedRow
 	// Alerts are the deadline alerts on open cases (cases/remind).
 	Alerts []*remind.Alert
+	// Undelivered are the agency cases' packages not downloaded within
+	// UndeliveredDays (agency_delivery.go).
+	Undelivered     []store.Undelivered
+	UndeliveredDays int
 }
 
 // openCases lists at most f.Limit open cases (received or approved, i.e. not
@@ -316,6 +320,10 @@ func (s *Server) readSharedPanels(c *gin.Context, now time.Time) (*dashboardData
 	if d.Alerts, err = remind.Active(c.Request.Context(), s.DB, panelRows); err != nil {
 		return nil, err
 	}
+	if d.Undelivered, err = s.undeliveredPanel(c.Request.Context(), now); err != nil {
+		return nil, err
+	}
+	d.UndeliveredDays = int(s.Agency.DeliveryOverdue.Hours() / 24)
 	return d, nil
 }
 
@@ -504,6 +512,8 @@ type caseData struct {
 	Identity *identity
 	*disclosure
 	*casework
+	// Thread is the correspondence with the agency (thread.go).
+	Thread *threadData
 }
 
 func (d caseData) ErrorText() string { return d.Message }
@@ -531,7 +541,11 @@ func (s *Server) loadCase(c *gin.Context) (*caseData, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &caseData{Case: kase, Mine: strings.EqualFold(kase.CreatedBy, currentUser(c).Email), disclosure: disc, Identity: caseIdentity(kase), casework: work}
+	thread, err := s.loadThread(c.Request.Context(), kase.ID)
+	if err != nil {
+		return nil, err
+	}
+	d := &caseData{Case: kase, Mine: strings.EqualFold(kase.CreatedBy, currentUser(c).Email), disclosure: disc, Identity: caseIdentity(kase), casework: work, Thread: thread}
 	for _, e := range evs {
 		d.Events = append(d.Events, timelineEntry{Event: e, Detail: eventDetail(e)})
 	}

@@ -115,6 +115,7 @@ func (s *Server) exportSubmit(c *gin.Context) {
 		}
 		return
 	}
+	s.announceNow(c)
 	c.Redirect(http.StatusSeeOther, fmt.Sprintf("/cases/%d?done=exported#packages", p.CaseID))
 }
 

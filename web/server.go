@@ -37,6 +37,8 @@ type Server struct {
 	Mail *mail.Mailer
 	// AgencyMail, when set, sends the agency portal's mail instead of Mail.
 	AgencyMail agency.Mailer
+	// Agency holds the agency portal's periods (agency_delivery.go).
+	Agency AgencySettings
 
 	policy    atomic.Pointer[policy.Policy]
 	engine    *gin.Engine
@@ -61,7 +63,7 @@ func New(db *store.DB, p *policy.Policy, logger *slog.Logger) *Server {
 		logger = slog.Default()
 	}
 	gin.SetMode(gin.ReleaseMode)
-	s := &Server{DB: db, Logger: logger, Now: func() time.Time { return time.Now().UTC() }, APILimit: DefaultAPILimit}
+	s := &Server{DB: db, Logger: logger, Now: func() time.Time { return time.Now().UTC() }, APILimit: DefaultAPILimit, Agency: DefaultAgencySettings}
 	s.policy.Store(p)
 	db.SetDueFunc(s.dueOf)
 	s.engine = gin.New()

@@ -17,9 +17,14 @@ const (
 	TmplUnassigned = "deadline_unassigned" // an alert on a case nobody is assigned to, to the supervisors
 	TmplEscalation = "deadline_escalated"
 	TmplUserNotice = "user_notice"
+	// The agency portal's (web/agency): a new message in a case's thread,
+	// to the officers and to the legal team, and a package ready.
+	TmplAgencyMessage = "agency_message"
+	TmplStaffMessage  = "staff_message"
+	TmplPackageReady  = "package_ready"
 )
 
-var names = []string{TmplAlert, TmplUnassigned, TmplEscalation, TmplUserNotice}
+var names = []string{TmplAlert, TmplUnassigned, TmplEscalation, TmplUserNotice, TmplAgencyMessage, TmplStaffMessage, TmplPackageReady}
 
 //go:embed templates/*.tmpl
 var defaults embed.FS

@@ -246,21 +246,27 @@ func (db *DB) clarification(ctx context.Context, actor *cases.User, ref, text st
 	if bad := reasonProblem(text); bad != nil {
 		return nil, cases.Invalid(map[string]string{"text": bad["reason"]})
 	}
-	text = strings.TrimSpace(text)
 	return db.changeCase(ctx, ref, func(tx *sqlx.Tx, before *cases.Case) error {
-		if before.Status != from {
-			return cases.Errorf(cases.ECONFLICT, "case %s is %s, not %s", before.Number, before.Status, from)
-		}
-		if _, err := tx.ExecContext(ctx, tx.Rebind("UPDATE cases SET status = ?, updated_at = ? WHERE id = ?"), to, db.Now(), before.ID); err != nil {
-			return err
-		}
-		if err := db.auditCase(ctx, tx, actor.Email, action, before, map[string]any{"status": from}, map[string]any{"status": to, "text": text}); err != nil {
-			return err
-		}
-		// The clock stops while the agency is asked and runs on once it
-		// answers: due_at moves with it, in this transaction.
-		return db.recomputeDue(ctx, tx, actor.Email, before.ID)
+		return db.clarifyTx(ctx, tx, actor.Email, before, strings.TrimSpace(text), from, to, action)
 	})
+}
+
+// clarifyTx moves the case before from status from to status to in tx,
+// recording action with text; the thread (thread.go) runs it with its
+// message.
+func (db *DB) clarifyTx(ctx context.Context, tx *sqlx.Tx, actor string, before *cases.Case, text string, from, to cases.Status, action string) error {
+	if before.Status != from {
+		return cases.Errorf(cases.ECONFLICT, "case %s is %s, not %s", before.Number, before.Status, from)
+	}
+	if _, err := tx.ExecContext(ctx, tx.Rebind("UPDATE cases SET status = ?, updated_at = ? WHERE id = ?"), to, db.Now(), before.ID); err != nil {
+		return err
+	}
+	if err := db.auditCase(ctx, tx, actor, action, before, map[string]any{"status": from}, map[string]any{"status": to, "text": text}); err != nil {
+		return err
+	}
+	// The clock stops while the agency is asked and runs on once it
+	// answers: due_at moves with it, in this transaction.
+	return db.recomputeDue(ctx, tx, actor, before.ID)
 }
 
 // Withdraw records the agency's withdrawal of a case: status withdrawn,

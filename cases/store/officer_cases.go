@@ -144,27 +144,38 @@ type Delivery struct {
 	Downloads      int        `json:"downloads" db:"downloads"`
 	FirstDownload  *time.Time `json:"first_download" db:"first_download"`
 	AcknowledgedAt *time.Time `json:"acknowledged_at" db:"acknowledged_at"`
+	// AnnouncedAt is when the agency was emailed that it is ready
+	// (delivery.go), Recipients how many officers were.
+	AnnouncedAt *time.Time `json:"announced_at" db:"announced_at"`
+	Recipients  int        `json:"recipients" db:"recipients"`
 }
 
 // Deliveries returns the delivery state of a case's packages that were
 // downloaded or acknowledged, by package ID.
 func (db *DB) Deliveries(ctx context.Context, caseID int64) (map[int64]*Delivery, error) {
 	var rows []struct {
-		PackageID int64        `db:"id"`
-		Downloads int          `db:"downloads"`
-		Ack       sql.NullTime `db:"acknowledged_at"`
+		PackageID int64         `db:"id"`
+		Downloads int           `db:"downloads"`
+		Ack       sql.NullTime  `db:"acknowledged_at"`
+		Announced sql.NullTime  `db:"announced_at"`
+		To        sql.NullInt64 `db:"recipients"`
 	}
 	// The first download is read apart: MIN of a timestamp comes back as
 	// text from SQLite.
 	if err := db.r.SelectContext(ctx, &rows, db.r.Rebind(`SELECT p.id,
 		(SELECT COUNT(*) FROM package_downloads d WHERE d.package_id = p.id) AS downloads,
-		r.at AS acknowledged_at
-		FROM packages p LEFT JOIN package_receipts r ON r.package_id = p.id WHERE p.case_id = ?`), caseID); err != nil {
+		r.at AS acknowledged_at, n.at AS announced_at, n.recipients
+		FROM packages p LEFT JOIN package_receipts r ON r.package_id = p.id
+		LEFT JOIN package_notices n ON n.package_id = p.id WHERE p.case_id = ?`), caseID); err != nil {
 		return nil, err
 	}
 	out := map[int64]*Delivery{}
 	for _, r := range rows {
-		d := &Delivery{PackageID: r.PackageID, Downloads: r.Downloads}
+		d := &Delivery{PackageID: r.PackageID, Downloads: r.Downloads, Recipients: int(r.To.Int64)}
+		if r.Announced.Valid {
+			t := r.Announced.Time.UTC()
+			d.AnnouncedAt = &t
+		}
 		if r.Ack.Valid {
 			t := r.Ack.Time.UTC()
 			d.AcknowledgedAt = &t

@@ -160,13 +160,8 @@ func (db *DB) VerifyOfficer(ctx context.Context, token string) (*Officer, error)
 	now := db.Now()
 	var o *Officer
 	err := db.Tx(ctx, func(tx *sqlx.Tx) error {
-		var id int64
-		err := tx.GetContext(ctx, &id, tx.Rebind(`UPDATE officer_tokens SET used_at = ?
-			WHERE token_hash = ? AND purpose = 'verify' AND used_at IS NULL AND expires_at > ? RETURNING officer_id`),
-			now, hashToken(token), now)
-		if errors.Is(err, sql.ErrNoRows) {
-			return cases.Errorf(cases.ENOTFOUND, "this link is unknown, used or expired: register again or sign in")
-		} else if err != nil {
+		id, err := spendToken(ctx, tx, token, "verify", now, "this link is unknown, used or expired: register again or sign in")
+		if err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, tx.Rebind("UPDATE officers SET verified_at = ? WHERE id = ? AND verified_at IS NULL"), now, id); err != nil {
@@ -213,7 +208,9 @@ func (db *DB) AuthenticateOfficer(ctx context.Context, email, password, code str
 	}
 	now := db.Now()
 	var row officerAuth
-	err := db.r.GetContext(ctx, &row, db.r.Rebind(`SELECT id, email, password_hash, verified_at, totp_enrolled_at, totp_secret, suspended, locked_until
+	// An officer of a suspended agency is refused as a suspended one is.
+	err := db.r.GetContext(ctx, &row, db.r.Rebind(`SELECT id, email, password_hash, verified_at, totp_enrolled_at, totp_secret,
+		(suspended OR EXISTS (SELECT 1 FROM agency_suspensions a WHERE a.agency_id = officers.agency_id)) AS suspended, locked_until
 		FROM officers WHERE email = ?`), email)
 	if errors.Is(err, sql.ErrNoRows) {
 		bcrypt.CompareHashAndPassword(dummyHash(), []byte(password))
@@ -353,7 +350,8 @@ func (db *DB) CreateOfficerSession(ctx context.Context, id int64, mfa bool) (str
 }
 
 // OfficerSession returns the officer of a live session and whether it
-// passed the second factor. A suspended officer's sessions are dead.
+// passed the second factor. A suspended officer's sessions are dead, and
+// so are those of a suspended agency's officers.
 func (db *DB) OfficerSession(ctx context.Context, token string) (*Officer, bool, error) {
 	if token == "" {
 		return nil, false, cases.Errorf(cases.EUNAUTHORIZED, "not signed in")
@@ -363,7 +361,8 @@ func (db *DB) OfficerSession(ctx context.Context, token string) (*Officer, bool,
 		MFA bool  `db:"mfa"`
 	}
 	err := db.r.GetContext(ctx, &row, db.r.Rebind(`SELECT s.officer_id, s.mfa FROM officer_sessions s JOIN officers o ON o.id = s.officer_id
-		WHERE s.token_hash = ? AND s.expires_at > ? AND NOT o.suspended AND o.verified_at IS NOT NULL`), hashToken(token), db.Now())
+		WHERE s.token_hash = ? AND s.expires_at > ? AND NOT o.suspended AND o.verified_at IS NOT NULL
+		AND NOT EXISTS (SELECT 1 FROM agency_suspensions a WHERE a.agency_id = o.agency_id)`), hashToken(token), db.Now())
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, false, cases.Errorf(cases.EUNAUTHORIZED, "not signed in")
 	} else if err != nil {

@@ -17,7 +17,7 @@ import (
 )
 
 func init() {
-	register(&command{name: "serve", args: "[--db DSN] [--addr HOST:PORT] [--demo] [--policy FILE] [--keys DIR] [--packages DIR] [--blobs db|file:///DIR] [--produce-every DURATION] [--retain-pairs DURATION] [--retain-closed DURATION] [--witness DIR] [--witness-url URL] [--witness-every DURATION] [--smtp smtp://user:pass@host:port] [--mail-from ADDRESS] [--mail-templates DIR] [--public-url URL] [--tls-cert FILE --tls-key FILE] [--trusted-proxy CIDR] [--max-conns N] [--api-rate N] [--api-burst N]",
+	register(&command{name: "serve", args: "[--db DSN] [--addr HOST:PORT] [--demo] [--policy FILE] [--keys DIR] [--packages DIR] [--blobs db|file:///DIR] [--produce-every DURATION] [--retain-pairs DURATION] [--retain-closed DURATION] [--witness DIR] [--witness-url URL] [--witness-every DURATION] [--smtp smtp://user:pass@host:port] [--mail-from ADDRESS] [--mail-templates DIR] [--public-url URL] [--tls-cert FILE --tls-key FILE] [--trusted-proxy CIDR] [--max-conns N] [--api-rate N] [--api-burst N] [--agency-reverify DAYS] [--delivery-overdue DAYS]",
 		summary: "migrate the database and run the portal and the API", run: serve})
 }
 
@@ -58,6 +58,9 @@ func serve(ctx context.Context, a *app, args []string) error {
 	mailSet := mailFlags(a, fs)
 	clockFile := fs.String("clock", "", "a clock rules YAML file (default: the embedded default clock rules)")
 	httpOpt := httpFlags(fs)
+	agencyOpt := web.DefaultAgencySettings
+	fs.Var(retainFlag{&agencyOpt.Reverify}, "agency-reverify", "agency portal: an officer confirms their email again this long after the last time, e.g. 90d; 0: never")
+	fs.Var(retainFlag{&agencyOpt.DeliveryOverdue}, "delivery-overdue", "agency portal: the dashboard flags a package no officer downloaded within this, e.g. 7d")
 	tz := fs.String("tz", a.getenv("ENVELOPE_TZ"), "set the organisation's time zone (an IANA name such as Europe/Berlin; env ENVELOPE_TZ), in which dates typed without a time are read and the portal shows times; empty: keep the one set (UTC until set)")
 	if err := a.parse(fs, args, 0); err != nil {
 		return err
@@ -146,6 +149,10 @@ func serve(ctx context.Context, a *app, args []string) error {
 	}
 	defer stopMail()
 	srv.Mail, reminders.mailer = mailer, mailer
+	srv.Agency = agencyOpt
+	// Packages a CLI export or the scheduled producer made are announced
+	// to their agency within a minute; the portal's at once.
+	defer background(ctx, func(ctx context.Context) { srv.RunAnnouncer(ctx, time.Minute) })()
 	stopReminders, err := reminders.start(ctx, a, s, logger)
 	if err != nil {
 		return err

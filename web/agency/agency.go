@@ -58,6 +58,12 @@ type Deps struct {
 	DownloadKey []byte
 	// DownloadTTL is how long a download link works (default 15 minutes).
 	DownloadTTL time.Duration
+	// Thread returns the hook that queues, in a message's transaction,
+	// the mail telling the legal team; nil: no mail.
+	Thread func(ctx context.Context) store.MessageHook
+	// Reverify is how long an officer's email confirmation lasts before
+	// they must confirm it again (0: for ever).
+	Reverify func() time.Duration
 }
 
 // SessionCookie is the agency portal's session cookie, scoped to /agency
@@ -156,7 +162,12 @@ func Register(e *gin.Engine, d Deps) {
 	// route needs both.
 	g.GET("/totp", p.session(false), p.totpPage)
 	g.POST("/totp", p.session(false), p.totpConfirm)
-	full := g.Group("", p.session(true))
+	// Re-verification is asked for once the second factor passed; the
+	// routes that ask for it and spend its link are outside the check.
+	g.POST("/reverify", p.session(true), p.reverifySend)
+	g.GET("/reverify", p.reverifyPage)
+	g.POST("/reverify/confirm", p.reverify)
+	full := g.Group("", p.session(true), p.confirmed)
 	full.GET("/cases", p.casesPage)
 	full.GET("/cases/new", p.submitPage)
 	full.POST("/cases/new", p.submit)
@@ -166,6 +177,8 @@ func Register(e *gin.Engine, d Deps) {
 	full.POST("/cases/:id/followers", p.addFollower)
 	full.POST("/cases/:id/packages/:pkg/acknowledge", p.acknowledge)
 	full.GET("/download/:token", p.download)
+	full.POST("/cases/:id/messages", p.postMessage)
+	full.GET("/cases/:id/files/:file", p.messageFile)
 }
 
 // headers keep agency pages out of caches and frames, like staff pages.
@@ -254,6 +267,9 @@ var flashes = map[string]string{
 	"submitted":  "Your request was received.",
 	"withdrawn":  "Your request was withdrawn.",
 	"answered":   "Your answer was sent to the legal team.",
+	"sent":       "Your message was sent to the legal team.",
+	"reverify":   "Check your email: the link in it confirms your address again.",
+	"reverified": "Your email is confirmed again. Thank you.",
 	"ack":        "Receipt acknowledged. Thank you.",
 	"followed":   "Your colleague can now follow this request.",
 	"logout":     "You are signed out.",

@@ -232,6 +232,7 @@ type caseView struct {
 	Case     *cases.Case
 	Question string
 	Packages []packageView
+	Thread   []*cases.Message
 }
 
 func (p *portal) casePage(c *gin.Context) {
@@ -239,8 +240,18 @@ func (p *portal) casePage(c *gin.Context) {
 	if kase == nil {
 		return
 	}
+	p.renderCase(c, http.StatusOK, kase, view{})
+}
+
+// renderCase shows the case page with the page's message or error in pv.
+func (p *portal) renderCase(c *gin.Context, status int, kase *cases.Case, pv view) {
 	ctx := c.Request.Context()
 	v := caseView{Case: kase}
+	var err error
+	if v.Thread, err = p.DB.Thread(ctx, kase.ID); err != nil {
+		p.internal(c, err)
+		return
+	}
 	if kase.Status == cases.StatusNeedsClarification {
 		events, err := p.DB.Events(ctx, "case", strconv.FormatInt(kase.ID, 10))
 		if err != nil {
@@ -269,7 +280,8 @@ func (p *portal) casePage(c *gin.Context) {
 		v.Packages = append(v.Packages, packageView{Package: pk, Delivery: del[pk.ID],
 			Link: "/agency/download/" + p.sign(officer(c).ID, kase.ID, pk.ID, p.Now().Add(p.DownloadTTL))})
 	}
-	p.render(c, http.StatusOK, "case", kase.Number, view{Data: v})
+	pv.Data = v
+	p.render(c, status, "case", kase.Number, pv)
 }
 
 func (p *portal) withdraw(c *gin.Context) {
@@ -284,16 +296,14 @@ func (p *portal) withdraw(c *gin.Context) {
 	c.Redirect(http.StatusSeeOther, fmt.Sprintf("/agency/cases/%d?done=withdrawn", kase.ID))
 }
 
+// answer answers the legal team's clarification request: a message of
+// the thread that returns the case to review.
 func (p *portal) answer(c *gin.Context) {
 	kase := p.ownCase(c)
 	if kase == nil {
 		return
 	}
-	if _, err := p.DB.AnswerClarification(c.Request.Context(), officer(c).Actor(), strconv.FormatInt(kase.ID, 10), c.PostForm("answer")); err != nil {
-		p.failErr(c, err)
-		return
-	}
-	c.Redirect(http.StatusSeeOther, fmt.Sprintf("/agency/cases/%d?done=answered", kase.ID))
+	p.post(c, kase, cases.MessageClarificationAnswer, c.PostForm("answer"), nil)
 }
 
 // sign makes a download token: officer, case, package and expiry, with an
