@@ -44,6 +44,11 @@ type Purged struct {
 	PreservedRecords int64    `json:"preserved_records_deleted,omitempty"`
 	Document         bool     `json:"document_deleted,omitempty"`
 	PackageFiles     []string `json:"package_files_deleted,omitempty"`
+	// Copies of the case's files kept elsewhere: the PDFs attached to its
+	// agency thread, and those attached to mail sent about it (a user
+	// notice carries a copy of the process). The messages themselves stay.
+	ThreadFiles     int64 `json:"thread_files_deleted,omitempty"`
+	MailAttachments int64 `json:"mail_attachments_deleted,omitempty"`
 }
 
 // Skipped is a case a purge would have touched but left alone, and why.
@@ -281,6 +286,15 @@ func (p *Purger) purgeCase(ctx context.Context, tx *sqlx.Tx, st *caseState, ps p
 		return nil, "", err
 	}
 	done.Document = doc > 0
+	if done.ThreadFiles, err = remove(ctx, tx, dry, "case_message_files", "case_id = ?", st.ID); err != nil {
+		return nil, "", err
+	}
+	// Mail still queued keeps its attachments: it has not gone out yet,
+	// and nothing is dropped unsent.
+	if done.MailAttachments, err = remove(ctx, tx, dry, "mail_attachments",
+		"mail_id IN (SELECT id FROM mail_queue WHERE case_id = ? AND status <> 'queued')", st.ID); err != nil {
+		return nil, "", err
+	}
 	if done.Pairs, err = remove(ctx, tx, dry, "collected_pairs", "case_id = ?", st.ID); err != nil {
 		return nil, "", err
 	}
