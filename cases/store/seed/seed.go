@@ -197,4 +197,3 @@ func copyCases(ctx context.Context, db *store.DB, n int, g *generator) error {
 		return err
 	})
 }
-
