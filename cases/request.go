@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/mail"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -232,6 +233,15 @@ func ParseTime(s string) (time.Time, error) {
 // optTimeIn parses an optional date in the organisation's zone; null and
 // "" mean absent.
 func optTimeIn(f fieldErrors, field string, s *string, loc *time.Location, b Bound) *time.Time {
+	return (&timePool{}).opt(f, field, s, loc, b)
+}
+
+// timePool hands out a request's dates from one allocation instead of
+// one each (a request has up to eight).
+type timePool struct{ times []time.Time }
+
+// opt is optTimeIn with the result kept in the pool.
+func (p *timePool) opt(f fieldErrors, field string, s *string, loc *time.Location, b Bound) *time.Time {
 	if s == nil || strings.TrimSpace(*s) == "" {
 		return nil
 	}
@@ -240,7 +250,16 @@ func optTimeIn(f fieldErrors, field string, s *string, loc *time.Location, b Bou
 		f.add(field, "%v", err)
 		return nil
 	}
-	return &t
+	if p.times == nil {
+		p.times = make([]time.Time, 0, 8)
+	}
+	if len(p.times) == cap(p.times) { // never grown: the pointers given out stay valid
+		own := new(time.Time)
+		*own = t
+		return own
+	}
+	p.times = append(p.times, t)
+	return &p.times[len(p.times)-1]
 }
 
 // TextProblem says why s cannot be stored as text, or "" if it can:
@@ -317,8 +336,9 @@ func (raw *rawRequest) validate(loc *time.Location) (*Request, error) {
 	f := fieldErrors{}
 	req := &Request{}
 	// A date without a time starts its day, unless it ends something.
+	var times timePool
 	optTime := func(f fieldErrors, field string, s *string) *time.Time {
-		return optTimeIn(f, field, s, loc, StartOfDay)
+		return times.opt(f, field, s, loc, StartOfDay)
 	}
 
 	if raw.ReceivedAt != nil && strings.TrimSpace(*raw.ReceivedAt) != "" {
@@ -440,21 +460,20 @@ func (raw *rawRequest) validate(loc *time.Location) (*Request, error) {
 		req.Targets = nil
 	}
 
-	seen := map[Category]bool{}
 	for i, c := range raw.Categories {
 		if !c.Valid() {
 			f.add(fmt.Sprintf("categories[%d]", i), "%q is not a data category (one of %s)", c, join(Categories))
 			continue
 		}
-		if !seen[c] {
-			seen[c] = true
+		// A scan, not a set: there are a handful of categories.
+		if !slices.Contains(req.Categories, c) {
 			req.Categories = append(req.Categories, c)
 		}
 	}
 
 	if raw.Window != nil {
 		from := optTime(f, "window.from", raw.Window.From)
-		to := optTimeIn(f, "window.to", raw.Window.To, loc, EndOfDayExclusive)
+		to := times.opt(f, "window.to", raw.Window.To, loc, EndOfDayExclusive)
 		switch {
 		case from == nil && f["window.from"] == "":
 			f.add("window.from", "is required when a window is given")
@@ -467,7 +486,7 @@ func (raw *rawRequest) validate(loc *time.Location) (*Request, error) {
 		}
 	}
 
-	req.DueAt = optTimeIn(f, "due_at", raw.DueAt, loc, EndOfDayInclusive)
+	req.DueAt = times.opt(f, "due_at", raw.DueAt, loc, EndOfDayInclusive)
 	if req.DueReason = strings.TrimSpace(raw.DueReason); len(req.DueReason) > maxText {
 		f.add("due_reason", "is longer than %d characters", maxText)
 	} else if msg := TextProblem(req.DueReason); msg != "" {
