@@ -248,7 +248,7 @@ func (s *Server) dashboard(c *gin.Context) {
 // for up to panelsMaxAge, and read again sooner after any write this
 // server commits, so someone who has just logged or approved a case sees
 // it at once; a write by another process (a CLI import, another server on
-// PostgreSQL) shows within panelsMaxAge.
+// PostgreSQL) shows within panelsMaxAge and the time of one reading.
 const panelsMaxAge = time.Second
 
 // panelCache is the last reading of the shared panels.
@@ -258,20 +258,46 @@ type panelCache struct {
 	commits uint64    // s.DB.Commits() then
 	zone    string    // the zone their times are shown in
 	panels  *dashboardData
+	reading bool // a request is reading an aged copy's successor
 }
 
 // sharedPanels returns the shared panels as of at most panelsMaxAge before
-// now, reading them if the copy kept is older, from before a write, or
-// from a different clock (tests move it).
+// now, reading them if the copy kept is from before a write, from a
+// different clock (tests move it) or older. A copy that is only older is
+// read again by one request while the others show it meanwhile: read
+// under the lock, the eleven queries held every dashboard request of that
+// moment (on PostgreSQL, where each query crosses to another process, the
+// dashboard's p99 was twice SQLite's; issue 18).
 func (s *Server) sharedPanels(c *gin.Context, now time.Time) (*dashboardData, error) {
 	pc := &s.panels
 	pc.mu.Lock()
-	defer pc.mu.Unlock()
 	commits := s.DB.Commits()
 	zone := s.viewZone(c).String()
-	if p := pc.panels; p != nil && commits == pc.commits && zone == pc.zone && !now.Before(pc.at) && now.Sub(pc.at) < panelsMaxAge {
+	p := pc.panels
+	current := p != nil && commits == pc.commits && zone == pc.zone && !now.Before(pc.at)
+	switch {
+	case current && (now.Sub(pc.at) < panelsMaxAge || pc.reading):
+		pc.mu.Unlock()
 		return p, nil
+	case current:
+		pc.reading = true
+		pc.mu.Unlock()
+		d, err := s.readSharedPanels(c, now)
+		pc.mu.Lock()
+		defer pc.mu.Unlock()
+		pc.reading = false
+		if err != nil {
+			return nil, err
+		}
+		// A request that saw a write may have stored a newer reading
+		// meanwhile; commits is from before this one, so a write during
+		// it makes the next request read again.
+		if !now.Before(pc.at) {
+			pc.panels, pc.at, pc.commits, pc.zone = d, now, commits, zone
+		}
+		return d, nil
 	}
+	defer pc.mu.Unlock()
 	d, err := s.readSharedPanels(c, now)
 	if err != nil {
 		return nil, err
