@@ -70,11 +70,11 @@ func (s *Server) putClocksInForce(ctx context.Context, actor string, k *clock.Cl
 // new rules at once. The rules are in force whatever it returns; a failure
 // part-way leaves the remaining cases to move at their next clock event,
 // and is logged and answered, not hidden.
-func (s *Server) moveOpenDueDates(ctx context.Context, actor string, old, now *clock.Clocks) gin.H {
-	moved, err := s.DB.RecomputeOpenDue(ctx, actor, s.movedDue(old, now))
+func (s *Server) moveOpenDueDates(c *gin.Context, actor string, old, now *clock.Clocks) gin.H {
+	moved, err := s.DB.RecomputeOpenDue(c.Request.Context(), actor, s.movedDue(old, now))
 	out := gin.H{"due_dates_moved": moved}
 	if err != nil {
-		s.Logger.Error("recompute due dates after activating clock rules", "err", err)
+		s.Logger.Error("recompute due dates after activating clock rules", "id", c.GetString("request_id"), "err", err)
 		out["due_dates_error"] = err.Error()
 	}
 	return out
@@ -92,7 +92,7 @@ func (s *Server) activateClockRules(c *gin.Context) {
 		s.apiError(c, err)
 		return
 	}
-	out := s.moveOpenDueDates(c.Request.Context(), currentUser(c).Email, old, k)
+	out := s.moveOpenDueDates(c, currentUser(c).Email, old, k)
 	out["version"], out["previous_version"] = k.Version(), previous
 	c.JSON(http.StatusOK, out)
 }
