@@ -34,6 +34,7 @@ func newFixture(t testing.TB, db *store.DB) *fixture {
 	t.Helper()
 	f := &fixture{t: t, db: db, tokens: map[cases.Role]string{}, emails: map[cases.Role]string{}}
 	f.srv = New(db, policy.Default(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	passwordOnly(t, db)
 	for _, r := range cases.Roles {
 		email := string(r) + "@example.org"
 		if _, _, err := db.CreateUser(ctx, "test", email, r); err != nil {

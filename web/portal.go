@@ -56,6 +56,7 @@ func (s *Server) portalRoutes() {
 	p.POST("/logout", s.logout)
 	p.GET("/password", s.signedIn(anyPortalUser), s.passwordPage)
 	p.POST("/password", s.signedIn(anyPortalUser), s.changePassword)
+	s.secondFactorRoutes(p)
 
 	p.GET("/dashboard", s.signedIn(anyReader), s.dashboard)
 	p.GET("/cases", s.signedIn(anyReader), s.casesPage)
@@ -107,7 +108,7 @@ func (s *Server) portalHeaders() gin.HandlerFunc {
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Referrer-Policy", "same-origin")
-		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 		c.Next()
 	}
 }
@@ -119,7 +120,7 @@ func (s *Server) portalHeaders() gin.HandlerFunc {
 func (s *Server) signedIn(allow func(*cases.User) bool) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		cookie, _ := c.Cookie(SessionCookie)
-		u, err := s.DB.SessionUser(c.Request.Context(), cookie)
+		st, err := s.DB.StaffSession(c.Request.Context(), cookie)
 		if err != nil {
 			if cases.ErrorCode(err) != cases.EUNAUTHORIZED {
 				s.portalFail(c, err)
@@ -136,6 +137,10 @@ func (s *Server) signedIn(allow func(*cases.User) bool) gin.HandlerFunc {
 			c.Abort()
 			return
 		}
+		if !s.secondFactorGate(c, st) {
+			return
+		}
+		u := st.User
 		c.Set(userKey, u)
 		s.zone(c) // the zone this page reads and shows times in
 		if u.MustChangePassword && c.Request.URL.Path != "/password" {
@@ -211,6 +216,8 @@ var flashes = map[string]string{
 	"hold-placed":   "Legal hold placed: nothing of this case will be purged until it is released.",
 	"hold-released": "Legal hold released.",
 	"settings":      "Settings saved.",
+	"passkey":       "Passkey registered.",
+	"totp":          "Authenticator app set up.",
 }
 
 type messageData struct{ Message string }
@@ -316,11 +323,23 @@ func (s *Server) login(c *gin.Context) {
 		return
 	}
 	s.setSessionCookie(c, token)
-	if u.MustChangePassword {
-		c.Redirect(http.StatusSeeOther, "/password")
+	// A second factor due (the user has one, or their role requires one)
+	// comes before anything else, the password change included.
+	st, err := s.DB.StaffSession(c.Request.Context(), token)
+	if err != nil {
+		s.portalFail(c, err)
 		return
 	}
-	c.Redirect(http.StatusSeeOther, safeNext(next))
+	switch {
+	case st.Pending() && st.Enrolled:
+		c.Redirect(http.StatusSeeOther, "/login/second-factor")
+	case st.Pending():
+		c.Redirect(http.StatusSeeOther, "/account/security")
+	case u.MustChangePassword:
+		c.Redirect(http.StatusSeeOther, "/password")
+	default:
+		c.Redirect(http.StatusSeeOther, safeNext(next))
+	}
 }
 
 func retryAfter(until, now time.Time) string {

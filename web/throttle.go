@@ -59,18 +59,27 @@ func (t *throttle) allow(a netip.Addr, now time.Time) (bool, time.Duration) {
 	return true, 0
 }
 
+// throttled are the sign-in steps that take a secret: the password, and
+// the second step's codes (a wrong code also counts against the account).
+var throttled = map[string]bool{"/login": true, "/login/second-factor": true, "/agency/login": true}
+
 // loginThrottle answers 429 with Retry-After to a sign-in from an address
 // that has spent its attempts. The password is not checked and the attempt
 // does not count against the account.
 func (s *Server) loginThrottle() gin.HandlerFunc {
 	return func(c *gin.Context) {
-		if c.Request.Method != http.MethodPost || c.Request.URL.Path != "/login" {
+		path := c.Request.URL.Path
+		if c.Request.Method != http.MethodPost || !throttled[path] {
 			c.Next()
 			return
 		}
 		ok, wait := s.logins.allow(s.clientAddr(c.Request), time.Now())
 		if !ok {
 			c.Header("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+			if path != "/login" {
+				s.portalError(c, http.StatusTooManyRequests, "Too many sign-in tries from your address. Wait a little, then try again.")
+				return
+			}
 			s.render(c, http.StatusTooManyRequests, "login", "Sign in", loginData{Email: c.PostForm("email"), Next: c.PostForm("next"),
 				Message: "Too many sign-ins from your address. Wait a little, then try again."})
 			c.Abort()

@@ -166,6 +166,7 @@ func Register(e *gin.Engine, d Deps) {
 	full.POST("/cases/:id/followers", p.addFollower)
 	full.POST("/cases/:id/packages/:pkg/acknowledge", p.acknowledge)
 	full.GET("/download/:token", p.download)
+	p.securityRoutes(g, full)
 }
 
 // headers keep agency pages out of caches and frames, like staff pages.
@@ -175,7 +176,7 @@ func headers(c *gin.Context) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "no-referrer")
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	c.Next()
 }
 
@@ -204,7 +205,7 @@ func (p *portal) session(mfa bool) gin.HandlerFunc {
 		}
 		if mfa && !passed {
 			if c.Request.Method == http.MethodGet {
-				c.Redirect(http.StatusSeeOther, "/agency/totp")
+				c.Redirect(http.StatusSeeOther, secondStep(o))
 				c.Abort()
 				return
 			}
@@ -257,6 +258,7 @@ var flashes = map[string]string{
 	"ack":        "Receipt acknowledged. Thank you.",
 	"followed":   "Your colleague can now follow this request.",
 	"logout":     "You are signed out.",
+	"passkey":    "Passkey registered.",
 }
 
 func (p *portal) fail(c *gin.Context, status int, msg string) {
