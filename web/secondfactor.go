@@ -6,6 +6,7 @@ import (
 	"errors"
 	"image/png"
 	"net/http"
+	"net/url"
 
 	"github.com/gin-gonic/gin"
 	"github.com/pquerna/otp/totp"
@@ -53,12 +54,15 @@ func (s *Server) staffSession(c *gin.Context) (*store.StaffSession, bool) {
 			s.portalFail(c, err)
 			return nil, false
 		}
-		if c.Request.Method == http.MethodGet {
-			c.Redirect(http.StatusSeeOther, "/login")
-			c.Abort()
-			return nil, false
+		if cookie != "" {
+			s.clearSessionCookie(c)
 		}
-		s.portalError(c, http.StatusUnauthorized, "Sign in first.")
+		c.Redirect(http.StatusSeeOther, "/login?next="+url.QueryEscape(c.Request.URL.Path))
+		c.Abort()
+		return nil, false
+	}
+	if !st.User.CanRead() {
+		s.portalError(c, http.StatusForbidden, "Your role ("+string(st.User.Role)+") may not use the portal.")
 		return nil, false
 	}
 	c.Set(sessionKey, st)

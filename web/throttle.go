@@ -61,7 +61,7 @@ func (t *throttle) allow(a netip.Addr, now time.Time) (bool, time.Duration) {
 
 // throttled are the sign-in steps that take a secret: the password, and
 // the second step's codes (a wrong code also counts against the account).
-var throttled = map[string]bool{"/login": true, "/login/second-factor": true, "/agency/login": true}
+var throttled = map[string]bool{"/login": true, "/login/second-factor": true}
 
 // loginThrottle answers 429 with Retry-After to a sign-in from an address
 // that has spent its attempts. The password is not checked and the attempt
