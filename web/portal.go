@@ -57,6 +57,7 @@ func (s *Server) portalRoutes() {
 	p.GET("/password", s.signedIn(anyPortalUser), s.passwordPage)
 	p.POST("/password", s.signedIn(anyPortalUser), s.changePassword)
 	s.secondFactorRoutes(p)
+	s.oidcRoutes(p)
 
 	p.GET("/dashboard", s.signedIn(anyReader), s.dashboard)
 	p.GET("/cases", s.signedIn(anyReader), s.casesPage)
@@ -272,6 +273,7 @@ func safeNext(next string) string {
 
 type loginData struct {
 	Email, Next, Message string
+	SSO                  bool // single sign-on is offered
 }
 
 func (d loginData) ErrorText() string { return d.Message }
@@ -283,7 +285,7 @@ func (s *Server) loginPage(c *gin.Context) {
 			return
 		}
 	}
-	s.render(c, http.StatusOK, "login", "Sign in", loginData{Next: c.Query("next")})
+	s.render(c, http.StatusOK, "login", "Sign in", loginData{Next: c.Query("next"), SSO: s.oidc != nil})
 }
 
 // badLogin is the sign-in form's one answer to a refused sign-in.
@@ -309,7 +311,7 @@ func (s *Server) login(c *gin.Context) {
 			s.portalFail(c, err)
 			return
 		}
-		s.render(c, status, "login", "Sign in", loginData{Email: email, Next: next, Message: msg})
+		s.render(c, status, "login", "Sign in", loginData{Email: email, Next: next, Message: msg, SSO: s.oidc != nil})
 		return
 	}
 	// A new session ID at every sign-in: a session ID planted before

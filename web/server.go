@@ -47,8 +47,9 @@ type Server struct {
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For and
 	// X-Forwarded-Proto are believed (proxy.go); set before serving.
 	TrustedProxies []netip.Prefix
-	logins         throttle // sign-ins per client address (throttle.go)
-	metrics        *metrics // Prometheus, at /metrics (metrics.go)
+	logins         throttle      // sign-ins per client address (throttle.go)
+	oidc           *oidcProvider // single sign-on, when EnableOIDC set it up (oidc.go)
+	metrics        *metrics      // Prometheus, at /metrics (metrics.go)
 }
 
 // New returns a server on db deciding with p.

@@ -57,6 +57,7 @@ func serve(ctx context.Context, a *app, args []string) error {
 	mailSet := mailFlags(a, fs)
 	clockFile := fs.String("clock", "", "a clock rules YAML file (default: the embedded default clock rules)")
 	httpOpt := httpFlags(fs)
+	sso := oidcFlags(a, fs)
 	tz := fs.String("tz", a.getenv("ENVELOPE_TZ"), "set the organisation's time zone (an IANA name such as Europe/Berlin; env ENVELOPE_TZ), in which dates typed without a time are read and the portal shows times; empty: keep the one set (UTC until set)")
 	if err := a.parse(fs, args, 0); err != nil {
 		return err
@@ -102,6 +103,9 @@ func serve(ctx context.Context, a *app, args []string) error {
 		}
 	}
 	srv := web.New(s, p, logger)
+	if err := sso.enable(ctx, srv); err != nil {
+		return err
+	}
 	// Instances sharing one database decide and compute deadlines under the
 	// policy and the clock rules activated last on any of them.
 	defer background(ctx, func(ctx context.Context) { followRules(ctx, s, srv, logger, followEvery) })()
