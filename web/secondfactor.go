@@ -200,19 +200,7 @@ func (s *Server) staffAccount(c *gin.Context) (*passkey.Account, bool) {
 }
 
 // jsonFail answers a passkey call: the script shows the message.
-func (s *Server) jsonFail(c *gin.Context, err error) {
-	code := cases.ErrorCode(err)
-	if code == "" || code == cases.EINTERNAL {
-		s.Logger.Error("passkey", "id", c.GetString("request_id"), "err", err)
-		c.AbortWithStatusJSON(http.StatusInternalServerError, gin.H{"error": "something went wrong on our side"})
-		return
-	}
-	msg := cases.ErrorMessage(err)
-	if f := cases.ErrorFields(err); f["passkey"] != "" {
-		msg = f["passkey"]
-	}
-	c.AbortWithStatusJSON(statusOf(code), gin.H{"error": msg, "fields": cases.ErrorFields(err)})
-}
+func (s *Server) jsonFail(c *gin.Context, err error) { passkey.Fail(c, s.Logger, statusOf, err) }
 
 func (s *Server) passkeyLoginBegin(c *gin.Context) {
 	a, ok := s.staffAccount(c)

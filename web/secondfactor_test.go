@@ -62,21 +62,7 @@ func (s *strict) user(email string, role cases.Role) {
 
 // send makes one request with session (may be ""); form nil is a GET body.
 func (s *strict) send(session, method, path string, form url.Values) *httptest.ResponseRecorder {
-	s.t.Helper()
-	var body io.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
-	}
-	req := httptest.NewRequest(method, path, body)
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	if session != "" {
-		req.AddCookie(&http.Cookie{Name: SessionCookie, Value: session})
-	}
-	w := httptest.NewRecorder()
-	s.srv.ServeHTTP(w, req)
-	return w
+	return sendPage(s.srv, session, method, path, form)
 }
 
 // signIn posts the password and returns the new session and where it was

@@ -538,3 +538,35 @@ func (db *DB) AuditSecondFactorFailure(ctx context.Context, actor, owner, reason
 		return db.Audit(ctx, tx, actor, "login.second_factor.fail", account, id, nil, map[string]any{"method": "passkey", "reason": reason})
 	})
 }
+
+// ResetSecondFactor removes every second factor of the user with email
+// (TOTP, passkeys, recovery codes) and ends their sessions: for a user who
+// lost them all. Their role may still require one, which they then set up
+// at the next sign-in. Audited (user.second_factor.reset).
+func (db *DB) ResetSecondFactor(ctx context.Context, actor, email string) error {
+	email = strings.ToLower(strings.TrimSpace(email))
+	return db.Tx(ctx, func(tx *sqlx.Tx) error {
+		var id int64
+		err := tx.GetContext(ctx, &id, tx.Rebind("SELECT id FROM users WHERE email = ?"), email)
+		if errors.Is(err, sql.ErrNoRows) {
+			return cases.Errorf(cases.ENOTFOUND, "no user %s", email)
+		} else if err != nil {
+			return err
+		}
+		owner := UserOwner(id)
+		for _, q := range []struct {
+			sql  string
+			args []any
+		}{
+			{"UPDATE users SET totp_secret = '', totp_enrolled_at = NULL, totp_last_step = 0 WHERE id = ?", []any{id}},
+			{"DELETE FROM passkeys WHERE owner = ?", []any{owner}},
+			{"DELETE FROM recovery_codes WHERE owner = ?", []any{owner}},
+			{"UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL", []any{db.Now(), id}},
+		} {
+			if _, err := tx.ExecContext(ctx, tx.Rebind(q.sql), q.args...); err != nil {
+				return err
+			}
+		}
+		return db.Audit(ctx, tx, actor, "user.second_factor.reset", "user", strconv.FormatInt(id, 10), nil, map[string]any{"email": email})
+	})
+}

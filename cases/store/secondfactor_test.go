@@ -3,7 +3,6 @@ package store_test
 import (
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -136,28 +135,10 @@ func TestParallelWrongCodesLock(t *testing.T) {
 		clock(db)
 		_, sess := enrolled(t, db)
 		const guesses = 30
-		var wg sync.WaitGroup
-		errs := make(chan error, guesses)
-		for i := range guesses {
-			wg.Go(func() {
-				_, err := db.PassSecondFactor(ctx, sess, []string{"000000", "aaaaa-bbbbb"}[i%2], codeOf)
-				errs <- err
-			})
-		}
-		wg.Wait()
-		close(errs)
-		var bad, locked int
-		for err := range errs {
-			var le *store.LockedError
-			switch {
-			case errors.As(err, &le):
-				locked++
-			case errors.Is(err, store.ErrBadCode):
-				bad++
-			default:
-				t.Fatalf("a guess failed: %v", err)
-			}
-		}
+		bad, locked := guessAtOnce(t, guesses, store.ErrBadCode, func(i int) error {
+			_, err := db.PassSecondFactor(ctx, sess, []string{"000000", "aaaaa-bbbbb"}[i%2], codeOf)
+			return err
+		})
 		if bad != store.MaxFailedLogins-1 || locked != guesses-bad {
 			t.Errorf("%d refused as wrong, %d as locked", bad, locked)
 		}

@@ -5,7 +5,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"envelope/cases"
 	"envelope/cases/store"
 	"envelope/web/passkey"
 )
@@ -58,19 +57,7 @@ func (p *portal) account(c *gin.Context) (*passkey.Account, passkey.Ceremony, bo
 	return a, cer, true
 }
 
-func (p *portal) jsonFail(c *gin.Context, err error) {
-	code := cases.ErrorCode(err)
-	if code == "" || code == cases.EINTERNAL {
-		p.Logger.Error("agency passkey", "err", err)
-		c.AbortWithStatusJSON(http.StatusInternalServerError, gin.H{"error": "something went wrong on our side"})
-		return
-	}
-	msg := cases.ErrorMessage(err)
-	if f := cases.ErrorFields(err); f["passkey"] != "" {
-		msg = f["passkey"]
-	}
-	c.AbortWithStatusJSON(statusOf(code), gin.H{"error": msg})
-}
+func (p *portal) jsonFail(c *gin.Context, err error) { passkey.Fail(c, p.Logger, statusOf, err) }
 
 func (p *portal) passkeyPage(c *gin.Context) {
 	p.render(c, http.StatusOK, "passkey", "Sign in with your passkey", view{})

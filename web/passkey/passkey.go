@@ -9,8 +9,11 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"log/slog"
 	"net"
 	"net/http"
+
+	"github.com/gin-gonic/gin"
 
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/webauthn"
@@ -187,4 +190,20 @@ func (c Ceremony) take(ctx context.Context, r *http.Request) (*webauthn.WebAuthn
 	}
 	w, err := relyingParty(r, c.Secure)
 	return w, &sd, err
+}
+
+// Fail answers a ceremony's call with the error as JSON (the script shows
+// it) and its status; internal errors are logged, not shown.
+func Fail(c *gin.Context, logger *slog.Logger, status func(string) int, err error) {
+	code := cases.ErrorCode(err)
+	if code == "" || code == cases.EINTERNAL {
+		logger.Error("passkey", "path", c.FullPath(), "err", err)
+		c.AbortWithStatusJSON(http.StatusInternalServerError, gin.H{"error": "something went wrong on our side"})
+		return
+	}
+	msg := cases.ErrorMessage(err)
+	if f := cases.ErrorFields(err); f["passkey"] != "" {
+		msg = f["passkey"]
+	}
+	c.AbortWithStatusJSON(status(code), gin.H{"error": msg})
 }
