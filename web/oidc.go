@@ -67,6 +67,7 @@ func (s *Server) EnableOIDC(ctx context.Context, cfg OIDCConfig) error {
 		return fmt.Errorf("single sign-on provider %s: %w", cfg.Issuer, err)
 	}
 	s.oidc = &oidcProvider{cfg: cfg, provider: p, verifier: p.Verifier(&oidc.Config{ClientID: cfg.ClientID})}
+	s.oidcRoutes(s.portal)
 	return nil
 }
 
@@ -89,6 +90,8 @@ func ParseRoleMap(s string) (map[string]cases.Role, error) {
 
 const oidcCookie = "envelope_oidc"
 
+// oidcRoutes are added by EnableOIDC, before the server serves: without
+// single sign-on they do not exist.
 func (s *Server) oidcRoutes(p *gin.RouterGroup) {
 	p.GET("/login/oidc", s.oidcStart)
 	p.GET("/login/oidc/callback", s.oidcCallback)
@@ -117,10 +120,6 @@ func random() string {
 // verifier travel in a short-lived cookie of this browser only, so the
 // answer is accepted from the browser that asked, once.
 func (s *Server) oidcStart(c *gin.Context) {
-	if s.oidc == nil {
-		s.portalError(c, http.StatusNotFound, "Single sign-on is not set up.")
-		return
-	}
 	state, nonce, verifier := random(), random(), oauth2.GenerateVerifier()
 	http.SetCookie(c.Writer, &http.Cookie{Name: oidcCookie, Value: state + "." + nonce + "." + verifier, Path: "/login/oidc", MaxAge: 600,
 		HttpOnly: true, Secure: s.secure(c.Request), SameSite: http.SameSiteLaxMode})
@@ -132,10 +131,6 @@ func (s *Server) oidcStart(c *gin.Context) {
 const ssoRefused = "Single sign-on refused: your account at the identity provider has no envelope role, or is disabled here. Ask an administrator."
 
 func (s *Server) oidcCallback(c *gin.Context) {
-	if s.oidc == nil {
-		s.portalError(c, http.StatusNotFound, "Single sign-on is not set up.")
-		return
-	}
 	ctx := c.Request.Context()
 	cookie, _ := c.Cookie(oidcCookie)
 	http.SetCookie(c.Writer, &http.Cookie{Name: oidcCookie, Value: "", Path: "/login/oidc", MaxAge: -1, HttpOnly: true, Secure: s.secure(c.Request), SameSite: http.SameSiteLaxMode})

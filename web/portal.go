@@ -57,7 +57,7 @@ func (s *Server) portalRoutes() {
 	p.GET("/password", s.signedIn(anyPortalUser), s.passwordPage)
 	p.POST("/password", s.signedIn(anyPortalUser), s.changePassword)
 	s.secondFactorRoutes(p)
-	s.oidcRoutes(p)
+	s.portal = p // single sign-on adds its routes here when enabled
 
 	p.GET("/dashboard", s.signedIn(anyReader), s.dashboard)
 	p.GET("/cases", s.signedIn(anyReader), s.casesPage)

@@ -252,17 +252,18 @@ func TestSecondFactorRoleSetting(t *testing.T) {
 }
 
 // Who may use the sign-in routes (access_test.go's table). The second step
-// has its own gate (a password-only session, pendingSession), as the
-// agency portal's passkey step and security page have theirs.
+// and the security page are for any portal user's own session (a pending
+// one included: pendingSession, enrolSession); the agency portal's passkey
+// step and security page have the agency's own gate.
 func init() {
 	for _, r := range []string{
-		"GET /login/second-factor", "POST /login/second-factor", "POST /login/passkey/begin", "POST /login/passkey/finish",
 		"GET /agency/passkey", "POST /agency/passkey/begin", "POST /agency/passkey/finish",
 		"GET /agency/security", "POST /agency/security/passkeys/begin", "POST /agency/security/passkeys/finish", "POST /agency/security/recovery-codes",
 	} {
 		routeRoles[r] = public
 	}
-	for _, r := range []string{"GET /account/security", "POST /account/security/totp", "POST /account/security/passkeys/begin",
+	for _, r := range []string{"GET /login/second-factor", "POST /login/second-factor", "POST /login/passkey/begin", "POST /login/passkey/finish",
+		"GET /account/security", "POST /account/security/totp", "POST /account/security/passkeys/begin",
 		"POST /account/security/passkeys/finish", "POST /account/security/recovery-codes"} {
 		routeRoles[r] = readers
 	}

@@ -49,7 +49,8 @@ type Server struct {
 	TrustedProxies []netip.Prefix
 	logins         throttle      // sign-ins per client address (throttle.go)
 	oidc           *oidcProvider // single sign-on, when EnableOIDC set it up (oidc.go)
-	metrics        *metrics      // Prometheus, at /metrics (metrics.go)
+	portal         *gin.RouterGroup
+	metrics        *metrics // Prometheus, at /metrics (metrics.go)
 }
 
 // New returns a server on db deciding with p.
