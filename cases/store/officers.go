@@ -293,9 +293,12 @@ func (db *DB) AuthenticateOfficer(ctx context.Context, email, password, code str
 		// Unlocked now, and (enrolled) a code of a later step than the last
 		// one used: a code seen once cannot be replayed.
 		var id int64
-		err := tx.GetContext(ctx, &id, tx.Rebind(`UPDATE officers SET failed_logins = 0, totp_last_step = ?
+		// A sign-in without a TOTP code (a recovery code) keeps the last
+		// step: setting it to 0 would let a used code be replayed.
+		err := tx.GetContext(ctx, &id, tx.Rebind(`UPDATE officers SET failed_logins = 0,
+			totp_last_step = CASE WHEN ? > totp_last_step THEN ? ELSE totp_last_step END
 			WHERE id = ? AND (locked_until IS NULL OR locked_until <= ?) AND (? = 0 OR totp_last_step < ?) RETURNING id`),
-			step, row.ID, now, step, step)
+			step, step, row.ID, now, step, step)
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrOfficerLogin
 		} else if err != nil {

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -167,6 +168,66 @@ func TestUnknownEmailNotInAuditInClear(t *testing.T) {
 			if strings.Contains(strings.ToLower(all), "nobody.here") {
 				t.Fatalf("the unknown email is in the audit log: %+v", e)
 			}
+		}
+	})
+}
+
+// An officer signs in with a recovery code in place of the TOTP code,
+// once; a wrong one counts as a failure; the replay guard on TOTP codes
+// survives a recovery-code sign-in; with a passkey and no code the
+// password gives a session for the passkey step only.
+func TestOfficerRecoveryCodeAndPasskeyStep(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ag, err := db.CreateAgency(ctx, cases.System, fbi())
+		if err != nil {
+			t.Fatal(err)
+		}
+		o, token, err := db.RegisterOfficer(ctx, ag.ID, "kim@fbi.gov", "SA Kim", "", testPassword)
+		if err != nil {
+			t.Fatal(err)
+		}
+		db.VerifyOfficer(ctx, token)
+		db.SetOfficerSecret(ctx, o.ID, "SECRET")
+		if err := db.ConfirmOfficerTOTP(ctx, o.ID, "", "1", steps); err != nil {
+			t.Fatal(err)
+		}
+		if _, mfa, err := db.AuthenticateOfficer(ctx, o.Email, testPassword, "2", steps); err != nil || !mfa {
+			t.Fatalf("code 2: %v %v", mfa, err)
+		}
+		codes, err := db.NewRecoveryCodes(ctx, "agency:"+o.Email, store.OfficerOwner(o.ID))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, mfa, err := db.AuthenticateOfficer(ctx, o.Email, testPassword, codes[0], steps); err != nil || !mfa {
+			t.Fatalf("recovery code: %v %v", mfa, err)
+		}
+		if _, _, err := db.AuthenticateOfficer(ctx, o.Email, testPassword, codes[0], steps); err != store.ErrOfficerLogin {
+			t.Fatalf("a spent recovery code: %v", err)
+		}
+		if _, _, err := db.AuthenticateOfficer(ctx, o.Email, testPassword, "2", steps); err != store.ErrOfficerLogin {
+			t.Fatalf("code 2 replayed after a recovery-code sign-in: %v", err)
+		}
+		evs, _ := db.Events(ctx, "officer", fmt.Sprint(o.ID))
+		fails := 0
+		for _, e := range evs {
+			if e.Action == "officer.login.fail" && strings.Contains(string(e.After), "wrong recovery code") {
+				fails++
+			}
+		}
+		if fails != 1 {
+			t.Errorf("%d failures for the spent recovery code, want 1", fails)
+		}
+		// No passkey: a blank code is a wrong code.
+		if _, _, err := db.AuthenticateOfficer(ctx, o.Email, testPassword, "", steps); err != store.ErrOfficerLogin {
+			t.Fatalf("blank code without a passkey: %v", err)
+		}
+		sess, _ := db.CreateOfficerSession(ctx, o.ID, true)
+		if err := db.AddPasskey(ctx, store.OfficerSessions, sess, "agency:"+o.Email, store.OfficerOwner(o.ID), "key", "cred-1", `{}`); err != nil {
+			t.Fatal(err)
+		}
+		got, mfa, err := db.AuthenticateOfficer(ctx, o.Email, testPassword, "", steps)
+		if err != nil || mfa || got.ID != o.ID {
+			t.Fatalf("blank code with a passkey: %v %v", mfa, err)
 		}
 	})
 }
