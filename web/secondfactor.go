@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"errors"
+	"html/template"
 	"image/png"
 	"net/http"
 	"net/url"
@@ -260,7 +261,7 @@ type securityData struct {
 	Pending      bool // enrolment is all this session may do
 	TOTP         bool
 	Secret, URL  string
-	QR           string // the otpauth URL as a PNG data URL
+	QR           template.URL // the otpauth URL as a PNG data URL (made here, so safe)
 	Passkeys     []*store.Passkey
 	CodesLeft    int
 	Codes        []string // new recovery codes, shown once
@@ -314,7 +315,7 @@ func (s *Server) renderSecurity(c *gin.Context, status int, d securityData) {
 		if img, err := key.Image(200, 200); err == nil {
 			var b bytes.Buffer
 			if png.Encode(&b, img) == nil {
-				d.QR = "data:image/png;base64," + base64.StdEncoding.EncodeToString(b.Bytes())
+				d.QR = template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(b.Bytes()))
 			}
 		}
 	}
