@@ -270,3 +270,66 @@ func init() {
 	routeRoles["GET /admin/sign-in"] = adminsR
 	routeRoles["POST /admin/sign-in"] = adminsR
 }
+
+// fromAddress sends a form post as a client at address 198.51.100.i, so
+// the per-address throttle does not stand in front of the lockout.
+func (s *strict) fromAddress(i int, session, path string, form url.Values) *httptest.ResponseRecorder {
+	req := httptest.NewRequest("POST", path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.RemoteAddr = "198.51.100." + itoa(int64(i%250+1)) + ":40000"
+	if session != "" {
+		req.AddCookie(&http.Cookie{Name: SessionCookie, Value: session})
+	}
+	w := httptest.NewRecorder()
+	s.srv.ServeHTTP(w, req)
+	return w
+}
+
+// Over HTTP, from 30 addresses at once (so no throttle helps): 30 wrong
+// passwords, then the right one, is refused with the wrong-password answer
+// and no session; then, for an enrolled user past the lock, 30 wrong codes
+// at the second step, then the right code, is refused too.
+func TestParallelGuessesOverHTTPStayLocked(t *testing.T) {
+	s := newStrict(t)
+	s.user("sam@example.org", cases.RoleSupervisor)
+	sess, _ := s.signIn("sam@example.org")
+	w := s.send(sess, "GET", "/account/security", nil)
+	secret := secretRe.FindStringSubmatch(w.Body.String())[1]
+	code, _ := totp.GenerateCode(secret, *s.now)
+	s.send(sess, "POST", "/account/security/totp", url.Values{"code": {code}})
+
+	guess := func(n int, f func(i int) *httptest.ResponseRecorder) {
+		done := make(chan int, n)
+		for i := range n {
+			go func() { done <- f(i).Code }()
+		}
+		for range n {
+			if c := <-done; c != http.StatusUnauthorized {
+				t.Errorf("a guess: %d, want 401", c)
+			}
+		}
+	}
+	guess(30, func(i int) *httptest.ResponseRecorder {
+		return s.fromAddress(i, "", "/login", url.Values{"email": {"sam@example.org"}, "password": {"wrong " + itoa(int64(i))}})
+	})
+	w = s.fromAddress(200, "", "/login", url.Values{"email": {"sam@example.org"}, "password": {portalPassword}})
+	if w.Code != http.StatusUnauthorized || cookieOf(w) != nil || !strings.Contains(w.Body.String(), "wrong email or password") {
+		t.Fatalf("the right password after 30 parallel wrong ones: %d", w.Code)
+	}
+
+	*s.now = s.now.Add(2 * time.Hour) // past the lock
+	sess, loc := s.signIn("sam@example.org")
+	if loc != "/login/second-factor" {
+		t.Fatalf("after the lock: %s", loc)
+	}
+	guess(30, func(i int) *httptest.ResponseRecorder {
+		return s.fromAddress(i, sess, "/login/second-factor", url.Values{"code": {"00000" + itoa(int64(i%10))}})
+	})
+	code, _ = totp.GenerateCode(secret, *s.now)
+	if w := s.fromAddress(201, sess, "/login/second-factor", url.Values{"code": {code}}); w.Code != http.StatusUnauthorized {
+		t.Fatalf("the right code after 30 parallel wrong ones: %d", w.Code)
+	}
+	if w := s.send(sess, "GET", "/dashboard", nil); w.Header().Get("Location") != "/login/second-factor" {
+		t.Fatalf("the session passed while locked: %d", w.Code)
+	}
+}
