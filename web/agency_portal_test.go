@@ -246,7 +246,11 @@ func TestAgencyPortal(t *testing.T) {
 		t.Fatalf("a wrong enrolment code: %d", resp.StatusCode)
 	}
 	resp, body = o.post("/agency/totp", url.Values{"code": {code()}})
-	expect(t, "enrol", resp, body, http.StatusSeeOther, "/agency/cases?done=enrolled")
+	// Enrolment answers with the recovery codes, shown once (issue 14).
+	expect(t, "enrol", resp, body, http.StatusOK, "")
+	if strings.Count(body, "<li><code>") != store.RecoveryCodeCount {
+		t.Fatalf("enrolment did not show the recovery codes:\n%s", body)
+	}
 	if !hasEvent(t, p.db, "officer.totp.enrol", "") {
 		t.Error("no audit event for the enrolment")
 	}

@@ -37,6 +37,7 @@ func newFixture(t testing.TB, db *store.DB) *fixture {
 	// Tests send hundreds of requests a millisecond with one token; the
 	// rate limit has its own tests (apilimit_test.go).
 	f.srv.APILimit = RateLimit{}
+	passwordOnly(t, db)
 	for _, r := range cases.Roles {
 		email := string(r) + "@example.org"
 		if _, _, err := db.CreateUser(ctx, "test", email, r); err != nil {

@@ -166,6 +166,7 @@ func TestE2EForgedEmergency(t *testing.T) {
 // with portalPassword, and returns their emails.
 func portalUsers(t *testing.T, db *store.DB, roles ...cases.Role) map[cases.Role]string {
 	t.Helper()
+	passwordOnly(t, db)
 	users := map[cases.Role]string{}
 	for _, r := range roles {
 		email := string(r) + "@example.org"

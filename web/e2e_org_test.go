@@ -21,6 +21,7 @@ func TestE2EOrganisation(t *testing.T) {
 	db := storetest.SQLite(t)
 	srv := New(db, policy.Default(), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	admin := "admin@example.org"
+	passwordOnly(t, db)
 	if _, _, err := db.CreateUser(context.Background(), "test", admin, cases.RoleAdmin); err != nil {
 		t.Fatal(err)
 	}

@@ -328,6 +328,7 @@ func TestE2EReportAndAdmin(t *testing.T) {
 	p := policy.Default()
 	srv := New(db, p, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	admin := "admin@example.org"
+	passwordOnly(t, db)
 	if _, _, err := db.CreateUser(context.Background(), "test", admin, cases.RoleAdmin); err != nil {
 		t.Fatal(err)
 	}

@@ -56,6 +56,8 @@ func (s *Server) portalRoutes() {
 	p.POST("/logout", s.logout)
 	p.GET("/password", s.signedIn(anyPortalUser), s.passwordPage)
 	p.POST("/password", s.signedIn(anyPortalUser), s.changePassword)
+	s.secondFactorRoutes(p)
+	s.portal = p // single sign-on adds its routes here when enabled
 
 	p.GET("/dashboard", s.signedIn(anyReader), s.dashboard)
 	p.GET("/cases", s.signedIn(anyReader), s.casesPage)
@@ -108,7 +110,7 @@ func (s *Server) portalHeaders() gin.HandlerFunc {
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Referrer-Policy", "same-origin")
-		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 		c.Next()
 	}
 }
@@ -120,7 +122,7 @@ func (s *Server) portalHeaders() gin.HandlerFunc {
 func (s *Server) signedIn(allow func(*cases.User) bool) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		cookie, _ := c.Cookie(SessionCookie)
-		u, err := s.DB.SessionUser(c.Request.Context(), cookie)
+		st, err := s.DB.StaffSession(c.Request.Context(), cookie)
 		if err != nil {
 			if cases.ErrorCode(err) != cases.EUNAUTHORIZED {
 				s.portalFail(c, err)
@@ -137,6 +139,10 @@ func (s *Server) signedIn(allow func(*cases.User) bool) gin.HandlerFunc {
 			c.Abort()
 			return
 		}
+		if !s.secondFactorGate(c, st) {
+			return
+		}
+		u := st.User
 		c.Set(userKey, u)
 		s.zone(c) // the zone this page reads and shows times in
 		if u.MustChangePassword && c.Request.URL.Path != "/password" {
@@ -212,6 +218,8 @@ var flashes = map[string]string{
 	"hold-placed":   "Legal hold placed: nothing of this case will be purged until it is released.",
 	"hold-released": "Legal hold released.",
 	"settings":      "Settings saved.",
+	"passkey":       "Passkey registered.",
+	"totp":          "Authenticator app set up.",
 }
 
 type messageData struct{ Message string }
@@ -266,6 +274,7 @@ func safeNext(next string) string {
 
 type loginData struct {
 	Email, Next, Message string
+	SSO                  bool // single sign-on is offered
 }
 
 func (d loginData) ErrorText() string { return d.Message }
@@ -277,7 +286,7 @@ func (s *Server) loginPage(c *gin.Context) {
 			return
 		}
 	}
-	s.render(c, http.StatusOK, "login", "Sign in", loginData{Next: c.Query("next")})
+	s.render(c, http.StatusOK, "login", "Sign in", loginData{Next: c.Query("next"), SSO: s.oidc != nil})
 }
 
 // badLogin is the sign-in form's one answer to a refused sign-in.
@@ -303,7 +312,7 @@ func (s *Server) login(c *gin.Context) {
 			s.portalFail(c, err)
 			return
 		}
-		s.render(c, status, "login", "Sign in", loginData{Email: email, Next: next, Message: msg})
+		s.render(c, status, "login", "Sign in", loginData{Email: email, Next: next, Message: msg, SSO: s.oidc != nil})
 		return
 	}
 	// A new session ID at every sign-in: a session ID planted before
@@ -317,11 +326,23 @@ func (s *Server) login(c *gin.Context) {
 		return
 	}
 	s.setSessionCookie(c, token)
-	if u.MustChangePassword {
-		c.Redirect(http.StatusSeeOther, "/password")
+	// A second factor due (the user has one, or their role requires one)
+	// comes before anything else, the password change included.
+	st, err := s.DB.StaffSession(c.Request.Context(), token)
+	if err != nil {
+		s.portalFail(c, err)
 		return
 	}
-	c.Redirect(http.StatusSeeOther, safeNext(next))
+	switch {
+	case st.Pending() && st.Enrolled:
+		c.Redirect(http.StatusSeeOther, "/login/second-factor")
+	case st.Pending():
+		c.Redirect(http.StatusSeeOther, "/account/security")
+	case u.MustChangePassword:
+		c.Redirect(http.StatusSeeOther, "/password")
+	default:
+		c.Redirect(http.StatusSeeOther, safeNext(next))
+	}
 }
 
 func retryAfter(until, now time.Time) string {

@@ -35,6 +35,8 @@ var adminOnly = [][2]string{
 	{"POST", "/admin/organisation"},
 	{"GET", "/admin/settings"},
 	{"POST", "/admin/settings"},
+	{"GET", "/admin/sign-in"},
+	{"POST", "/admin/sign-in"},
 }
 
 func TestPortalAdminRoles(t *testing.T) {

@@ -50,6 +50,8 @@ type Server struct {
 	// X-Forwarded-Proto are believed (proxy.go); set before serving.
 	TrustedProxies []netip.Prefix
 	logins         throttle[netip.Addr] // sign-ins per client address (throttle.go)
+	oidc           *oidcProvider        // single sign-on, when EnableOIDC set it up (oidc.go)
+	portal         *gin.RouterGroup
 	// APILimit is each API client's rate limit (apilimit.go); set before
 	// serving. New sets DefaultAPILimit.
 	APILimit RateLimit

@@ -58,12 +58,17 @@ func (t *throttle[K]) allow(a K, now time.Time, every time.Duration, burst int) 
 	return true, 0
 }
 
+// throttled are the sign-in steps that take a secret: the password, and
+// the second step's codes (a wrong code also counts against the account).
+var throttled = map[string]bool{"/login": true, "/login/second-factor": true}
+
 // loginThrottle answers 429 with Retry-After to a sign-in from an address
 // that has spent its attempts. The password is not checked and the attempt
 // does not count against the account.
 func (s *Server) loginThrottle() gin.HandlerFunc {
 	return func(c *gin.Context) {
-		if c.Request.Method != http.MethodPost || c.Request.URL.Path != "/login" {
+		path := c.Request.URL.Path
+		if c.Request.Method != http.MethodPost || !throttled[path] {
 			c.Next()
 			return
 		}
@@ -71,6 +76,10 @@ func (s *Server) loginThrottle() gin.HandlerFunc {
 		ok, wait := s.logins.allow(s.clientAddr(c.Request), now, LoginEvery, LoginBurst)
 		if !ok {
 			c.Header("Retry-After", retryAfter(now.Add(wait), now))
+			if path != "/login" {
+				s.portalError(c, http.StatusTooManyRequests, "Too many sign-in tries from your address. Wait a little, then try again.")
+				return
+			}
 			s.render(c, http.StatusTooManyRequests, "login", "Sign in", loginData{Email: c.PostForm("email"), Next: c.PostForm("next"),
 				Message: "Too many sign-ins from your address. Wait a little, then try again."})
 			c.Abort()

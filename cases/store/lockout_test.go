@@ -22,28 +22,10 @@ func TestParallelWrongPasswordsLock(t *testing.T) {
 			t.Fatal(err)
 		}
 		const guesses = 30
-		var wg sync.WaitGroup
-		errs := make(chan error, guesses)
-		for range guesses {
-			wg.Go(func() {
-				_, err := db.Authenticate(ctx, "ivy@example.org", "wrong password")
-				errs <- err
-			})
-		}
-		wg.Wait()
-		close(errs)
-		var bad, locked int
-		for err := range errs {
-			var le *store.LockedError
-			switch {
-			case errors.As(err, &le):
-				locked++
-			case errors.Is(err, store.ErrBadLogin):
-				bad++
-			default:
-				t.Fatalf("a guess failed: %v", err)
-			}
-		}
+		bad, locked := guessAtOnce(t, guesses, store.ErrBadLogin, func(int) error {
+			_, err := db.Authenticate(ctx, "ivy@example.org", "wrong password")
+			return err
+		})
 		if bad != store.MaxFailedLogins-1 || locked != guesses-bad {
 			t.Errorf("%d refused as wrong, %d as locked: want %d wrong", bad, locked, store.MaxFailedLogins-1)
 		}
@@ -65,4 +47,30 @@ func TestParallelWrongPasswordsLock(t *testing.T) {
 			t.Errorf("%d passwords checked, want %d", checked, store.MaxFailedLogins)
 		}
 	})
+}
+
+// guessAtOnce runs n guesses at once and counts how many were refused as
+// wrong (the error wrong) and how many as locked; any other answer fails
+// the test.
+func guessAtOnce(t *testing.T, n int, wrong error, guess func(i int) error) (bad, locked int) {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Go(func() { errs <- guess(i) })
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		var le *store.LockedError
+		switch {
+		case errors.As(err, &le):
+			locked++
+		case errors.Is(err, wrong):
+			bad++
+		default:
+			t.Fatalf("a guess failed: %v", err)
+		}
+	}
+	return bad, locked
 }

@@ -253,9 +253,25 @@ func (db *DB) AuthenticateOfficer(ctx context.Context, email, password, code str
 	if bcrypt.CompareHashAndPassword([]byte(row.PasswordHash), []byte(password)) != nil {
 		return fail("wrong password")
 	}
+	// The second factor: a TOTP code, a recovery code (spent below, once
+	// the account is known to be unlocked), or none when the officer has a
+	// passkey, which the next step asks for.
 	var step int64
+	recovery, passkeyNext := false, false
 	if row.Enrolled.Valid {
-		if step = check(row.Secret, code, now); step == 0 {
+		step = check(row.Secret, code, now)
+		switch {
+		case step > 0:
+		case strings.TrimSpace(code) == "":
+			if passkeyNext, err = db.hasPasskey(ctx, OfficerOwner(row.ID)); err != nil {
+				return nil, false, err
+			}
+			if !passkeyNext {
+				return fail("wrong code")
+			}
+		case !isTOTPCode(code):
+			recovery = true
+		default:
 			return fail("wrong code")
 		}
 	}
@@ -265,30 +281,90 @@ func (db *DB) AuthenticateOfficer(ctx context.Context, email, password, code str
 	case !row.Verified.Valid:
 		return refuse("email not verified")
 	}
+	if passkeyNext {
+		return db.officerPasswordOnly(ctx, row.ID, actor)
+	}
+	errRecovery := errors.New("wrong recovery code")
 	var o *Officer
 	err = db.Tx(ctx, func(tx *sqlx.Tx) error {
 		// Unlocked now, and (enrolled) a code of a later step than the last
 		// one used: a code seen once cannot be replayed.
 		var id int64
-		err := tx.GetContext(ctx, &id, tx.Rebind(`UPDATE officers SET failed_logins = 0, totp_last_step = ?
+		// A sign-in without a TOTP code (a recovery code) keeps the last
+		// step: setting it to 0 would let a used code be replayed.
+		err := tx.GetContext(ctx, &id, tx.Rebind(`UPDATE officers SET failed_logins = 0,
+			totp_last_step = CASE WHEN ? > totp_last_step THEN ? ELSE totp_last_step END
 			WHERE id = ? AND (locked_until IS NULL OR locked_until <= ?) AND (? = 0 OR totp_last_step < ?) RETURNING id`),
-			step, row.ID, now, step, step)
+			step, step, row.ID, now, step, step)
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrOfficerLogin
 		} else if err != nil {
 			return err
 		}
+		after := map[string]any{"second_factor": row.Enrolled.Valid}
+		if recovery {
+			ok, err := db.spendRecoveryCode(ctx, tx, OfficerOwner(row.ID), code)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return errRecovery
+			}
+			after["method"] = "recovery_code"
+		}
 		if o, err = db.officerByID(ctx, tx, id); err != nil {
 			return err
 		}
-		return db.Audit(ctx, tx, actor, "officer.login", "officer", oid, nil, map[string]any{"second_factor": row.Enrolled.Valid})
+		return db.Audit(ctx, tx, actor, "officer.login", "officer", oid, nil, after)
 	})
-	if errors.Is(err, ErrOfficerLogin) {
+	if errors.Is(err, errRecovery) {
+		return fail("wrong recovery code")
+	} else if errors.Is(err, ErrOfficerLogin) {
 		return refuse("locked or code replayed")
 	} else if err != nil {
 		return nil, false, err
 	}
 	return o, row.Enrolled.Valid, nil
+}
+
+// officerPasswordOnly admits an officer who has a passkey with the password
+// alone to a session that may do nothing but the passkey step. It counts
+// as no success: the failed count stays until the passkey passes
+// (UsePasskey), and a locked account is refused.
+func (db *DB) officerPasswordOnly(ctx context.Context, id int64, actor string) (*Officer, bool, error) {
+	var o *Officer
+	err := db.Tx(ctx, func(tx *sqlx.Tx) error {
+		var n int
+		if err := tx.GetContext(ctx, &n, tx.Rebind("SELECT COUNT(*) FROM officers WHERE id = ? AND (locked_until IS NULL OR locked_until <= ?)"), id, db.Now()); err != nil {
+			return err
+		}
+		if n == 0 {
+			return ErrOfficerLogin
+		}
+		var err error
+		if o, err = db.officerByID(ctx, tx, id); err != nil {
+			return err
+		}
+		return db.Audit(ctx, tx, actor, "officer.login.password", "officer", strconv.FormatInt(id, 10), nil, map[string]any{"next": "passkey"})
+	})
+	if errors.Is(err, ErrOfficerLogin) {
+		if err := db.Tx(ctx, func(tx *sqlx.Tx) error {
+			return db.Audit(ctx, tx, actor, "officer.login.refused", "officer", strconv.FormatInt(id, 10), nil, map[string]any{"reason": "locked"})
+		}); err != nil {
+			return nil, false, err
+		}
+		return nil, false, ErrOfficerLogin
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	return o, false, nil
+}
+
+func (db *DB) hasPasskey(ctx context.Context, owner string) (bool, error) {
+	var n int
+	err := db.r.GetContext(ctx, &n, db.r.Rebind("SELECT COUNT(*) FROM passkeys WHERE owner = ?"), owner)
+	return n > 0, err
 }
 
 // SetOfficerSecret stores a TOTP secret offered for enrolment; it counts

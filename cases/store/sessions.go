@@ -97,7 +97,9 @@ func (db *DB) Authenticate(ctx context.Context, email, password string) (*cases.
 	if errors.Is(err, sql.ErrNoRows) {
 		bcrypt.CompareHashAndPassword(dummyHash(), []byte(password))
 		if err := db.Tx(ctx, func(tx *sqlx.Tx) error {
-			return db.Audit(ctx, tx, cases.System, "login.fail", "login", email, nil, map[string]any{"reason": "unknown email"})
+			// Only a hash of the email: a mistyped password in the email
+			// field must not end up in the audit log in clear.
+			return db.Audit(ctx, tx, cases.System, "login.fail", "login", "sha256:"+hashToken(email)[:16], nil, map[string]any{"reason": "unknown email"})
 		}); err != nil {
 			return nil, err
 		}
@@ -159,11 +161,25 @@ func (db *DB) Authenticate(ctx context.Context, email, password string) (*cases.
 
 // CreateSession starts a portal session for a user and returns its ID, to be
 // sent as a cookie; only the ID's SHA-256 is stored.
+//
+// The session has passed the password only: where a second factor is due
+// (StaffSession.Pending) it may do nothing else until PassSecondFactor or
+// a passkey marks it.
 func (db *DB) CreateSession(ctx context.Context, userID int64) (string, error) {
+	return db.createSession(ctx, userID, false)
+}
+
+// CreateSingleSignOnSession starts a session for a user the single sign-on
+// provider signed in: the provider's sign-in stands for both factors.
+func (db *DB) CreateSingleSignOnSession(ctx context.Context, userID int64) (string, error) {
+	return db.createSession(ctx, userID, true)
+}
+
+func (db *DB) createSession(ctx context.Context, userID int64, secondFactor bool) (string, error) {
 	token := randomToken(32)
 	now := db.Now()
-	_, err := db.w.ExecContext(ctx, db.w.Rebind(`INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at, expires_at)
-		VALUES (?, ?, ?, ?, ?)`), hashToken(token), userID, now, now, now.Add(SessionAbsoluteTimeout))
+	_, err := db.w.ExecContext(ctx, db.w.Rebind(`INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at, expires_at, second_factor)
+		VALUES (?, ?, ?, ?, ?, ?)`), hashToken(token), userID, now, now, now.Add(SessionAbsoluteTimeout), secondFactor)
 	if err != nil {
 		return "", fmt.Errorf("create session: %w", err)
 	}
@@ -173,36 +189,14 @@ func (db *DB) CreateSession(ctx context.Context, userID int64) (string, error) {
 // SessionUser returns the user of a live session and marks the session as
 // used. A session is live if it is known, not revoked, younger than
 // SessionAbsoluteTimeout, used within SessionIdleTimeout, and its user is
-// not disabled.
+// not disabled. It says nothing of the second factor: the portal gates on
+// StaffSession.
 func (db *DB) SessionUser(ctx context.Context, token string) (*cases.User, error) {
-	ended := cases.Errorf(cases.EUNAUTHORIZED, "your session has ended: sign in again")
-	if token == "" {
-		return nil, ended
-	}
-	var row struct {
-		cases.User
-		SessionID int64     `db:"session_id"`
-		LastSeen  time.Time `db:"last_seen_at"`
-	}
-	now := db.Now()
-	err := db.r.GetContext(ctx, &row, db.r.Rebind(`SELECT u.id, u.email, u.role, u.must_change_password, u.disabled, u.created_at, u.time_zone,
-		s.id AS session_id, s.last_seen_at
-		FROM sessions s JOIN users u ON u.id = s.user_id
-		WHERE s.token_hash = ? AND s.revoked_at IS NULL AND s.expires_at > ? AND s.last_seen_at > ? AND NOT u.disabled`),
-		hashToken(token), now, now.Add(-SessionIdleTimeout))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, ended
-	} else if err != nil {
+	st, err := db.StaffSession(ctx, token)
+	if err != nil {
 		return nil, err
 	}
-	if now.Sub(row.LastSeen) >= sessionTouchEvery {
-		if _, err := db.w.ExecContext(ctx, db.w.Rebind("UPDATE sessions SET last_seen_at = ? WHERE id = ?"), now, row.SessionID); err != nil {
-			return nil, err
-		}
-	}
-	u := row.User
-	u.CreatedAt = u.CreatedAt.UTC()
-	return &u, nil
+	return st.User, nil
 }
 
 // RevokeSession ends a session (sign-out), audited. An unknown or already

@@ -145,6 +145,7 @@ func loadDemo(ctx context.Context, db *store.DB, p *policy.Policy, exp *exporter
 	}
 	fmt.Fprintf(out, "demo: loaded %d cases. Sign in as %s (or reviewer@, supervisor@, auditor@, admin@ the same domain) with password %s\n",
 		total, demoUsers[0].email, password)
+	fmt.Fprintf(out, "demo: supervisor@ and admin@ must use a second factor (the default; an admin changes it under Settings, Sign-in): at their first sign-in they set up an authenticator app (the page shows the key to type into it) or a passkey, and get their recovery codes\n")
 	return nil
 }
 

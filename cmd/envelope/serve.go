@@ -61,6 +61,7 @@ func serve(ctx context.Context, a *app, args []string) error {
 	agencyOpt := web.DefaultAgencySettings
 	fs.Var(retainFlag{&agencyOpt.Reverify}, "agency-reverify", "agency portal: an officer confirms their email again this long after the last time, e.g. 90d; 0: never")
 	fs.Var(retainFlag{&agencyOpt.DeliveryOverdue}, "delivery-overdue", "agency portal: the dashboard flags a package no officer downloaded within this, e.g. 7d")
+	sso := oidcFlags(a, fs)
 	tz := fs.String("tz", a.getenv("ENVELOPE_TZ"), "set the organisation's time zone (an IANA name such as Europe/Berlin; env ENVELOPE_TZ), in which dates typed without a time are read and the portal shows times; empty: keep the one set (UTC until set)")
 	if err := a.parse(fs, args, 0); err != nil {
 		return err
@@ -111,6 +112,9 @@ func serve(ctx context.Context, a *app, args []string) error {
 		}
 	}
 	srv := web.New(s, p, logger)
+	if err := sso.enable(ctx, srv); err != nil {
+		return err
+	}
 	// Instances sharing one database decide and compute deadlines under the
 	// policy and the clock rules activated last on any of them.
 	defer background(ctx, func(ctx context.Context) { followRules(ctx, s, srv, logger, followEvery) })()

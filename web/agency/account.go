@@ -126,7 +126,7 @@ func (p *portal) login(c *gin.Context) {
 	}
 	setCookie(c, token, 0)
 	if !mfa {
-		c.Redirect(http.StatusSeeOther, "/agency/totp")
+		c.Redirect(http.StatusSeeOther, secondStep(o))
 		return
 	}
 	c.Redirect(http.StatusSeeOther, "/agency/cases")
@@ -181,5 +181,7 @@ func (p *portal) totpConfirm(c *gin.Context) {
 		p.failErr(c, err)
 		return
 	}
-	c.Redirect(http.StatusSeeOther, "/agency/cases?done=enrolled")
+	// The first factor comes with the recovery codes, shown on this answer
+	// only.
+	p.showRecoveryCodes(c, "Your authenticator app is set up.")
 }

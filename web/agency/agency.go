@@ -179,6 +179,7 @@ func Register(e *gin.Engine, d Deps) {
 	full.GET("/download/:token", p.download)
 	full.POST("/cases/:id/messages", p.postMessage)
 	full.GET("/cases/:id/files/:file", p.messageFile)
+	p.securityRoutes(g, full)
 }
 
 // headers keep agency pages out of caches and frames, like staff pages.
@@ -188,7 +189,7 @@ func headers(c *gin.Context) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "no-referrer")
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	c.Next()
 }
 
@@ -217,7 +218,7 @@ func (p *portal) session(mfa bool) gin.HandlerFunc {
 		}
 		if mfa && !passed {
 			if c.Request.Method == http.MethodGet {
-				c.Redirect(http.StatusSeeOther, "/agency/totp")
+				c.Redirect(http.StatusSeeOther, secondStep(o))
 				c.Abort()
 				return
 			}
@@ -273,6 +274,7 @@ var flashes = map[string]string{
 	"ack":        "Receipt acknowledged. Thank you.",
 	"followed":   "Your colleague can now follow this request.",
 	"logout":     "You are signed out.",
+	"passkey":    "Passkey registered.",
 }
 
 func (p *portal) fail(c *gin.Context, status int, msg string) {
