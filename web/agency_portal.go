@@ -53,6 +53,7 @@ func (s *Server) agencyPortalRoutes(api *gin.RouterGroup) {
 		Packages:    func() (*exporter.Exporter, error) { return s.exporter() },
 		Thread:      s.threadMail,
 		Reverify:    func() time.Duration { return s.Agency.Reverify },
+		SignInLimit: s.signInAllowed,
 	})
 	s.threadAPIRoutes(api)
 	api.GET("/officers", s.bearer(auditors), s.listOfficers)

@@ -8,6 +8,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"path/filepath"
 	"regexp"
@@ -82,6 +83,7 @@ type officerClient struct {
 	t      *testing.T
 	base   string
 	cookie string
+	from   string // X-Forwarded-For, for a server that trusts the test as its proxy
 }
 
 func (o *officerClient) send(method, path, contentType string, body io.Reader) (*http.Response, string) {
@@ -95,6 +97,9 @@ func (o *officerClient) send(method, path, contentType string, body io.Reader) (
 	}
 	if o.cookie != "" {
 		req.AddCookie(&http.Cookie{Name: agency.SessionCookie, Value: o.cookie})
+	}
+	if o.from != "" {
+		req.Header.Set("X-Forwarded-For", o.from)
 	}
 	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := c.Do(req)
@@ -470,6 +475,7 @@ func TestAgencyPortal(t *testing.T) {
 // code right after are refused, with the same answer as a wrong one.
 func TestAgencyLockoutIsAtomic(t *testing.T) {
 	p := newPortal(t, storetest.SQLite(t))
+	p.srv.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
 	ts := httptest.NewServer(p.srv)
 	defer ts.Close()
 	fbiID := agencyID(t, p.db, "Federal Bureau of Investigation")
@@ -495,13 +501,15 @@ func TestAgencyLockoutIsAtomic(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			o := &officerClient{t: t, base: ts.URL}
+			// From 30 addresses, so the per-address throttle lets each
+			// through and the account's lockout is what is tested.
+			o := &officerClient{t: t, base: ts.URL, from: fmt.Sprintf("198.51.100.%d", i+1)}
 			o.post("/agency/login", url.Values{"email": {"lee@fbi.gov"}, "password": {"wrong password " + fmt.Sprint(i)}, "code": {"123456"}})
 		}()
 	}
 	wg.Wait()
 	code, _ := totp.GenerateCode(key.Secret(), p.db.Now())
-	o := &officerClient{t: t, base: ts.URL}
+	o := &officerClient{t: t, base: ts.URL, from: "198.51.100.99"}
 	resp, body := o.post("/agency/login", url.Values{"email": {"lee@fbi.gov"}, "password": {"correct horse battery"}, "code": {code}})
 	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "Wrong email, password or code.") || o.cookie != "" {
 		t.Fatalf("right password after 30 wrong ones: %d", resp.StatusCode)
@@ -542,4 +550,47 @@ func newOfficer(t *testing.T, p *portal, base, agencyID, email string) *officerC
 		t.Fatal(err)
 	}
 	return &officerClient{t: t, base: base, cookie: sess}
+}
+
+// The agency sign-in is throttled per client address like the staff
+// one, and shares its buckets: past LoginBurst tries an address gets 429
+// with Retry-After, the password unchecked and the account's failures
+// not counted, while another address still signs in.
+func TestAgencySignInThrottledPerAddress(t *testing.T) {
+	p := newPortal(t, storetest.SQLite(t))
+	p.srv.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
+	ts := httptest.NewServer(p.srv)
+	defer ts.Close()
+	var id int64
+	fmt.Sscan(agencyID(t, p.db, "Federal Bureau of Investigation"), &id)
+	off, token, err := p.db.RegisterOfficer(ctx, id, "ash@fbi.gov", "SA Ash", "", "correct horse battery")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.db.VerifyOfficer(ctx, token); err != nil {
+		t.Fatal(err)
+	}
+	guess := &officerClient{t: t, base: ts.URL, from: "203.0.113.7"}
+	for i := 0; i < LoginBurst; i++ {
+		if resp, _ := guess.post("/agency/login", url.Values{"email": {"nobody@fbi.gov"}, "password": {"guess"}}); resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("try %d: %d", i+1, resp.StatusCode)
+		}
+	}
+	resp, body := guess.post("/agency/login", url.Values{"email": {"ash@fbi.gov"}, "password": {"wrong"}})
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" || !strings.Contains(body, "Too many sign-ins") {
+		t.Fatalf("past the burst: %d %q", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	var failed int
+	p.db.Reader().Get(&failed, "SELECT failed_logins FROM officers WHERE id = ?", off.ID)
+	if failed != 0 {
+		t.Errorf("a throttled try counted against the account: %d", failed)
+	}
+	// The same address is refused on the staff sign-in too: one bucket.
+	if resp, _ := guess.post("/login", url.Values{"email": {"x@example.org"}, "password": {"guess"}}); resp.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("staff sign-in from the throttled address: %d", resp.StatusCode)
+	}
+	other := &officerClient{t: t, base: ts.URL, from: "203.0.113.8"}
+	if resp, _ := other.post("/agency/login", url.Values{"email": {"ash@fbi.gov"}, "password": {"correct horse battery"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("another address: %d", resp.StatusCode)
+	}
 }

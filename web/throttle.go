@@ -62,6 +62,15 @@ func (t *throttle[K]) allow(a K, now time.Time, every time.Duration, burst int) 
 // the second step's codes (a wrong code also counts against the account).
 var throttled = map[string]bool{"/login": true, "/login/second-factor": true}
 
+// signInAllowed spends one of the client address's sign-in attempts, and
+// says when to retry if none is left: for the agency portal's sign-in,
+// which shares the staff sign-in's buckets.
+func (s *Server) signInAllowed(c *gin.Context) (bool, string) {
+	now := time.Now()
+	ok, wait := s.logins.allow(s.clientAddr(c.Request), now, LoginEvery, LoginBurst)
+	return ok, retryAfter(now.Add(wait), now)
+}
+
 // loginThrottle answers 429 with Retry-After to a sign-in from an address
 // that has spent its attempts. The password is not checked and the attempt
 // does not count against the account.
@@ -72,10 +81,8 @@ func (s *Server) loginThrottle() gin.HandlerFunc {
 			c.Next()
 			return
 		}
-		now := time.Now()
-		ok, wait := s.logins.allow(s.clientAddr(c.Request), now, LoginEvery, LoginBurst)
-		if !ok {
-			c.Header("Retry-After", retryAfter(now.Add(wait), now))
+		if ok, retry := s.signInAllowed(c); !ok {
+			c.Header("Retry-After", retry)
 			if path != "/login" {
 				s.portalError(c, http.StatusTooManyRequests, "Too many sign-in tries from your address. Wait a little, then try again.")
 				return

@@ -107,6 +107,16 @@ func (p *portal) loginPage(c *gin.Context) {
 // same page and status, so the answer tells nothing about the account.
 func (p *portal) login(c *gin.Context) {
 	email := c.PostForm("email")
+	// Throttled before the password is checked: a refused try does not
+	// count against the account, so an attacker cannot lock it from here
+	// faster than the throttle lets them.
+	if p.SignInLimit != nil {
+		if ok, retry := p.SignInLimit(c); !ok {
+			c.Header("Retry-After", retry)
+			p.render(c, http.StatusTooManyRequests, "login", "Sign in", view{Error: "Too many sign-ins from your address. Wait a little, then try again.", Data: email})
+			return
+		}
+	}
 	o, mfa, err := p.DB.AuthenticateOfficer(c.Request.Context(), email, c.PostForm("password"), c.PostForm("code"), CheckCode)
 	if err != nil {
 		if cases.ErrorCode(err) != cases.EUNAUTHORIZED {

@@ -64,6 +64,11 @@ type Deps struct {
 	// Reverify is how long an officer's email confirmation lasts before
 	// they must confirm it again (0: for ever).
 	Reverify func() time.Duration
+	// SignInLimit says whether the client may try a sign-in now, and if
+	// not, the Retry-After value: the staff portal's per-address
+	// throttle, so one address cannot spread guesses over both portals.
+	// Nil: no limit.
+	SignInLimit func(c *gin.Context) (ok bool, retryAfter string)
 }
 
 // SessionCookie is the agency portal's session cookie, scoped to /agency
