@@ -54,6 +54,7 @@ func (s *Server) agencyPortalRoutes(api *gin.RouterGroup) {
 		Thread:      s.threadMail,
 		Reverify:    func() time.Duration { return s.Agency.Reverify },
 		SignInLimit: s.signInAllowed,
+		Secure:      s.secure,
 	})
 	s.threadAPIRoutes(api)
 	api.GET("/officers", s.bearer(auditors), s.listOfficers)

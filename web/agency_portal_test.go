@@ -594,3 +594,40 @@ func TestAgencySignInThrottledPerAddress(t *testing.T) {
 		t.Errorf("another address: %d", resp.StatusCode)
 	}
 }
+
+// Behind a trusted proxy that says the client came over https, the agency
+// session cookie is Secure, as the staff one is; from an untrusted peer
+// the same header earns nothing.
+func TestAgencyCookieSecureBehindTrustedProxy(t *testing.T) {
+	p := newPortal(t, storetest.SQLite(t))
+	p.srv.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
+	var id int64
+	fmt.Sscan(agencyID(t, p.db, "Federal Bureau of Investigation"), &id)
+	_, token, err := p.db.RegisterOfficer(ctx, id, "rio@fbi.gov", "SA Rio", "", "correct horse battery")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.db.VerifyOfficer(ctx, token); err != nil {
+		t.Fatal(err)
+	}
+	for _, peer := range []struct {
+		addr   string
+		secure bool
+	}{{"10.1.2.3:5000", true}, {"203.0.113.9:5000", false}} {
+		req := httptest.NewRequest("POST", "/agency/login", strings.NewReader(url.Values{"email": {"rio@fbi.gov"}, "password": {"correct horse battery"}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-Forwarded-Proto", "https")
+		req.RemoteAddr = peer.addr
+		w := httptest.NewRecorder()
+		p.srv.ServeHTTP(w, req)
+		var got *http.Cookie
+		for _, ck := range w.Result().Cookies() {
+			if ck.Name == agency.SessionCookie {
+				got = ck
+			}
+		}
+		if w.Code != http.StatusSeeOther || got == nil || got.Secure != peer.secure {
+			t.Errorf("from %s: %d, cookie %+v, want Secure %v", peer.addr, w.Code, got, peer.secure)
+		}
+	}
+}

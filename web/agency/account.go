@@ -67,7 +67,7 @@ func (p *portal) register(c *gin.Context) {
 		// one, so registration tells no one which officers exist; the
 		// owner is told instead.
 		p.send(c, strings.ToLower(strings.TrimSpace(f.Email)), "Someone tried to register your email on the envelope agency portal",
-			"Your address already has an account. If this was you, sign in at "+base(c)+"/agency/login. If not, you can ignore this message.")
+			"Your address already has an account. If this was you, sign in at "+p.base(c)+"/agency/login. If not, you can ignore this message.")
 		c.Redirect(http.StatusSeeOther, "/agency/login?done=registered")
 		return
 	}
@@ -79,7 +79,7 @@ func (p *portal) register(c *gin.Context) {
 		p.renderRegister(c, statusOf(cases.ErrorCode(err)), view{Error: cases.ErrorMessage(err), Fields: cases.ErrorFields(err)}, f)
 		return
 	}
-	link := base(c) + "/agency/verify?token=" + url.QueryEscape(token)
+	link := p.base(c) + "/agency/verify?token=" + url.QueryEscape(token)
 	p.send(c, o.Email, "Confirm your email for the envelope agency portal",
 		"Open this link to confirm your email address (it works for 24 hours):\n\n"+link+"\n\nIf you did not register, ignore this message.")
 	c.Redirect(http.StatusSeeOther, "/agency/login?done=registered")
@@ -134,7 +134,7 @@ func (p *portal) login(c *gin.Context) {
 		p.internal(c, err)
 		return
 	}
-	setCookie(c, token, 0)
+	p.setCookie(c, token, 0)
 	if !mfa {
 		c.Redirect(http.StatusSeeOther, secondStep(o))
 		return
@@ -149,7 +149,7 @@ func (p *portal) logout(c *gin.Context) {
 			return
 		}
 	}
-	setCookie(c, "", -1)
+	p.setCookie(c, "", -1)
 	c.Redirect(http.StatusSeeOther, "/agency/login?done=logout")
 }
 

@@ -69,6 +69,11 @@ type Deps struct {
 	// throttle, so one address cannot spread guesses over both portals.
 	// Nil: no limit.
 	SignInLimit func(c *gin.Context) (ok bool, retryAfter string)
+	// Secure says whether the client reached the site over TLS, directly
+	// or through a trusted proxy that says so (serve --trusted-proxy): the
+	// session cookie is Secure, links are https and passkeys are bound to
+	// the https origin then. Nil: only a direct TLS connection.
+	Secure func(r *http.Request) bool
 }
 
 // SessionCookie is the agency portal's session cookie, scoped to /agency
@@ -321,16 +326,24 @@ func (p *portal) send(c *gin.Context, to, subject, body string) {
 	p.Logger.Info("agency mail (no mailer)", "to", to, "subject", subject, "body", body)
 }
 
+// secure reports whether the client reached the site over TLS (Deps.Secure).
+func (p *portal) secure(c *gin.Context) bool {
+	if p.Secure != nil {
+		return p.Secure(c.Request)
+	}
+	return c.Request.TLS != nil
+}
+
 // base is this site's address, for links in emails.
-func base(c *gin.Context) string {
+func (p *portal) base(c *gin.Context) string {
 	scheme := "http"
-	if c.Request.TLS != nil {
+	if p.secure(c) {
 		scheme = "https"
 	}
 	return scheme + "://" + c.Request.Host
 }
 
-func setCookie(c *gin.Context, v string, maxAge int) {
+func (p *portal) setCookie(c *gin.Context, v string, maxAge int) {
 	http.SetCookie(c.Writer, &http.Cookie{Name: SessionCookie, Value: v, Path: "/agency", MaxAge: maxAge,
-		HttpOnly: true, Secure: c.Request.TLS != nil, SameSite: http.SameSiteStrictMode})
+		HttpOnly: true, Secure: p.secure(c), SameSite: http.SameSiteStrictMode})
 }

@@ -46,7 +46,7 @@ func (p *portal) reverifySend(c *gin.Context) {
 		p.internal(c, err)
 		return
 	}
-	link := base(c) + "/agency/reverify?token=" + url.QueryEscape(token)
+	link := p.base(c) + "/agency/reverify?token=" + url.QueryEscape(token)
 	p.send(c, o.Email, "Confirm your email again for the envelope agency portal",
 		"Open this link to confirm that this address is still yours (it works for 24 hours):\n\n"+link+
 			"\n\nUntil you do, the portal lets you do nothing else. If you did not ask for this, ignore this message.")

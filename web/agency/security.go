@@ -48,7 +48,7 @@ func (p *portal) enrolledOnly(c *gin.Context) {
 func (p *portal) account(c *gin.Context) (*passkey.Account, passkey.Ceremony, bool) {
 	o := officer(c)
 	cookie, _ := c.Cookie(SessionCookie)
-	cer := passkey.Ceremony{DB: p.DB, Kind: store.OfficerSessions, Session: cookie, Secure: c.Request.TLS != nil}
+	cer := passkey.Ceremony{DB: p.DB, Kind: store.OfficerSessions, Session: cookie, Secure: p.secure(c)}
 	a, err := passkey.Load(c.Request.Context(), p.DB, store.OfficerOwner(o.ID), o.Email, "agency:"+o.Email)
 	if err != nil {
 		p.jsonFail(c, err)
