@@ -109,11 +109,11 @@ func TestE2EAgencyPortalStates(t *testing.T) {
 	}
 	err = chromedp.Do(bctx,
 		chromedp.Navigate(askURL),
-		chromedp.WaitVisible(chromedp.CSS(`textarea[name=answer]`)),
-		text(`blockquote`, &asked),
+		chromedp.WaitVisible(chromedp.CSS(`#send-answer`)),
+		text(`#question`, &asked),
 		checkPage(t, "agency case, question asked"),
-		chromedp.SetValue(chromedp.CSS(`textarea[name=answer]`), "The number ending 0123 only."),
-		chromedp.Click(chromedp.CSS(`form[action$="/answer"] button`)),
+		chromedp.SetValue(chromedp.CSS(`#message-body`), "The number ending 0123 only."),
+		chromedp.Click(chromedp.CSS(`#send-answer`)),
 		chromedp.WaitVisible(chromedp.CSS(`.flash`)),
 		checkPage(t, "agency case, answer sent"),
 	)
