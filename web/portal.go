@@ -335,7 +335,12 @@ func (s *Server) login(c *gin.Context) {
 	}
 	switch {
 	case st.Pending() && st.Enrolled:
-		c.Redirect(http.StatusSeeOther, "/login/second-factor")
+		// The page asked for before sign-in survives the second step.
+		to := "/login/second-factor"
+		if n := safeNext(next); next != "" && n != "/dashboard" {
+			to += "?next=" + url.QueryEscape(n)
+		}
+		c.Redirect(http.StatusSeeOther, to)
 	case st.Pending():
 		c.Redirect(http.StatusSeeOther, "/account/security")
 	case u.MustChangePassword:

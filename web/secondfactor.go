@@ -142,6 +142,7 @@ func (s *Server) secondFactorGate(c *gin.Context, st *store.StaffSession) bool {
 type secondFactorData struct {
 	Passkey bool
 	Message string
+	Next    string // where to go after the step (safeNext)
 }
 
 func (d secondFactorData) ErrorText() string { return d.Message }
@@ -157,7 +158,11 @@ func (s *Server) renderSecondFactor(c *gin.Context, status int, msg string) {
 		s.portalFail(c, err)
 		return
 	}
-	s.render(c, status, "secondfactor", "Second step of sign-in", secondFactorData{Passkey: a.Has(), Message: msg})
+	next := c.Query("next")
+	if c.Request.Method == http.MethodPost {
+		next = c.PostForm("next")
+	}
+	s.render(c, status, "secondfactor", "Second step of sign-in", secondFactorData{Passkey: a.Has(), Message: msg, Next: safeNext(next)})
 }
 
 // badCode is the second step's one answer to a wrong, replayed or spent
@@ -181,7 +186,7 @@ func (s *Server) secondFactorSubmit(c *gin.Context) {
 		c.Redirect(http.StatusSeeOther, "/password")
 		return
 	}
-	c.Redirect(http.StatusSeeOther, "/dashboard")
+	c.Redirect(http.StatusSeeOther, safeNext(c.PostForm("next")))
 }
 
 // ceremony is the staff portal's side of a passkey ceremony.
@@ -225,7 +230,7 @@ func (s *Server) passkeyLoginFinish(c *gin.Context) {
 		s.jsonFail(c, err)
 		return
 	}
-	next := "/dashboard"
+	next := safeNext(c.Query("next"))
 	if sessionOf(c).User.MustChangePassword {
 		next = "/password"
 	}

@@ -47,13 +47,13 @@
     });
   }
 
-  async function signIn(base) {
+  async function signIn(base, next) {
     var o = (await post(base + "/begin")).publicKey;
     o.challenge = bytes(o.challenge);
     (o.allowCredentials || []).forEach(function (c) { c.id = bytes(c.id); });
     var a = await navigator.credentials.get({ publicKey: o });
     var r = a.response;
-    return post(base + "/finish", {
+    return post(base + "/finish" + (next ? "?next=" + encodeURIComponent(next) : ""), {
       id: a.id, rawId: text(a.rawId), type: a.type,
       response: {
         authenticatorData: text(r.authenticatorData), clientDataJSON: text(r.clientDataJSON),
@@ -70,7 +70,7 @@
       var status = document.getElementById("passkey-status");
       el.disabled = true;
       try {
-        var res = el.dataset.passkeyRegister ? await register(el.dataset.passkeyRegister) : await signIn(el.dataset.passkeyLogin);
+        var res = el.dataset.passkeyRegister ? await register(el.dataset.passkeyRegister) : await signIn(el.dataset.passkeyLogin, el.dataset.next);
         location.assign(res.next);
       } catch (e) {
         if (status) status.textContent = "The passkey was not accepted: " + e.message;
