@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"strconv"
 	"time"
@@ -35,19 +34,21 @@ func (db *DB) recomputeDue(ctx context.Context, tx *sqlx.Tx, actor string, id in
 	if f == nil || *f == nil {
 		return nil
 	}
-	return db.recomputeDueWith(ctx, tx, actor, id, *f)
+	_, err := db.recomputeDueWith(ctx, tx, actor, id, *f)
+	return err
 }
 
-// recomputeDueWith is recomputeDue with the due function f.
-func (db *DB) recomputeDueWith(ctx context.Context, tx *sqlx.Tx, actor string, id int64, f DueFunc) error {
+// recomputeDueWith is recomputeDue with the due function f; it reports
+// whether due_at moved.
+func (db *DB) recomputeDueWith(ctx context.Context, tx *sqlx.Tx, actor string, id int64, f DueFunc) (bool, error) {
 	c, err := db.getCase(ctx, tx, id)
 	if err != nil {
-		return err
+		return false, err
 	}
 	var rows []eventRow
 	if err := tx.SelectContext(ctx, &rows, tx.Rebind("SELECT "+eventColumns+
 		" FROM audit_events WHERE entity = 'case' AND entity_id = ? ORDER BY seq"), strconv.FormatInt(id, 10)); err != nil {
-		return err
+		return false, err
 	}
 	evs := make([]*cases.Event, len(rows))
 	for i := range rows {
@@ -55,16 +56,16 @@ func (db *DB) recomputeDueWith(ctx context.Context, tx *sqlx.Tx, actor string, i
 	}
 	due, ok := f(ctx, c, evs)
 	if !ok || sameTime(due, c.DueAt) {
-		return nil
+		return false, nil
 	}
 	var v any
 	if due != nil {
 		v = due.UTC()
 	}
 	if _, err := tx.ExecContext(ctx, tx.Rebind("UPDATE cases SET due_at = ? WHERE id = ?"), v, id); err != nil {
-		return err
+		return false, err
 	}
-	return db.Audit(ctx, tx, actor, "case.due_at", "case", strconv.FormatInt(id, 10),
+	return true, db.Audit(ctx, tx, actor, "case.due_at", "case", strconv.FormatInt(id, 10),
 		map[string]any{"due_at": utcOrNil(c.DueAt)}, map[string]any{"due_at": utcOrNil(due)})
 }
 
@@ -93,7 +94,7 @@ func (db *DB) RecomputeDue(ctx context.Context, tx *sqlx.Tx, actor string, id in
 // audit head (the package's lock order), so an activation over many open
 // cases never holds the head for long. It returns how many due dates moved.
 func (db *DB) RecomputeOpenDue(ctx context.Context, actor string, f DueFunc) (int, error) {
-	q, args, err := sqlx.In("SELECT id FROM cases WHERE status IN (?) ORDER BY id", statusStrings(cases.OpenStatuses))
+	q, args, err := sqlx.In("SELECT id FROM cases WHERE status IN (?) ORDER BY id", cases.OpenStatuses)
 	if err != nil {
 		return 0, err
 	}
@@ -104,20 +105,12 @@ func (db *DB) RecomputeOpenDue(ctx context.Context, actor string, f DueFunc) (in
 	moved := 0
 	for _, id := range ids {
 		changed := false // set by the attempt that commits
-		err := db.Tx(ctx, func(tx *sqlx.Tx) error {
-			var before sql.NullTime
-			if err := tx.GetContext(ctx, &before, tx.Rebind("UPDATE cases SET updated_at = updated_at WHERE id = ? RETURNING due_at"), id); err != nil {
+		err := db.Tx(ctx, func(tx *sqlx.Tx) (err error) {
+			if err := db.LockCase(ctx, tx, id); err != nil {
 				return err
 			}
-			if err := db.recomputeDueWith(ctx, tx, actor, id, f); err != nil {
-				return err
-			}
-			var after sql.NullTime
-			if err := tx.GetContext(ctx, &after, tx.Rebind("SELECT due_at FROM cases WHERE id = ?"), id); err != nil {
-				return err
-			}
-			changed = before.Valid != after.Valid || before.Valid && !before.Time.Equal(after.Time)
-			return nil
+			changed, err = db.recomputeDueWith(ctx, tx, actor, id, f)
+			return err
 		})
 		if err != nil {
 			return moved, fmt.Errorf("recompute the due date of case %d: %w", id, err)
@@ -127,12 +120,4 @@ func (db *DB) RecomputeOpenDue(ctx context.Context, actor string, f DueFunc) (in
 		}
 	}
 	return moved, nil
-}
-
-func statusStrings(ss []cases.Status) []string {
-	out := make([]string, len(ss))
-	for i, s := range ss {
-		out[i] = string(s)
-	}
-	return out
 }
