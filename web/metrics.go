@@ -59,7 +59,7 @@ func newMetrics(s *Server) *metrics {
 		}, []string{"outcome"}),
 	}
 	db := s.DB
-	m.reg.MustRegister(m.requests, m.latency, m.admitWait, m.decisions, schedulerRuns,
+	m.reg.MustRegister(m.requests, m.latency, m.admitWait, m.decisions, schedulerRuns, evictedConns,
 		promcollectors.NewGoCollector(), promcollectors.NewProcessCollector(promcollectors.ProcessCollectorOpts{}),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "envelope_db_commits_total", Help: "Write transactions this instance committed.",

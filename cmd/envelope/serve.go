@@ -175,7 +175,9 @@ func serve(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
+	ln.Logger = logger
 	hs := web.HTTPServer(srv)
+	ln.Track(hs)
 	if err := httpOpt.loadTLS(hs); err != nil {
 		ln.Close()
 		return err

@@ -68,3 +68,30 @@ func TestServeTLS(t *testing.T) {
 		}
 	}
 }
+
+// The cap on open connections cannot be held over TLS either: with
+// --max-conns 1 taken by a client that finished its TLS handshake and
+// sends nothing, a new client's request is answered, and the silent one
+// is closed (the server sees through TLS to the connection it capped).
+func TestServeCapOverTLS(t *testing.T) {
+	cert, key := selfSigned(t)
+	srv := serveInProcess(t, "--db", filepath.Join(t.TempDir(), "e.db"), "--tls-cert", cert, "--tls-key", key, "--max-conns", "1")
+	defer srv.stop(t)
+	conf := &tls.Config{InsecureSkipVerify: true}
+	silent, err := tls.Dial("tcp", strings.TrimPrefix(srv.addr, "https://"), conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: conf, DisableKeepAlives: true}}
+	start := time.Now()
+	resp, err := client.Get(srv.addr + "/healthz")
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("healthz with the only slot held: %v %v after %v", resp, err, time.Since(start))
+	}
+	resp.Body.Close()
+	silent.SetReadDeadline(time.Now().Add(2 * time.Second))
+	if _, err := silent.Read(make([]byte, 1)); err == nil || os.IsTimeout(err) {
+		t.Fatalf("the silent TLS connection, once another client came: %v, want it closed", err)
+	}
+}
