@@ -74,7 +74,8 @@ var evictedConns = prometheus.NewCounterVec(prometheus.CounterOpts{
 // connection whose request is being read or answered is never closed for
 // room: when all of them are, new ones wait to be accepted, as before.
 // It learns what each connection does from the http.Server's ConnState
-// (Track); until told, a connection counts as busy.
+// (Track); until told, a connection counts as busy. One goroutine
+// accepts, as http.Server's Serve does.
 type Listener struct {
 	net.Listener
 	// Logger is told, at most once a minute, how many connections the
