@@ -21,7 +21,7 @@ import (
 )
 
 func init() {
-	register(&command{name: "doctor", args: "[--db DSN] [--keys DIR] [--packages DIR] [--blobs db|file:///DIR] [--min-free SIZE]",
+	register(&command{name: "doctor", args: "[--db DSN] [--keys DIR] [--packages DIR] [--blobs db|file:///DIR|s3://BUCKET?...] [--min-free SIZE]",
 		summary: "check configuration, database, migrations, policy, signing key, audit chain, disk space and packages; say what to fix", run: doctor})
 }
 
@@ -340,15 +340,18 @@ func (c *checkup) packagesWritable(dir string) {
 	c.ok("packages directory", "%s is writable", dir)
 }
 
+// blobsHint is doctor's advice when the blob store cannot be opened.
+const blobsHint = "give --blobs the setting serve uses (db, file:///path, or s3://BUCKET?endpoint=...&region=... with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY set as for serve)"
+
 // packageFiles checks that every package the database records is in the
 // blob store, unchanged: its SHA-256 is the one recorded.
 func (c *checkup) packageFiles(ctx context.Context, s *store.DB, blobs string) {
 	if !c.needDB("packages") {
 		return
 	}
-	b, err := blob.Open(blobs, s)
+	b, err := blob.Open(ctx, blobs, s)
 	if err != nil {
-		c.fail("packages", err.Error(), "give --blobs the setting serve uses (db, or file:///path)")
+		c.fail("packages", err.Error(), blobsHint)
 		return
 	}
 	var rows []struct {

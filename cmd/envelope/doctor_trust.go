@@ -100,9 +100,9 @@ func (c *checkup) packageSigners(ctx context.Context, s *store.DB, cfg doctorCon
 	for _, k := range known {
 		kept[k.Fingerprint] = true
 	}
-	b, err := blob.Open(cfg.blobs, s)
+	b, err := blob.Open(ctx, cfg.blobs, s)
 	if err != nil {
-		c.fail(check, err.Error(), "give --blobs the setting serve uses (db, or file:///path)")
+		c.fail(check, err.Error(), blobsHint)
 		return
 	}
 	old := map[string]int{}
