@@ -103,3 +103,18 @@ func (s *S3) Delete(t testing.TB, key string) {
 		t.Fatal(err)
 	}
 }
+
+// Keys lists the keys stored under prefix, asked of the server's storage.
+func (s *S3) Keys(t testing.TB, prefix string) []string {
+	t.Helper()
+	p := gofakes3.NewPrefix(&prefix, nil)
+	list, err := s.Backend.ListBucket(s.Bucket, &p, gofakes3.ListBucketPage{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, c := range list.Contents {
+		keys = append(keys, c.Key)
+	}
+	return keys
+}
