@@ -69,7 +69,7 @@ func openBucket(ctx context.Context, setting string, u *url.URL) (*Bucket, error
 		return nil, settingErrorf("blob store %q: %s; the form is %s", setting, msg, s3Example)
 	}
 	bk := &Bucket{b: b, name: u.Host}
-	if err := bk.reach(ctx); err != nil {
+	if err := bk.reach(ctx, pathStyleHint(u.Query())); err != nil {
 		b.Close()
 		return nil, fmt.Errorf("blob store %q: %w", setting, err)
 	}
@@ -97,9 +97,20 @@ func checkS3URL(u *url.URL) error {
 	return nil
 }
 
+// pathStyleHint is advice for a bucket not reached at an endpoint of its
+// own: the SDK then names the bucket in the host name (BUCKET.HOST),
+// which most servers but AWS do not answer.
+func pathStyleHint(q url.Values) string {
+	if q.Get("endpoint") != "" && q.Get("use_path_style") == "" && q.Get("s3ForcePathStyle") == "" {
+		return "; for MinIO and most servers other than AWS add use_path_style=true"
+	}
+	return ""
+}
+
 // reach lists one key of the bucket, so a missing bucket, a wrong endpoint
-// or credentials that are refused are found before the first package.
-func (s *Bucket) reach(ctx context.Context) error {
+// or credentials that are refused are found before the first package;
+// hint is added to the message of an endpoint not reached.
+func (s *Bucket) reach(ctx context.Context, hint string) error {
 	ctx, cancel := context.WithTimeout(ctx, ReachTimeout)
 	defer cancel()
 	ok, err := s.b.IsAccessible(ctx)
@@ -111,7 +122,7 @@ func (s *Bucket) reach(ctx context.Context) error {
 	case err != nil && (strings.Contains(err.Error(), "get credentials") || strings.Contains(err.Error(), "retrieve credentials")):
 		return fmt.Errorf("no credentials for bucket %q: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE): %v", s.name, err)
 	case err != nil:
-		return fmt.Errorf("bucket %q cannot be reached (check endpoint= and region=): %v", s.name, err)
+		return fmt.Errorf("bucket %q cannot be reached (check endpoint= and region=%s): %v", s.name, hint, err)
 	}
 	return nil
 }

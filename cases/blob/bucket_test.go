@@ -216,7 +216,8 @@ func TestBucketSettings(t *testing.T) {
 		{"s3://envelope?regoin=eu-west-1", `unknown query parameter "regoin"`, true},
 		{"s3://envelope?use_path_style=maybe", `"use_path_style"`, true},
 		{strings.Replace(s3.Setting(), "s3://envelope", "s3://nosuch", 1), `no bucket "nosuch"`, false},
-		{strings.Replace(s3.Setting(), s3.URL, down.URL, 1), `bucket "envelope" cannot be reached`, false},
+		{strings.Replace(s3.Setting(), s3.URL, down.URL, 1), `bucket "envelope" cannot be reached (check endpoint= and region=): `, false},
+		{"s3://envelope?endpoint=" + s3.URL + "&region=us-east-1", "add use_path_style=true", false},
 	} {
 		_, err := blob.Open(ctx, tc.setting, nil)
 		var usage *blob.SettingError
