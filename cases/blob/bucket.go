@@ -130,13 +130,14 @@ func (s *Bucket) reach(ctx context.Context, hint string) error {
 // Put streams r into the bucket in parts. S3 makes the object visible
 // only once the upload completes, and an upload cut off leaves nothing
 // (cancelling the writer's context aborts it). A stored name is never
-// replaced: the write is conditional (If-None-Match: *, which S3, MinIO
-// and Ceph honour on a single PUT and on completing a multipart upload).
-// A server that ignores the condition on multipart uploads (gofakes3 does)
-// is still kept from replacing a stored name by the check for it first;
-// only two writers of one name racing between that check and the end of
-// their uploads would then both succeed, the last one's content kept, and
-// envelope names every package and letter once.
+// replaced: the write is conditional (If-None-Match: *, which AWS S3 and
+// current MinIO honour on a single PUT and on completing a multipart
+// upload; servers differ: gofakes3 honours it on a single PUT only, older
+// ones not at all), and Put checks for the name first, so on any server a
+// second Put is refused. Only where the server ignores the condition could
+// two writers of one name racing between that check and the end of their
+// uploads both succeed, the last one's content kept; envelope names every
+// package and letter once.
 func (s *Bucket) Put(ctx context.Context, name string, r io.Reader) error {
 	if ok, err := s.b.Exists(ctx, name); err != nil {
 		return fmt.Errorf("store %s: %w", name, err)
