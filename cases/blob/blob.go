@@ -2,8 +2,8 @@
 // kept (issue 18): disclosure packages and letters. Instances sharing one
 // PostgreSQL must all reach the same store, so no instance's own folder
 // will do. The database itself is the default store (Database); Dir is a
-// folder every instance mounts (NFS, a volume). An S3-compatible bucket
-// is one more implementation of Store (docs/operations.md, "Blob store").
+// folder every instance mounts (NFS, a volume); Bucket is an S3-compatible
+// bucket (docs/operations.md, "Blob store").
 package blob
 
 import (
@@ -112,8 +112,11 @@ func (d Dir) Delete(ctx context.Context, name string) error {
 }
 
 // Open returns the store a --blobs setting names: "" or "db" for the
-// database, "file:///path" (or a plain absolute path) for a shared folder.
-func Open(setting string, db *store.DB) (Store, error) {
+// database, "file:///path" (or a plain absolute path) for a shared folder,
+// "s3://BUCKET?endpoint=...&region=..." for an S3-compatible bucket, which
+// must be reachable (it is listed once, within ReachTimeout). A setting
+// that cannot be a store is a *SettingError.
+func Open(ctx context.Context, setting string, db *store.DB) (Store, error) {
 	switch {
 	case setting == "" || setting == "db":
 		return Database{db}, nil
@@ -122,18 +125,30 @@ func Open(setting string, db *store.DB) (Store, error) {
 	}
 	u, err := url.Parse(setting)
 	if err != nil || u.Scheme == "" {
-		return nil, fmt.Errorf("blob store %q: use db, file:///path or an absolute path", setting)
+		return nil, settingErrorf("blob store %q: use db, file:///path, an absolute path or s3://BUCKET?endpoint=...", setting)
 	}
 	switch u.Scheme {
 	case "file":
 		if u.Path == "" || !filepath.IsAbs(u.Path) {
-			return nil, fmt.Errorf("blob store %q: a file URL names an absolute folder (file:///srv/envelope-blobs)", setting)
+			return nil, settingErrorf("blob store %q: a file URL names an absolute folder (file:///srv/envelope-blobs)", setting)
 		}
 		return Dir(u.Path), nil
-	case "s3", "gs", "azblob":
-		return nil, fmt.Errorf("blob store %q: %s buckets are not built into this envelope (docs/operations.md, \"Blob store\"); use db or a shared folder", setting, strings.ToUpper(u.Scheme))
+	case "s3":
+		return openBucket(ctx, setting, u)
+	case "gs", "azblob":
+		return nil, settingErrorf("blob store %q: %s buckets are not built into this envelope (docs/operations.md, \"Blob store\"); use db, a shared folder or an S3-compatible bucket", setting, strings.ToUpper(u.Scheme))
 	}
-	return nil, fmt.Errorf("blob store %q: unknown scheme %q (use db, file:///path)", setting, u.Scheme)
+	return nil, settingErrorf("blob store %q: unknown scheme %q (use db, file:///path or s3://BUCKET)", setting, u.Scheme)
+}
+
+// SettingError is a --blobs setting that names no store: bad usage, as
+// opposed to a store named well that cannot be reached.
+type SettingError struct{ msg string }
+
+func (e *SettingError) Error() string { return e.msg }
+
+func settingErrorf(format string, args ...any) error {
+	return &SettingError{fmt.Sprintf(format, args...)}
 }
 
 // SHA256 returns the hex SHA-256 of the stored file name, read as a

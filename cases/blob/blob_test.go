@@ -21,13 +21,13 @@ func TestOpenSetting(t *testing.T) {
 	dir := t.TempDir()
 	for setting, want := range map[string]blob.Store{"": blob.Database{DB: db}, "db": blob.Database{DB: db},
 		"file://" + dir: blob.Dir(dir), dir: blob.Dir(dir)} {
-		if got, err := blob.Open(setting, db); err != nil || got != want {
+		if got, err := blob.Open(context.Background(), setting, db); err != nil || got != want {
 			t.Errorf("Open(%q) = %#v, %v", setting, got, err)
 		}
 	}
-	for setting, says := range map[string]string{"s3://bucket": "docs/operations.md", "relative/dir": "file:///path",
+	for setting, says := range map[string]string{"gs://bucket": "docs/operations.md", "relative/dir": "file:///path",
 		"file://relative": "absolute", "ftp://x": "unknown scheme"} {
-		if _, err := blob.Open(setting, db); err == nil || !strings.Contains(err.Error(), says) {
+		if _, err := blob.Open(context.Background(), setting, db); err == nil || !strings.Contains(err.Error(), says) {
 			t.Errorf("Open(%q): %v, want it to say %q", setting, err, says)
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"envelope/cases"
+	"envelope/cases/blob"
 	"envelope/cases/metadata"
 	"envelope/cases/retention"
 	"envelope/cases/store"
@@ -43,6 +44,12 @@ type fixture struct {
 
 func newFixture(t *testing.T, db *store.DB) *fixture {
 	t.Helper()
+	return newFixtureIn(t, db, blob.Database{DB: db})
+}
+
+// newFixtureIn is newFixture with packages stored in blobs.
+func newFixtureIn(t *testing.T, db *store.DB, blobs blob.Store) *fixture {
+	t.Helper()
 	f := &fixture{t: t, db: db}
 	f.set(T0)
 	db.Now = func() time.Time { return time.Unix(0, f.clock.Load()).UTC() }
@@ -50,7 +57,7 @@ func newFixture(t *testing.T, db *store.DB) *fixture {
 	dir := t.TempDir()
 	f.pkgDir = filepath.Join(dir, "packages")
 	var err error
-	if f.exp, err = exporter.New(db, f.meta, filepath.Join(dir, "keys"), f.pkgDir); err != nil {
+	if f.exp, err = exporter.NewIn(db, f.meta, filepath.Join(dir, "keys"), f.pkgDir, blobs); err != nil {
 		t.Fatal(err)
 	}
 	f.intake = f.user("ivy@example.org", cases.RoleIntake)

@@ -21,7 +21,7 @@ import (
 )
 
 func init() {
-	register(&command{name: "doctor", args: "[--db DSN] [--keys DIR] [--packages DIR] [--blobs db|file:///DIR] [--min-free SIZE]",
+	register(&command{name: "doctor", args: "[--db DSN] [--keys DIR] [--packages DIR] [--blobs db|file:///DIR|s3://BUCKET?...] [--min-free SIZE]",
 		summary: "check configuration, database, migrations, policy, signing key, audit chain, disk space and packages; say what to fix", run: doctor})
 }
 
@@ -106,8 +106,8 @@ func doctor(ctx context.Context, a *app, args []string) error {
 	c.diskSpace(ctx, s, cfg, dirsOK)
 	if dirsOK {
 		c.packagesWritable(cfg.packages)
-		c.packageFiles(ctx, s, cfg.blobs)
-		c.packageSigners(ctx, s, cfg)
+		b := c.packageFiles(ctx, s, cfg.blobs)
+		c.packageSigners(ctx, s, cfg, b)
 	} else {
 		c.skip("packages directory", "see configuration")
 		c.skip("packages", "see configuration")
@@ -340,16 +340,20 @@ func (c *checkup) packagesWritable(dir string) {
 	c.ok("packages directory", "%s is writable", dir)
 }
 
+// blobsHint is doctor's advice when the blob store cannot be opened.
+const blobsHint = "give --blobs the setting serve uses (db, file:///path, or s3://BUCKET?endpoint=...&region=... with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY set as for serve)"
+
 // packageFiles checks that every package the database records is in the
-// blob store, unchanged: its SHA-256 is the one recorded.
-func (c *checkup) packageFiles(ctx context.Context, s *store.DB, blobs string) {
+// blob store, unchanged: its SHA-256 is the one recorded. It returns the
+// store, nil if it could not be opened (a bucket not reached).
+func (c *checkup) packageFiles(ctx context.Context, s *store.DB, blobs string) blob.Store {
 	if !c.needDB("packages") {
-		return
+		return nil
 	}
-	b, err := blob.Open(blobs, s)
+	b, err := blob.Open(ctx, blobs, s)
 	if err != nil {
-		c.fail("packages", err.Error(), "give --blobs the setting serve uses (db, or file:///path)")
-		return
+		c.fail("packages", err.Error(), blobsHint)
+		return nil
 	}
 	var rows []struct {
 		Name string `db:"file_name"`
@@ -357,7 +361,7 @@ func (c *checkup) packageFiles(ctx context.Context, s *store.DB, blobs string) {
 	}
 	if err := s.Reader().SelectContext(ctx, &rows, "SELECT file_name, sha256 FROM packages ORDER BY id"); err != nil {
 		c.fail("packages", err.Error(), "see migrations")
-		return
+		return b
 	}
 	var bad []string
 	for _, r := range rows {
@@ -378,9 +382,10 @@ func (c *checkup) packageFiles(ctx context.Context, s *store.DB, blobs string) {
 		}
 		c.fail("packages", fmt.Sprintf("%d of %d package files are missing or altered: %s%s", len(bad), len(rows), strings.Join(bad, ", "), more),
 			"restore them from the blob store's backup (the database's, with --blobs db; the database records each one's SHA-256), and check --blobs names the store serve uses")
-		return
+		return b
 	}
 	c.ok("packages", "%d package file(s) present, SHA-256 as recorded", len(rows))
+	return b
 }
 
 // parseSize reads a byte count with an optional binary unit: 1048576,

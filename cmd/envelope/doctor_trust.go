@@ -77,7 +77,7 @@ func (c *checkup) fileModes(cfg doctorConfig, dirsOK bool) {
 // packageSigners warns about packages on record signed by a key that is
 // no longer the current one, and fails if that key's public half is not
 // kept for verification.
-func (c *checkup) packageSigners(ctx context.Context, s *store.DB, cfg doctorConfig) {
+func (c *checkup) packageSigners(ctx context.Context, s *store.DB, cfg doctorConfig, b blob.Store) {
 	const check = "package signers"
 	if !c.needDB(check) {
 		return
@@ -87,6 +87,10 @@ func (c *checkup) packageSigners(ctx context.Context, s *store.DB, cfg doctorCon
 	signer, err := exporter.LoadKey(cfg.keys)
 	if err != nil {
 		c.skip(check, "no current signing key (see signing key)")
+		return
+	}
+	if b == nil {
+		c.skip(check, "the blob store cannot be opened (see packages)")
 		return
 	}
 	current := signer.Fingerprint()
@@ -99,11 +103,6 @@ func (c *checkup) packageSigners(ctx context.Context, s *store.DB, cfg doctorCon
 	kept := map[string]bool{}
 	for _, k := range known {
 		kept[k.Fingerprint] = true
-	}
-	b, err := blob.Open(cfg.blobs, s)
-	if err != nil {
-		c.fail(check, err.Error(), "give --blobs the setting serve uses (db, or file:///path)")
-		return
 	}
 	old := map[string]int{}
 	for _, n := range names {

@@ -22,7 +22,7 @@ import (
 )
 
 func init() {
-	register(&command{name: "export", args: "[--db DSN] [--keys DIR] [--packages DIR] [--blobs db|file:///DIR] [--out FILE] CASE | --due",
+	register(&command{name: "export", args: "[--db DSN] [--keys DIR] [--packages DIR] [--blobs db|file:///DIR|s3://BUCKET?...] [--out FILE] CASE | --due",
 		summary: "build the next disclosure package of an approved case (--due: of every prospective order with new pairs); prints SHA-256 and path", run: exportCase})
 	register(&command{name: "verify", args: "[--key PEM | --fingerprint HEX] [--keys DIR] [--audit-key FILE] PACKAGE.zip",
 		summary: "check a disclosure package's hashes, signature and audit proofs; exit 0 only if intact", run: verifyPackage})
@@ -46,15 +46,29 @@ func (a *app) packagesFlag(fs *flag.FlagSet) *string {
 // blobsFlag adds --blobs, defaulting to $ENVELOPE_BLOBS or db.
 func (a *app) blobsFlag(fs *flag.FlagSet) *string {
 	return fs.String("blobs", a.envOr("ENVELOPE_BLOBS", "db"),
-		"where packages and letters are stored, reached by every instance: db (in the database) or file:///path (a folder every instance mounts) (env ENVELOPE_BLOBS)")
+		"where packages and letters are stored, reached by every instance: db (in the database), file:///path (a folder every instance mounts) "+
+			"or s3://BUCKET?endpoint=URL&region=REGION (an S3-compatible bucket; credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) (env ENVELOPE_BLOBS)")
+}
+
+// openBlobs opens the store a --blobs setting names: a setting that names
+// none is bad usage (exit 2), a store that cannot be reached a failure.
+func openBlobs(ctx context.Context, setting string, s *store.DB) (blob.Store, error) {
+	b, err := blob.Open(ctx, setting, s)
+	var bad *blob.SettingError
+	if errors.As(err, &bad) {
+		return nil, usageError{"--blobs: " + err.Error()}
+	} else if err != nil {
+		return nil, fmt.Errorf("--blobs: %w", err)
+	}
+	return b, nil
 }
 
 // openExporter returns the exporter of s, storing packages where blobs
 // says.
-func openExporter(s *store.DB, md *metadata.Store, keys, pkgs, blobs string) (*exporter.Exporter, error) {
-	b, err := blob.Open(blobs, s)
+func openExporter(ctx context.Context, s *store.DB, md *metadata.Store, keys, pkgs, blobs string) (*exporter.Exporter, error) {
+	b, err := openBlobs(ctx, blobs, s)
 	if err != nil {
-		return nil, usageError{"--blobs: " + err.Error()}
+		return nil, err
 	}
 	return exporter.NewIn(s, md, keys, pkgs, b)
 }
@@ -92,7 +106,7 @@ func exportCase(ctx context.Context, a *app, args []string) error {
 		return usageError{"--out copies one package: it cannot be used with --due"}
 	}
 	return a.withDB(ctx, *db, func(s *store.DB) error {
-		exp, err := openExporter(s, metadata.New(s), *keys, *pkgs, *blobs)
+		exp, err := openExporter(ctx, s, metadata.New(s), *keys, *pkgs, *blobs)
 		if err != nil {
 			return err
 		}

@@ -12,7 +12,7 @@ import (
 )
 
 func init() {
-	register(&command{name: "letter", args: "--kind KIND [--question Q]... [--letters DIR] [--keys DIR] [--packages DIR] CASE",
+	register(&command{name: "letter", args: "--kind KIND [--question Q]... [--letters DIR] [--keys DIR] [--packages DIR] [--blobs db|file:///DIR|s3://BUCKET?...] CASE",
 		summary: "produce a signed letter for a case (cover, certificate, no_records, preservation, clarification, refusal, user_notice); prints SHA-256 and path", run: letterCmd})
 }
 
@@ -45,7 +45,7 @@ func letterCmd(ctx context.Context, a *app, args []string) error {
 		}
 	}
 	return a.withDB(ctx, *db, func(s *store.DB) error {
-		exp, err := openExporter(s, metadata.New(s), *keys, *pkgs, *blobs)
+		exp, err := openExporter(ctx, s, metadata.New(s), *keys, *pkgs, *blobs)
 		if err != nil {
 			return err
 		}

@@ -21,7 +21,7 @@ func init() {
 		summary: "release a case's legal hold", run: holdRelease})
 	register(&command{name: "hold list", args: "[--all]",
 		summary: "list the active legal holds (--all: released ones too)", run: holdList})
-	register(&command{name: "retention purge", args: "[--retain-pairs DURATION] [--retain-closed DURATION] [--dry-run] [--at RFC3339] [--packages DIR] [--blobs db|file:///DIR]",
+	register(&command{name: "retention purge", args: "[--retain-pairs DURATION] [--retain-closed DURATION] [--dry-run] [--at RFC3339] [--packages DIR] [--blobs db|file:///DIR|s3://BUCKET?...]",
 		summary: "delete what the retention periods let go, once (serve does it hourly); --dry-run only reports", run: retentionPurge})
 }
 
@@ -142,9 +142,9 @@ func retentionPurge(ctx context.Context, a *app, args []string) error {
 		if err != nil {
 			return err
 		}
-		b, err := blob.Open(*blobs, s)
+		b, err := openBlobs(ctx, *blobs, s)
 		if err != nil {
-			return usageError{"--blobs: " + err.Error()}
+			return err
 		}
 		p := &retention.Purger{DB: s, Settings: *settings, Blobs: b, PackageDir: *pkgs, Actor: a.actor()}
 		rep, err := p.Purge(ctx, now, *dry)

@@ -10,14 +10,13 @@ import (
 	"time"
 
 	"envelope/cases"
-	"envelope/cases/blob"
 	"envelope/cases/metadata"
 	"envelope/exporter"
 	"envelope/web"
 )
 
 func init() {
-	register(&command{name: "serve", args: "[--db DSN] [--addr HOST:PORT] [--demo] [--policy FILE] [--keys DIR] [--packages DIR] [--blobs db|file:///DIR] [--produce-every DURATION] [--retain-pairs DURATION] [--retain-closed DURATION] [--witness DIR] [--witness-url URL] [--witness-every DURATION] [--smtp smtp://user:pass@host:port] [--mail-from ADDRESS] [--mail-templates DIR] [--public-url URL] [--tls-cert FILE --tls-key FILE] [--trusted-proxy CIDR] [--max-conns N] [--api-rate N] [--api-burst N] [--agency-reverify DAYS] [--delivery-overdue DAYS]",
+	register(&command{name: "serve", args: "[--db DSN] [--addr HOST:PORT] [--demo] [--policy FILE] [--keys DIR] [--packages DIR] [--blobs db|file:///DIR|s3://BUCKET?...] [--produce-every DURATION] [--retain-pairs DURATION] [--retain-closed DURATION] [--witness DIR] [--witness-url URL] [--witness-every DURATION] [--smtp smtp://user:pass@host:port] [--mail-from ADDRESS] [--mail-templates DIR] [--public-url URL] [--tls-cert FILE --tls-key FILE] [--trusted-proxy CIDR] [--max-conns N] [--api-rate N] [--api-burst N] [--agency-reverify DAYS] [--delivery-overdue DAYS]",
 		summary: "migrate the database and run the portal and the API", run: serve})
 }
 
@@ -130,9 +129,9 @@ func serve(ctx context.Context, a *app, args []string) error {
 		}
 		srv.SetClocks(c)
 	}
-	blobs, err := blob.Open(*blobsAt, s)
+	blobs, err := openBlobs(ctx, *blobsAt, s)
 	if err != nil {
-		return usageError{"--blobs: " + err.Error()}
+		return err
 	}
 	srv.SetBlobStore(blobs)
 	if err := srv.SetExportDirs(*keys, *pkgs); err != nil {
