@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -98,29 +97,6 @@ func (db *DB) ListSummaries(ctx context.Context, f cases.CaseFilter, key string,
 	return page, nil
 }
 
-// scanSummaries appends the rows of a query of summaryColumns (and the
-// sort columns) to rows, scanned by position: the portal's case list and
-// dashboard read these on every page, and sqlx's reflective scan of the
-// full listRow (a struct of every case column) cost about as much as
-// SQLite's reading of the rows (docs/performance.md).
-func (db *DB) scanSummaries(ctx context.Context, rows *[]listRow, query string, args []any, n int) error {
-	res, err := db.r.QueryContext(ctx, query, args...)
-	if err != nil {
-		return err
-	}
-	defer res.Close()
-	*rows = slices.Grow(*rows, n)
-	for res.Next() {
-		var r listRow
-		if err := res.Scan(&r.ID, &r.Number, &r.Status, &r.Assignee, &r.Country, &r.Process, &r.Targets, &r.Outcome,
-			&r.AgencyName, &r.Received, &r.Due); err != nil {
-			return err
-		}
-		*rows = append(*rows, r)
-	}
-	return res.Err()
-}
-
 func listLimit(f cases.CaseFilter) int {
 	if f.Limit <= 0 || f.Limit > cases.MaxPageSize {
 		return 50
@@ -142,6 +118,9 @@ func (db *DB) listRows(ctx context.Context, f cases.CaseFilter, key string, desc
 	query := func(conds []string, cargs []any, order string, n int) error {
 		all := append(append([]string{}, where...), conds...)
 		q := "SELECT " + cols + ", received_at AS sort_received, due_at AS sort_due FROM cases"
+		if cols == summaryColumns && db.Dialect == SQLite {
+			q = "SELECT " + packedSummary + " FROM cases"
+		}
 		if len(all) > 0 {
 			q += " WHERE " + strings.Join(all, " AND ")
 		}
