@@ -67,6 +67,9 @@ func newMetrics(s *Server) *metrics {
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "envelope_db_tx_retries_total", Help: "Transactions run again after PostgreSQL aborted them for a deadlock or serialization failure.",
 		}, func() float64 { return float64(db.Retries()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "envelope_db_deadlocks_total", Help: "Of the transactions run again, those PostgreSQL aborted for a deadlock: the lock order should leave none.",
+		}, func() float64 { return float64(db.Deadlocks()) }),
 		// Read from the database at each scrape, so it counts every
 		// instance's appends and only committed ones.
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{

@@ -50,6 +50,7 @@ func TestMetricsAndHealth(t *testing.T) {
 			`envelope_audit_events `,
 			`envelope_db_commits_total `,
 			`envelope_db_tx_retries_total `,
+			`envelope_db_deadlocks_total `,
 			`envelope_scheduler_runs_total{job="production",outcome="ok"}`,
 		} {
 			if !strings.Contains(body, want) {

@@ -25,9 +25,10 @@ import (
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
-// templateFuncs are the helpers templates may call. Only panelRows and
-// caseRows return template.HTML built from data, escaping every value
-// themselves (portal_rows.go); everywhere else html/template escapes.
+// templateFuncs are the helpers templates may call. Only panelRows,
+// caseRows, sortHead, optionTags and mainNav return template.HTML built
+// from data, escaping every value themselves (portal_rows.go,
+// portal_html.go); everywhere else html/template escapes.
 var templateFuncs = template.FuncMap{
 	"list":    func(s ...string) []string { return s },
 	"iso":     func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
@@ -65,12 +66,12 @@ var templateFuncs = template.FuncMap{
 		return map[string]any{"ID": id, "C": c, "Width": c.Width, "Height": c.Height,
 			"LabelAnchor": labelAnchor, "ValueAnchor": valueAnchor, "TickAnchor": tickAnchor}
 	},
-	"seq":   func(n int) []int { return make([]int, n) },
-	"roles": func() []cases.Role { return cases.Roles },
-	"sorthead": func(d listData, key, text string) map[string]any {
-		return map[string]any{"D": d, "Key": key, "Text": text}
-	},
-	"measure": measureText,
+	"seq":        func(n int) []int { return make([]int, n) },
+	"roles":      func() []cases.Role { return cases.Roles },
+	"sortHead":   sortHead,
+	"optionTags": optionTags,
+	"mainNav":    mainNav,
+	"measure":    measureText,
 	"shortHash": func(h string) string {
 		if len(h) > 16 {
 			return h[:16] + "…"

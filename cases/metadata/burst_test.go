@@ -45,6 +45,12 @@ func TestMixedWriteBurstNoDeadlock(t *testing.T) {
 	if _, err := a.VerifyAudit(ctx); err != nil {
 		t.Fatalf("audit log after the burst: %v", err)
 	}
+	// The retry would hide a wrong lock order from the callers: the order
+	// itself must leave PostgreSQL nothing to abort for a deadlock.
+	t.Logf("transactions run again: %d (deadlocks %d)", a.Retries()+b.Retries(), a.Deadlocks()+b.Deadlocks())
+	if n := a.Deadlocks() + b.Deadlocks(); n > 0 {
+		t.Fatalf("%d transactions were aborted for a deadlock: the lock order (cases/store/lockorder.go) is not kept", n)
+	}
 }
 
 func burst(t *testing.T, f *fixture, dbs []*store.DB, stores []*Store) {

@@ -1,10 +1,12 @@
 package metadata
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -304,9 +306,7 @@ func (r *collectRun) flush() error {
 				kept++
 			}
 			for _, caseID := range r.matches {
-				if err := ins.add(r.ctx, caseID, p.at, string(r.str(p.from)), string(r.str(p.to)), string(r.str(p.kind))); err != nil {
-					return err
-				}
+				ins.add(caseID, p.at, string(r.str(p.from)), string(r.str(p.to)), string(r.str(p.kind)))
 			}
 		}
 		return ins.flush(r.ctx)
@@ -324,38 +324,69 @@ const pairBatch = 250
 
 // pairInserter writes collected pairs with multi-row INSERTs: one round
 // trip per pairBatch rows instead of one per row.
+//
+// The rows of a transaction are written in the order of the pairs' unique
+// key. Two collectors that keep the same pairs (two feeds, two instances)
+// each wait on the other's uncommitted copy of a key in the unique index:
+// in arrival order, one could hold a key the other waits for while
+// waiting for a key the other holds, a deadlock (TestMixedWriteBurst-
+// NoDeadlock counts them); in one order, the later one only waits.
 type pairInserter struct {
 	tx          *sqlx.Tx
 	collectedAt time.Time
-	args        []any
+	rows        []pairRow
+}
+
+// pairRow is a collected pair to insert; its fields are the unique key.
+type pairRow struct {
+	caseID, at     int64
+	from, to, kind string
+}
+
+func comparePairRows(a, b pairRow) int {
+	if c := cmp.Compare(a.caseID, b.caseID); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.at, b.at); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.from, b.from); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.to, b.to); c != 0 {
+		return c
+	}
+	return strings.Compare(a.kind, b.kind)
 }
 
 func newPairInserter(tx *sqlx.Tx, collectedAt time.Time) *pairInserter {
-	return &pairInserter{tx: tx, collectedAt: collectedAt, args: make([]any, 0, 6*pairBatch)}
+	return &pairInserter{tx: tx, collectedAt: collectedAt}
 }
 
-func (p *pairInserter) add(ctx context.Context, caseID, at int64, from, to, kind string) error {
-	p.args = append(p.args, caseID, stampTime(at), from, to, kind, p.collectedAt)
-	if len(p.args) == cap(p.args) {
-		return p.flush(ctx)
-	}
-	return nil
+func (p *pairInserter) add(caseID, at int64, from, to, kind string) {
+	p.rows = append(p.rows, pairRow{caseID, at, from, to, kind})
 }
 
 var pairValues = "(" + placeholders(6) + ")"
 
+// flush writes the rows added, in key order, pairBatch to a statement.
 func (p *pairInserter) flush(ctx context.Context) error {
-	n := len(p.args) / 6
-	if n == 0 {
-		return nil
+	slices.SortFunc(p.rows, comparePairRows)
+	args := make([]any, 0, 6*min(len(p.rows), pairBatch))
+	for len(p.rows) > 0 {
+		batch := p.rows[:min(len(p.rows), pairBatch)]
+		args = args[:0]
+		for _, r := range batch {
+			args = append(args, r.caseID, stampTime(r.at), r.from, r.to, r.kind, p.collectedAt)
+		}
+		query := "INSERT INTO collected_pairs (case_id, at, from_account, to_account, kind, collected_at) VALUES " +
+			strings.TrimSuffix(strings.Repeat(pairValues+", ", len(batch)), ", ") +
+			" ON CONFLICT (case_id, at, from_account, to_account, kind) DO NOTHING"
+		if _, err := p.tx.ExecContext(ctx, p.tx.Rebind(query), args...); err != nil {
+			return err
+		}
+		p.rows = p.rows[len(batch):]
 	}
-	query := "INSERT INTO collected_pairs (case_id, at, from_account, to_account, kind, collected_at) VALUES " +
-		strings.TrimSuffix(strings.Repeat(pairValues+", ", n), ", ") +
-		" ON CONFLICT (case_id, at, from_account, to_account, kind) DO NOTHING"
-	if _, err := p.tx.ExecContext(ctx, p.tx.Rebind(query), p.args...); err != nil {
-		return err
-	}
-	p.args = p.args[:0]
 	return nil
 }
 

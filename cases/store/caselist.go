@@ -118,12 +118,19 @@ func (db *DB) listRows(ctx context.Context, f cases.CaseFilter, key string, desc
 	query := func(conds []string, cargs []any, order string, n int) error {
 		all := append(append([]string{}, where...), conds...)
 		q := "SELECT " + cols + ", received_at AS sort_received, due_at AS sort_due FROM cases"
+		if cols == summaryColumns && db.Dialect == SQLite {
+			q = "SELECT " + packedSummary + " FROM cases"
+		}
 		if len(all) > 0 {
 			q += " WHERE " + strings.Join(all, " AND ")
 		}
 		q += " ORDER BY " + order + " LIMIT " + strconv.Itoa(n)
+		qargs := append(append(make([]any, 0, len(args)+len(cargs)), args...), cargs...)
+		if cols == summaryColumns {
+			return db.scanSummaries(ctx, &rows, db.r.Rebind(q), qargs, n)
+		}
 		var got []listRow
-		if err := db.r.SelectContext(ctx, &got, db.r.Rebind(q), append(append([]any{}, args...), cargs...)...); err != nil {
+		if err := db.r.SelectContext(ctx, &got, db.r.Rebind(q), qargs...); err != nil {
 			return err
 		}
 		rows = append(rows, got...)

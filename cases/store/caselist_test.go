@@ -174,3 +174,38 @@ func summaryOf(c *cases.Case) cases.Summary {
 	}
 	return s
 }
+
+// A summary reads back text that looks like the packing of SQLite's rows
+// (summaryscan.go): commas, colons, printf's own %, quotes and characters
+// of more than one byte, in the agency's name (the packed row's last
+// part) and in the assignee (a length-prefixed part); and times with
+// fractions of a second.
+func TestSummaryOddText(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		req := request(t, "subpoena.json")
+		req.Agency.Name = `Polícia 12:3, "Ünit" %s%d 50% ; 'x' 東京 ,:`
+		req.ReceivedAt = time.Date(2026, 3, 1, 9, 0, 0, 123456789, time.UTC)
+		due := time.Date(2026, 3, 9, 17, 30, 5, 5000, time.UTC)
+		req.DueAt = &due
+		c, err := db.CreateCase(ctx, "ivy@example.org", store.NewCase{Request: req, Decision: decision(cases.OutcomeApprove)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		intake := user(t, db, "ivy@example.org", cases.RoleIntake)
+		odd := user(t, db, "zoë.o'brien+12@exämple.org", cases.RoleIntake)
+		if err := db.Assign(ctx, intake, c.Number, odd.Email); err != nil {
+			t.Fatal(err)
+		}
+		c, err = db.Case(ctx, c.Number)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := db.ListSummaries(ctx, cases.CaseFilter{}, "", false, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(p.Cases) != 1 || !reflect.DeepEqual(*p.Cases[0], summaryOf(c)) {
+			t.Fatalf("summaries %+v, want %+v", p.Cases, summaryOf(c))
+		}
+	})
+}

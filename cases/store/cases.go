@@ -454,6 +454,19 @@ func (db *DB) CloseCase(ctx context.Context, actor *cases.User, ref, reason stri
 	}
 	var c *cases.Case
 	err = db.Tx(ctx, func(tx *sqlx.Tx) error {
+		// The lock order (db.go): the collection state the close hooks
+		// need, the case, the note's search text, and only then the audit
+		// head that SetStatus takes. Indexing the note after SetStatus
+		// held the head while waiting for a note's search text that
+		// another note on the case held while waiting for the head.
+		if len(db.onClose) > 0 {
+			if err := db.lockCollection(ctx, tx); err != nil {
+				return err
+			}
+		}
+		if err := db.LockCase(ctx, tx, id); err != nil {
+			return err
+		}
 		before, err := db.getCase(ctx, tx, id)
 		if err != nil {
 			return err
@@ -461,10 +474,15 @@ func (db *DB) CloseCase(ctx context.Context, actor *cases.User, ref, reason stri
 		if before.Status == cases.StatusClosed {
 			return cases.Errorf(cases.ECONFLICT, "case %s is already closed", before.Number)
 		}
+		note := "Closed: " + strings.TrimSpace(reason)
+		noteID, err := db.insertNote(ctx, tx, actor.Email, id, note)
+		if err != nil {
+			return err
+		}
 		if err := db.SetStatus(ctx, tx, actor.Email, before, cases.StatusClosed); err != nil {
 			return err
 		}
-		if err := db.addNote(ctx, tx, actor.Email, id, "Closed: "+strings.TrimSpace(reason)); err != nil {
+		if err := db.auditNote(ctx, tx, actor.Email, id, noteID, note); err != nil {
 			return err
 		}
 		c, err = db.getCase(ctx, tx, id)
@@ -494,14 +512,25 @@ func (db *DB) AddNote(ctx context.Context, actor *cases.User, ref, body string) 
 }
 
 func (db *DB) addNote(ctx context.Context, tx *sqlx.Tx, actor string, id int64, body string) error {
+	noteID, err := db.insertNote(ctx, tx, actor, id, body)
+	if err != nil {
+		return err
+	}
+	return db.auditNote(ctx, tx, actor, id, noteID, body)
+}
+
+// insertNote stores a note and adds its words to the case's search text
+// (a case_search row lock: step 3 of the lock order, so before Audit).
+func (db *DB) insertNote(ctx context.Context, tx *sqlx.Tx, actor string, id int64, body string) (int64, error) {
 	var noteID int64
 	if err := tx.GetContext(ctx, &noteID, tx.Rebind("INSERT INTO case_notes (case_id, author, body, created_at) VALUES (?, ?, ?, ?) RETURNING id"),
 		id, actor, body, db.Now()); err != nil {
-		return err
+		return 0, err
 	}
-	if err := db.indexNote(ctx, tx, id, body); err != nil {
-		return err
-	}
+	return noteID, db.indexNote(ctx, tx, id, body)
+}
+
+func (db *DB) auditNote(ctx context.Context, tx *sqlx.Tx, actor string, id, noteID int64, body string) error {
 	return db.Audit(ctx, tx, actor, "case.note", "case", strconv.FormatInt(id, 10), nil, map[string]any{"note": noteID, "body": body})
 }
 

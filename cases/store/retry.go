@@ -40,6 +40,9 @@ func (db *DB) Tx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 			return err
 		}
 		db.retries.Add(1)
+		if deadlock(err) {
+			db.deadlocks.Add(1)
+		}
 		slog.Debug("transaction aborted by the database, trying again", "attempt", attempt, "err", err)
 		t := time.NewTimer(rand.N(wait) + time.Millisecond)
 		select {
@@ -55,6 +58,11 @@ func (db *DB) Tx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 // Retries counts the transactions Tx ran again after the database aborted
 // them; the metrics expose it.
 func (db *DB) Retries() uint64 { return db.retries.Load() }
+
+// Deadlocks counts, of the Retries, the transactions PostgreSQL aborted
+// for a deadlock: with the one lock order (lockorder.go) there should be
+// none, so a test can tell a wrong order from the retry hiding it.
+func (db *DB) Deadlocks() uint64 { return db.deadlocks.Load() }
 
 // tx runs fn once.
 func (db *DB) tx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
@@ -82,4 +90,10 @@ func Retryable(err error) bool {
 		return pg.Code == "40P01" || pg.Code == "40001"
 	}
 	return false
+}
+
+// deadlock reports whether err is PostgreSQL's deadlock abort (40P01).
+func deadlock(err error) bool {
+	var pg *pgconn.PgError
+	return errors.As(err, &pg) && pg.Code == "40P01"
 }

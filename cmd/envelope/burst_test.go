@@ -68,6 +68,11 @@ func TestBurstOnThreeInstances(t *testing.T) {
 		if errs := p.errors(); errs != "" {
 			t.Errorf("instance %s logged errors:\n%s", p.base, errs)
 		}
+		// The retry keeps deadlocks from the clients; the lock order must
+		// keep them from happening.
+		if n := metricValue(t, p.base, "envelope_db_deadlocks_total"); n != 0 {
+			t.Errorf("instance %s: %v transactions aborted for a deadlock (the lock order of cases/store is not kept)", p.base, n)
+		}
 	}
 	s.report(elapsed)
 	t.Logf("%d failed sign-ins, holds %v, %d scheduled packages", s.signIns, s.holds, countRows(t, dsn, "SELECT COUNT(*) FROM packages WHERE created_by = '"+exporter.SchedulerActor+"'"))
@@ -86,6 +91,28 @@ func TestBurstOnThreeInstances(t *testing.T) {
 	onA := &apiClient{hc: hc, base: s.bases[0], token: s.tokens["ada@example.org"]}
 	onB := &apiClient{hc: hc, base: s.bases[1], token: s.tokens["ada@example.org"]}
 	checkPolicyFollowed(t, onA, onB, time.Second)
+}
+
+// metricValue reads one unlabelled metric from an instance's /metrics.
+func metricValue(t *testing.T, base, name string) float64 {
+	t.Helper()
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatalf("%s: %q", name, line)
+			}
+			return f
+		}
+	}
+	t.Fatalf("%s/metrics has no %s", base, name)
+	return 0
 }
 
 // guessedEmail is the account the burst's wrong passwords are sent for.
