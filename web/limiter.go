@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -55,29 +56,76 @@ const pruneEvery = time.Minute
 
 // sharedLimiter keeps the buckets in the database (store.DB.TakeRate), so
 // every instance sharing it spends from the same ones.
+//
+// It also remembers, in memory, each refusal until the time it told the
+// client to wait for, and refuses the client's requests until then
+// without asking the database. That is exact, not an estimate: a refusal
+// spends nothing, and an admission only moves a bucket's time on, so no
+// instance can admit the client before then. A client hammering past its
+// limit thus costs the database one statement per instance and wait, not
+// one per request (all of which would queue on its bucket's row lock).
 type sharedLimiter struct {
 	db     *store.DB
 	logger *slog.Logger
 	pruned atomic.Int64 // when this instance last pruned, in Unix nanoseconds
+
+	mu      sync.Mutex
+	refused map[string]time.Time // limit and client → refused until
 }
 
 func (s *sharedLimiter) Take(ctx context.Context, limit, client string, now time.Time, l RateLimit) (bool, time.Duration, error) {
-	ok, wait, err := s.db.TakeRate(ctx, limit, client, now, l.Every, max(l.Burst, 1))
-	if err == nil {
-		s.prune(ctx, now)
+	key := limit + " " + client
+	if wait := s.refusedFor(key, now); wait > 0 {
+		return false, wait, nil
 	}
-	return ok, wait, err
+	ok, wait, err := s.db.TakeRate(ctx, limit, client, now, l.Every, max(l.Burst, 1))
+	if err != nil {
+		return false, 0, err
+	}
+	if !ok {
+		s.mu.Lock()
+		s.refused[key] = now.Add(wait)
+		s.mu.Unlock()
+	}
+	s.prune(ctx, now)
+	return ok, wait, nil
 }
 
-// prune deletes the full buckets, at most once every pruneEvery per
-// instance, in the request that finds it due (one DELETE over the rows of
-// the clients seen in the last minutes). A failure is logged and tried
-// again a period later: the rows it left are only full buckets.
+// refusedFor says how long key's last refusal still holds at now (0: none).
+func (s *sharedLimiter) refusedFor(key string, now time.Time) time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.refused == nil {
+		s.refused = map[string]time.Time{}
+	}
+	until, ok := s.refused[key]
+	if !ok {
+		return 0
+	}
+	if !until.After(now) {
+		delete(s.refused, key)
+		return 0
+	}
+	return until.Sub(now)
+}
+
+// prune deletes the full buckets, and forgets the refusals that ended, at
+// most once every pruneEvery per instance, in the request that finds it
+// due (one DELETE over the rows of the clients seen in the last minutes).
+// A failure is logged and tried again a period later: the rows it left
+// are only full buckets.
 func (s *sharedLimiter) prune(ctx context.Context, now time.Time) {
 	last := s.pruned.Load()
 	if now.UnixNano()-last < int64(pruneEvery) || !s.pruned.CompareAndSwap(last, now.UnixNano()) {
 		return
 	}
+	s.mu.Lock()
+	for k, until := range s.refused {
+		if !until.After(now) {
+			delete(s.refused, k)
+		}
+	}
+	s.mu.Unlock()
 	if _, err := s.db.PruneRates(context.WithoutCancel(ctx), now); err != nil {
 		s.logger.Warn("prune the rate-limit buckets", "err", err)
 	}

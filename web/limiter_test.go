@@ -162,3 +162,35 @@ func TestRateLimitsWhenTheBucketsFail(t *testing.T) {
 		t.Errorf("a sign-in refused for the buckets counted against the account: %d (%v)", failed, err)
 	}
 }
+
+// TestSharedLimiterRemembersRefusals: once the database refused a client
+// and said until when, the instance refuses it until then without asking
+// again (here the table is dropped meanwhile, and no error comes back),
+// and asks again from that time on.
+func TestSharedLimiterRemembersRefusals(t *testing.T) {
+	db := storetest.Postgres(t)
+	l := newLimiter(db, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if _, shared := l.(*sharedLimiter); !shared {
+		t.Fatalf("on PostgreSQL the limiter is %T", l)
+	}
+	t0 := time.Now()
+	rl := RateLimit{Every: 200 * time.Millisecond, Burst: 1}
+	if ok, _, err := l.Take(ctx, limitAPI, "token:a", t0, rl); !ok || err != nil {
+		t.Fatalf("first request: %v %v", ok, err)
+	}
+	if ok, wait, err := l.Take(ctx, limitAPI, "token:a", t0, rl); ok || wait != rl.Every || err != nil {
+		t.Fatalf("past the burst: %v, wait %v, %v", ok, wait, err)
+	}
+	if _, err := db.Writer().Exec("DROP TABLE rate_buckets"); err != nil {
+		t.Fatal(err)
+	}
+	if ok, wait, err := l.Take(ctx, limitAPI, "token:a", t0.Add(50*time.Millisecond), rl); ok || wait != 150*time.Millisecond || err != nil {
+		t.Fatalf("within the refusal: %v, wait %v, %v; want refused from memory", ok, wait, err)
+	}
+	if _, _, err := l.Take(ctx, limitAPI, "token:b", t0, rl); err == nil {
+		t.Fatal("another client was answered without the database")
+	}
+	if _, _, err := l.Take(ctx, limitAPI, "token:a", t0.Add(rl.Every), rl); err == nil {
+		t.Fatal("past the refusal the database was not asked")
+	}
+}
