@@ -194,3 +194,37 @@ func TestSharedLimiterRemembersRefusals(t *testing.T) {
 		t.Fatal("past the refusal the database was not asked")
 	}
 }
+
+// TestSharedLimiterPrunes: an instance deletes the full buckets at most
+// once every pruneEvery, in a check that finds it due; a bucket still
+// spending stays.
+func TestSharedLimiterPrunes(t *testing.T) {
+	db := storetest.Postgres(t)
+	l := newLimiter(db, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	rl := RateLimit{Every: time.Second, Burst: 2}
+	rows := func() (n int) {
+		t.Helper()
+		if err := db.Reader().Get(&n, "SELECT COUNT(*) FROM rate_buckets"); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	t0 := time.Now()
+	for _, c := range []string{"addr:192.0.2.1", "addr:192.0.2.2"} { // the first check prunes (nothing yet)
+		if ok, _, err := l.Take(ctx, limitSignIn, c, t0, rl); !ok || err != nil {
+			t.Fatal(ok, err)
+		}
+	}
+	if ok, _, err := l.Take(ctx, limitSignIn, "addr:192.0.2.3", t0.Add(pruneEvery/2), RateLimit{Every: time.Hour, Burst: 2}); !ok || err != nil {
+		t.Fatal(ok, err)
+	}
+	if n := rows(); n != 3 {
+		t.Fatalf("%d buckets before a prune is due; want 3", n)
+	}
+	if ok, _, err := l.Take(ctx, limitSignIn, "addr:192.0.2.3", t0.Add(pruneEvery), RateLimit{Every: time.Hour, Burst: 2}); !ok || err != nil {
+		t.Fatal(ok, err)
+	}
+	if n := rows(); n != 1 {
+		t.Fatalf("%d buckets after the prune; want the one still spending", n)
+	}
+}
