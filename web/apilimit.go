@@ -15,8 +15,8 @@ import (
 // loop, a collector replaying its queue) must not take the instance's
 // capacity from everyone else. A client is its bearer token; a request
 // without one is its address (the client's behind a --trusted-proxy).
-// The limit is per instance: behind a load balancer of n instances a
-// client gets at most n times it.
+// On PostgreSQL the buckets are the database's, shared by every instance
+// behind a load balancer (limiter.go); on SQLite, the one instance's.
 
 // RateLimit is a token bucket: Burst requests at once, then one more every
 // Every. A zero Every is no limit.
@@ -43,14 +43,30 @@ func (s *Server) apiClientKey(c *gin.Context) string {
 
 // apiThrottle answers 429 with Retry-After to an API request from a client
 // that has spent its burst, before the token is looked up.
+//
+// Should the shared buckets not answer, the request is checked against
+// this instance's own buckets instead (s.local), as before they were
+// shared: the limit then holds per instance, n times over behind n
+// instances, rather than not at all, and a database slow for a moment
+// does not refuse every well-behaved integration. The request itself goes
+// on to need the database, and fails there if it is down.
 func (s *Server) apiThrottle() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		l := s.APILimit
 		if l.Every <= 0 {
 			return
 		}
-		now := time.Now()
-		ok, wait := s.apiCalls.allow(s.apiClientKey(c), now, l.Every, max(l.Burst, 1))
+		now, key := time.Now(), s.apiClientKey(c)
+		ok, wait, err := s.limits.Take(c.Request.Context(), limitAPI, key, now, l)
+		if err != nil {
+			if clientGone(c, err) {
+				s.cancelled(c, err)
+				return
+			}
+			s.metrics.limitErrors.WithLabelValues(limitAPI).Inc()
+			s.Logger.Warn("shared API rate limit unavailable: this instance's own buckets decide", "id", c.GetString("request_id"), "err", err)
+			ok, wait, _ = s.local.Take(c.Request.Context(), limitAPI, key, now, l)
+		}
 		if !ok {
 			after := retryAfter(now.Add(wait), now)
 			c.Header("Retry-After", after)

@@ -22,6 +22,10 @@ type metrics struct {
 	latency   *prometheus.HistogramVec
 	admitWait *prometheus.HistogramVec
 	decisions *prometheus.CounterVec
+	// limitErrors counts rate-limit checks the shared buckets could not
+	// answer (limiter.go), by limit: sign-ins refused, API requests let
+	// through on this instance's own buckets.
+	limitErrors *prometheus.CounterVec
 }
 
 // schedulerRuns counts the scheduled jobs' runs (production, purges), told
@@ -57,9 +61,12 @@ func newMetrics(s *Server) *metrics {
 		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "envelope_decisions_total", Help: "Policy decisions made, by outcome.",
 		}, []string{"outcome"}),
+		limitErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "envelope_ratelimit_errors_total", Help: "Rate-limit checks the shared buckets could not answer, by limit (sign-in: refused; api: decided by this instance's own buckets).",
+		}, []string{"limit"}),
 	}
 	db := s.DB
-	m.reg.MustRegister(m.requests, m.latency, m.admitWait, m.decisions, schedulerRuns, evictedConns,
+	m.reg.MustRegister(m.requests, m.latency, m.admitWait, m.decisions, m.limitErrors, schedulerRuns, evictedConns,
 		promcollectors.NewGoCollector(), promcollectors.NewProcessCollector(promcollectors.ProcessCollectorOpts{}),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "envelope_db_commits_total", Help: "Write transactions this instance committed.",

@@ -49,14 +49,17 @@ type Server struct {
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For and
 	// X-Forwarded-Proto are believed (proxy.go); set before serving.
 	TrustedProxies []netip.Prefix
-	logins         throttle[netip.Addr] // sign-ins per client address (throttle.go)
-	oidc           *oidcProvider        // single sign-on, when EnableOIDC set it up (oidc.go)
+	oidc           *oidcProvider // single sign-on, when EnableOIDC set it up (oidc.go)
 	portal         *gin.RouterGroup
 	// APILimit is each API client's rate limit (apilimit.go); set before
 	// serving. New sets DefaultAPILimit.
 	APILimit RateLimit
-	apiCalls throttle[string]
-	metrics  *metrics // Prometheus, at /metrics (metrics.go)
+	// limits keeps the buckets of the API limit and the sign-in throttle,
+	// shared by every instance on PostgreSQL (limiter.go); local is this
+	// instance's own, which the API limit falls back on.
+	limits  Limiter
+	local   memLimiter
+	metrics *metrics // Prometheus, at /metrics (metrics.go)
 }
 
 // New returns a server on db deciding with p.
@@ -66,6 +69,7 @@ func New(db *store.DB, p *policy.Policy, logger *slog.Logger) *Server {
 	}
 	gin.SetMode(gin.ReleaseMode)
 	s := &Server{DB: db, Logger: logger, Now: func() time.Time { return time.Now().UTC() }, APILimit: DefaultAPILimit, Agency: DefaultAgencySettings}
+	s.limits = newLimiter(db, logger)
 	s.policy.Store(p)
 	db.SetDueFunc(s.dueOf)
 	s.engine = gin.New()

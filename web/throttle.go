@@ -62,18 +62,36 @@ func (t *throttle[K]) allow(a K, now time.Time, every time.Duration, burst int) 
 // the second step's codes (a wrong code also counts against the account).
 var throttled = map[string]bool{"/login": true, "/login/second-factor": true}
 
+// signInRetry is the Retry-After of a sign-in refused because the
+// throttle could not be checked: a database that did not answer.
+const signInRetry = "2"
+
 // signInAllowed spends one of the client address's sign-in attempts, and
-// says when to retry if none is left: for the agency portal's sign-in,
-// which shares the staff sign-in's buckets.
-func (s *Server) signInAllowed(c *gin.Context) (bool, string) {
+// says when to retry if none is left. The agency portal's sign-in calls it
+// too: one bucket per address over both portals, and, on PostgreSQL, over
+// every instance. Should the buckets not answer, it refuses (err set, and
+// logged here): a sign-in unthrottled is the password guessing the
+// throttle is there to stop, and a sign-in needs the database anyway.
+func (s *Server) signInAllowed(c *gin.Context) (bool, string, error) {
 	now := time.Now()
-	ok, wait := s.logins.allow(s.clientAddr(c.Request), now, LoginEvery, LoginBurst)
-	return ok, retryAfter(now.Add(wait), now)
+	ok, wait, err := s.limits.Take(c.Request.Context(), limitSignIn, "addr:"+s.clientAddr(c.Request).String(), now,
+		RateLimit{Every: LoginEvery, Burst: LoginBurst})
+	if err != nil {
+		if clientGone(c, err) {
+			s.Logger.Info("request cancelled by its client", "id", c.GetString("request_id"), "path", c.Request.URL.Path, "err", err)
+		} else {
+			s.metrics.limitErrors.WithLabelValues(limitSignIn).Inc()
+			s.Logger.Error("sign-in throttle unavailable: the sign-in is refused", "id", c.GetString("request_id"), "err", err)
+		}
+		return false, signInRetry, err
+	}
+	return ok, retryAfter(now.Add(wait), now), nil
 }
 
 // loginThrottle answers 429 with Retry-After to a sign-in from an address
-// that has spent its attempts. The password is not checked and the attempt
-// does not count against the account.
+// that has spent its attempts, and 503 when the throttle could not tell.
+// The password is not checked and the attempt does not count against the
+// account.
 func (s *Server) loginThrottle() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		path := c.Request.URL.Path
@@ -81,17 +99,24 @@ func (s *Server) loginThrottle() gin.HandlerFunc {
 			c.Next()
 			return
 		}
-		if ok, retry := s.signInAllowed(c); !ok {
-			c.Header("Retry-After", retry)
-			if path != "/login" {
-				s.portalError(c, http.StatusTooManyRequests, "Too many sign-in tries from your address. Wait a little, then try again.")
-				return
-			}
-			s.render(c, http.StatusTooManyRequests, "login", "Sign in", loginData{Email: c.PostForm("email"), Next: c.PostForm("next"),
-				Message: "Too many sign-ins from your address. Wait a little, then try again."})
-			c.Abort()
+		ok, retry, err := s.signInAllowed(c)
+		if ok {
+			c.Next()
 			return
 		}
-		c.Next()
+		c.Header("Retry-After", retry)
+		status, msg := http.StatusTooManyRequests, "Too many sign-ins from your address. Wait a little, then try again."
+		if path != "/login" {
+			msg = "Too many sign-in tries from your address. Wait a little, then try again."
+		}
+		if err != nil {
+			status, msg = http.StatusServiceUnavailable, "Sign-in is unavailable for a moment. Try again shortly."
+		}
+		if path != "/login" {
+			s.portalError(c, status, msg)
+			return
+		}
+		s.render(c, status, "login", "Sign in", loginData{Email: c.PostForm("email"), Next: c.PostForm("next"), Message: msg})
+		c.Abort()
 	}
 }

@@ -61,7 +61,7 @@ func httpFlags(fs *flag.FlagSet) *httpOptions {
 	fs.Var(&o.proxies, "trusted-proxy", "a reverse proxy's address or CIDR range (repeatable, or comma-separated) whose X-Forwarded-For and X-Forwarded-Proto are believed: session cookies are Secure behind a TLS-terminating proxy")
 	fs.IntVar(&o.maxConns, "max-conns", web.MaxConns, "most connections open at once; at the cap the one longest without a request in progress (headers unfinished, or idle) is closed to let a new one in, and when every one has a request in progress new ones wait to be accepted")
 	def := web.DefaultAPILimit
-	fs.Float64Var(&o.apiRate, "api-rate", float64(time.Second)/float64(def.Every), "API requests a second each client (bearer token, or address without one) may send once its burst is spent; more are answered 429 with Retry-After; 0: no limit")
+	fs.Float64Var(&o.apiRate, "api-rate", float64(time.Second)/float64(def.Every), "API requests a second each client (bearer token, or address without one) may send once its burst is spent, over every instance sharing a PostgreSQL database; more are answered 429 with Retry-After; 0: no limit")
 	fs.IntVar(&o.apiBurst, "api-burst", def.Burst, "API requests a client may send at once")
 	return o
 }

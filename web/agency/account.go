@@ -111,9 +111,13 @@ func (p *portal) login(c *gin.Context) {
 	// count against the account, so an attacker cannot lock it from here
 	// faster than the throttle lets them.
 	if p.SignInLimit != nil {
-		if ok, retry := p.SignInLimit(c); !ok {
+		if ok, retry, err := p.SignInLimit(c); !ok {
 			c.Header("Retry-After", retry)
-			p.render(c, http.StatusTooManyRequests, "login", "Sign in", view{Error: "Too many sign-ins from your address. Wait a little, then try again.", Data: email})
+			status, msg := http.StatusTooManyRequests, "Too many sign-ins from your address. Wait a little, then try again."
+			if err != nil {
+				status, msg = http.StatusServiceUnavailable, "Sign-in is unavailable for a moment. Try again shortly."
+			}
+			p.render(c, status, "login", "Sign in", view{Error: msg, Data: email})
 			return
 		}
 	}

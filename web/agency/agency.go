@@ -67,8 +67,9 @@ type Deps struct {
 	// SignInLimit says whether the client may try a sign-in now, and if
 	// not, the Retry-After value: the staff portal's per-address
 	// throttle, so one address cannot spread guesses over both portals.
-	// Nil: no limit.
-	SignInLimit func(c *gin.Context) (ok bool, retryAfter string)
+	// An error is a throttle that could not tell (logged by it): the
+	// sign-in is refused all the same. Nil: no limit.
+	SignInLimit func(c *gin.Context) (ok bool, retryAfter string, err error)
 	// Secure says whether the client reached the site over TLS, directly
 	// or through a trusted proxy that says so (serve --trusted-proxy): the
 	// session cookie is Secure, links are https and passkeys are bound to
