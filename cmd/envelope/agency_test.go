@@ -58,6 +58,37 @@ func TestAgencyCommands(t *testing.T) {
 	if len(evs) != 1 || evs[0].Actor != "cli:agency add" {
 		t.Errorf("audit: %+v", evs)
 	}
+
+	// Suspending and reinstating from the console, as an admin does in
+	// the portal: refusals name what is wrong, and both are audited.
+	ids := strconv.FormatInt(id, 10)
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"suspend", ids}, 2, "--reason"},
+		{[]string{"suspend", "--reason", "compromised mail domain", "x"}, 2, "ID"},
+		{[]string{"suspend", "--reason", "compromised mail domain", "999"}, 1, "no agency with id 999"},
+		{[]string{"reinstate", "--reason", "cleared", ids}, 1, "not suspended"},
+		{[]string{"suspend", "--reason", "compromised mail domain", ids}, 0, "agency " + ids + " suspended"},
+		{[]string{"list"}, 0, "compromised mail domain"},
+		{[]string{"suspend", "--reason", "again", ids}, 1, "already suspended"},
+		{[]string{"reinstate", "--reason", "domain secured again", ids}, 0, "agency " + ids + " reinstated"},
+	} {
+		code, out, errOut := cli(t, db, "", append([]string{"agency"}, tc.args...)...)
+		if code != tc.code || !strings.Contains(out+errOut, tc.want) {
+			t.Errorf("agency %v: %d %q %q (want %d, %q)", tc.args, code, out, errOut, tc.code, tc.want)
+		}
+	}
+	evs, _ = s.Events(context.Background(), "agency", ids)
+	var actions []string
+	for _, e := range evs {
+		actions = append(actions, e.Action+" by "+e.Actor)
+	}
+	if want := []string{"agency.create by cli:agency add", "agency.suspend by cli:agency suspend", "agency.reinstate by cli:agency reinstate"}; !slices.Equal(actions, want) {
+		t.Errorf("audit: %v, want %v", actions, want)
+	}
 }
 
 // `cases import` brings history, never a case to produce: an imported
