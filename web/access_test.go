@@ -149,6 +149,7 @@ var routeRoles = map[string][]cases.Role{
 	"GET /admin/users":                                     adminsR,
 	"POST /admin/users":                                    adminsR,
 	"POST /admin/users/:id/revoke-tokens":                  adminsR,
+	"POST /admin/users/:id/reset-second-factor":            adminsR,
 	"GET /admin/agencies":                                  auditR,
 	"POST /admin/agencies":                                 adminsR,
 	"GET /admin/agencies/:id":                              adminsR,

@@ -27,6 +27,7 @@ func (s *Server) adminRoutes(p *gin.RouterGroup) {
 	p.POST("/admin/users/:id/revoke-tokens", s.signedIn(admins), s.userRevokeTokens)
 	p.POST("/admin/users/:id", s.signedIn(admins), s.userUpdate)
 	p.POST("/admin/users/:id/reset-password", s.signedIn(admins), s.userResetPassword)
+	p.POST("/admin/users/:id/reset-second-factor", s.signedIn(admins), s.userResetSecondFactor)
 
 	p.GET("/admin/agencies", s.signedIn(auditors), s.agenciesPage)
 	p.POST("/admin/agencies", s.signedIn(admins), s.agencyCreate)
@@ -143,6 +144,41 @@ func (s *Server) userResetPassword(c *gin.Context) {
 		return
 	}
 	s.renderUsers(c, http.StatusOK, usersData{Created: u, Reset: true, OneTimePassword: password})
+}
+
+// userResetSecondFactor removes every second factor of a user who lost
+// them (TOTP, passkeys, recovery codes) and ends their sessions, as
+// `envelope user reset-second-factor` does: their role may still require
+// one, which they set up at their next sign-in. An admin's own are
+// changed on their sign-in security page instead, where the portal asks
+// for the factor first.
+func (s *Server) userResetSecondFactor(c *gin.Context) {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil {
+		s.portalError(c, http.StatusNotFound, "No such user.")
+		return
+	}
+	me := currentUser(c)
+	if id == me.ID {
+		s.renderUsers(c, http.StatusConflict, usersData{Message: "Your own second factors are changed on your sign-in security page (/account/security), not here."})
+		return
+	}
+	users, err := s.DB.Users(c.Request.Context())
+	if err != nil {
+		s.portalFail(c, err)
+		return
+	}
+	for _, u := range users {
+		if u.ID == id {
+			if err := s.DB.ResetSecondFactor(c.Request.Context(), me.Email, u.Email); err != nil {
+				s.userChangeFailed(c, err)
+				return
+			}
+			c.Redirect(http.StatusSeeOther, "/admin/users?done=second-factor-reset")
+			return
+		}
+	}
+	s.portalError(c, http.StatusNotFound, "No such user.")
 }
 
 // userChangeFailed answers a refused change to a user on the users page,

@@ -26,6 +26,7 @@ var adminOnly = [][2]string{
 	{"POST", "/admin/users/1/revoke-tokens"},
 	{"POST", "/admin/users/1"},
 	{"POST", "/admin/users/1/reset-password"},
+	{"POST", "/admin/users/1/reset-second-factor"},
 	{"POST", "/admin/users/1/time_zone"},
 	{"POST", "/admin/agencies"},
 	{"GET", "/admin/agencies/1"},
@@ -352,4 +353,51 @@ func TestPortalPolicy(t *testing.T) {
 			t.Errorf("audit: %+v", evs)
 		}
 	})
+}
+
+// An admin resets the second factors of a user who lost them all: TOTP,
+// passkeys and recovery codes go, the user's sessions end, the audit log
+// names the admin; an admin's own are not reset from this page.
+func TestPortalResetSecondFactor(t *testing.T) {
+	p := newPortal(t, storetest.SQLite(t))
+	sup, _ := p.db.UserByEmail(ctx, p.emails[cases.RoleSupervisor])
+	admin, _ := p.db.UserByEmail(ctx, p.emails[cases.RoleAdmin])
+	w := p.db.Writer()
+	for _, q := range []string{
+		"UPDATE users SET totp_secret = 'JBSWY3DPEHPK3PXP', totp_enrolled_at = CURRENT_TIMESTAMP WHERE id = ?",
+		"INSERT INTO recovery_codes (owner, code_hash, created_at) VALUES ('user:' || CAST(? AS TEXT), 'x', CURRENT_TIMESTAMP)",
+	} {
+		if _, err := w.Exec(w.Rebind(q), sup.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := p.page(cases.RoleAdmin, "POST", "/admin/users/"+itoa(admin.ID)+"/reset-second-factor", url.Values{}); got.Code != http.StatusConflict || !strings.Contains(got.Body.String(), "sign-in security page") {
+		t.Errorf("own reset: %d", got.Code)
+	}
+	if got := p.page(cases.RoleAdmin, "GET", "/admin/users", nil); strings.Contains(got.Body.String(), "/admin/users/"+itoa(admin.ID)+"/reset-second-factor") ||
+		!strings.Contains(got.Body.String(), "/admin/users/"+itoa(sup.ID)+"/reset-second-factor") {
+		t.Error("the users page should offer the reset for others only")
+	}
+	if got := p.page(cases.RoleAdmin, "POST", "/admin/users/999/reset-second-factor", url.Values{}); got.Code != http.StatusNotFound {
+		t.Errorf("unknown user: %d", got.Code)
+	}
+	got := p.page(cases.RoleAdmin, "POST", "/admin/users/"+itoa(sup.ID)+"/reset-second-factor", url.Values{})
+	if got.Code != http.StatusSeeOther || got.Header().Get("Location") != "/admin/users?done=second-factor-reset" {
+		t.Fatalf("reset: %d %s", got.Code, got.Header().Get("Location"))
+	}
+	var totp, codes, sessions int
+	r := p.db.Reader()
+	r.Get(&totp, r.Rebind("SELECT COUNT(*) FROM users WHERE id = ? AND totp_enrolled_at IS NOT NULL"), sup.ID)
+	r.Get(&codes, "SELECT COUNT(*) FROM recovery_codes")
+	r.Get(&sessions, r.Rebind("SELECT COUNT(*) FROM sessions WHERE user_id = ? AND revoked_at IS NULL"), sup.ID)
+	if totp != 0 || codes != 0 || sessions != 0 {
+		t.Errorf("after the reset: %d TOTP, %d recovery codes, %d sessions", totp, codes, sessions)
+	}
+	if w := p.page(cases.RoleSupervisor, "GET", "/dashboard", nil); w.Code != http.StatusSeeOther || !strings.HasPrefix(w.Header().Get("Location"), "/login") {
+		t.Errorf("supervisor's session after the reset: %d %s", w.Code, w.Header().Get("Location"))
+	}
+	evs, _ := p.db.Events(ctx, "user", itoa(sup.ID))
+	if len(evs) == 0 || evs[len(evs)-1].Action != "user.second_factor.reset" || evs[len(evs)-1].Actor != admin.Email {
+		t.Errorf("audit: %+v", evs)
+	}
 }
