@@ -50,6 +50,7 @@ func (s *Server) collectEvents(md *metadata.Store) gin.HandlerFunc {
 				ans.Errors = append(ans.Errors, lineError{e.Line, e.Err.Error()})
 			}
 		}})
+		s.metrics.countCollected(res) // what was read, stored or not
 		if body.err != nil {
 			// The client went away or sent a broken body: what was
 			// stored stays stored (a re-send is harmless).

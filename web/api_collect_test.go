@@ -85,6 +85,14 @@ func TestAPICollectEvents(t *testing.T) {
 		if errs, _ := ans["errors"].([]any); len(errs) != 1 || !strings.Contains(fmt.Sprint(errs[0]), "line:6") {
 			t.Errorf("errors: %v", ans["errors"])
 		}
+		// The metrics count the same: the collection rate by outcome.
+		m := httptest.NewRecorder()
+		f.srv.ServeHTTP(m, httptest.NewRequest("GET", "/metrics", nil))
+		for outcome, n := range map[string]int{"kept": 2, "dropped": 2, "clock_error": 1, "rejected": 1} {
+			if line := fmt.Sprintf(`envelope_collection_events_total{outcome=%q} %d`, outcome, n); !strings.Contains(m.Body.String(), line+"\n") {
+				t.Errorf("/metrics lacks %s", line)
+			}
+		}
 		var coll struct {
 			Windows []metadata.Window `json:"windows"`
 			Pairs   int64             `json:"pairs"`

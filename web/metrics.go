@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"envelope/cases/jobs"
+	"envelope/cases/metadata"
 )
 
 // metrics are the server's Prometheus metrics, served at /metrics. Each
@@ -26,6 +27,17 @@ type metrics struct {
 	// answer (limiter.go), by limit: sign-ins refused, API requests let
 	// through on this instance's own buckets.
 	limitErrors *prometheus.CounterVec
+	// collected counts the collection feed's events by what became of
+	// them: its rate is the collection rate an operator watches.
+	collected *prometheus.CounterVec
+}
+
+// countCollected adds one Collect's result to the collection counters.
+func (m *metrics) countCollected(res metadata.CollectResult) {
+	for outcome, n := range map[string]int64{"kept": res.Kept, "rejected": res.Rejected, "clock_error": res.ClockErrors,
+		"dropped": res.Received - res.Kept - res.Rejected - res.ClockErrors} {
+		m.collected.WithLabelValues(outcome).Add(float64(n))
+	}
 }
 
 // schedulerRuns counts the scheduled jobs' runs (production, purges), told
@@ -61,12 +73,15 @@ func newMetrics(s *Server) *metrics {
 		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "envelope_decisions_total", Help: "Policy decisions made, by outcome.",
 		}, []string{"outcome"}),
+		collected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "envelope_collection_events_total", Help: "Message events the collection feed sent, by outcome (kept: stored as pairs of a case; dropped: no target's window; rejected: malformed; clock_error: stamped in the future).",
+		}, []string{"outcome"}),
 		limitErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "envelope_ratelimit_errors_total", Help: "Rate-limit checks the shared buckets could not answer, by limit (sign-in: refused; api: decided by this instance's own buckets).",
 		}, []string{"limit"}),
 	}
 	db := s.DB
-	m.reg.MustRegister(m.requests, m.latency, m.admitWait, m.decisions, m.limitErrors, schedulerRuns, evictedConns,
+	m.reg.MustRegister(m.requests, m.latency, m.admitWait, m.decisions, m.collected, m.limitErrors, schedulerRuns, evictedConns,
 		promcollectors.NewGoCollector(), promcollectors.NewProcessCollector(promcollectors.ProcessCollectorOpts{}),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "envelope_db_commits_total", Help: "Write transactions this instance committed.",
