@@ -182,7 +182,12 @@ func measure(ctx context.Context, bin, name, dsn string, o Options) (Engine, err
 	var logBuf bytes.Buffer
 	// No deadline scanner: it would raise alerts in the seeded database
 	// as it runs, and the engines would no longer hold the same data.
-	srv := exec.CommandContext(ctx, bin, "serve", "--db", dsn, "--addr", addr, "--remind-every", "0")
+	// The keys are kept with the seeded database: the first serve records
+	// its signing key in it, and a later serve with other keys (the
+	// bench run from another checkout) is refused, as an instance of a
+	// deployment with the wrong keys folder would be.
+	keys := filepath.Join(os.TempDir(), "envelope-bench-keys-"+strings.ToLower(name))
+	srv := exec.CommandContext(ctx, bin, "serve", "--db", dsn, "--addr", addr, "--remind-every", "0", "--keys", keys)
 	srv.Stdout, srv.Stderr = &logBuf, &logBuf
 	if err := srv.Start(); err != nil {
 		return e, err
