@@ -145,15 +145,18 @@ func ParseRequest(data []byte) (*Request, error) { return ParseRequestIn(data, t
 // typed without a time is read as that day in loc, and as the whole day
 // where it ends something (window.to, due_at). See ParseTimeIn.
 func ParseRequestIn(data []byte, loc *time.Location) (*Request, error) {
-	var raw rawRequest
+	var fast rawRequest
 	// The fast decoder reads the documents clients send; anything else
 	// (an error to report, an escape, a duplicate key) goes through
 	// encoding/json, whose errors name the field.
-	if !raw.decodeFast(data) {
-		raw = rawRequest{}
-		if err := DecodeStrict(data, &raw); err != nil {
-			return nil, err
-		}
+	if fast.decodeFast(data) {
+		return fast.validate(loc)
+	}
+	// A variable of its own: the one encoding/json fills escapes to the
+	// heap, and the fast path need not pay for that.
+	var raw rawRequest
+	if err := DecodeStrict(data, &raw); err != nil {
+		return nil, err
 	}
 	return raw.validate(loc)
 }
@@ -216,6 +219,9 @@ func jsonKind(k string) string {
 // back identically from every database engine.
 func ParseTime(s string) (time.Time, error) {
 	s = strings.TrimSpace(s)
+	if t, ok := parseUTCFast(s); ok {
+		return t, nil
+	}
 	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
 		// An offset can carry 9999-12-31 into the year 10000 (or 0000-01-01
 		// before year 0) in UTC, which RFC 3339 cannot write back.
@@ -237,7 +243,8 @@ func optTimeIn(f fieldErrors, field string, s *string, loc *time.Location, b Bou
 }
 
 // timePool hands out a request's dates from one allocation instead of
-// one each (a request has up to eight).
+// one each (a request has up to eight): room given by the caller, or
+// one made on first use.
 type timePool struct{ times []time.Time }
 
 // opt is optTimeIn with the result kept in the pool.
@@ -311,6 +318,16 @@ func ValidPhone(s string) string {
 	return ""
 }
 
+// validAddress reports whether s is one email address and nothing else
+// (no display name), as net/mail reads it.
+func validAddress(s string) bool {
+	if plainAddress(s) {
+		return true
+	}
+	addr, err := mail.ParseAddress(s)
+	return err == nil && addr.Address == s
+}
+
 // ValidCountry reports why code is not an ISO 3166-1 alpha-2 country code,
 // or "" if it is.
 func ValidCountry(code string) string {
@@ -332,11 +349,36 @@ func ValidCountry(code string) string {
 // input error, so validation lets them through for the engine to explain.
 func HasWildcard(v string) bool { return strings.ContainsAny(v, "*%") }
 
+// requestBlock is a parsed request and what it points to, allocated
+// together: its dates, window, emergency and the first elements of its
+// lists (a longer list has an allocation of its own). The slices handed
+// out have their capacity cut to their length, so a caller's append
+// copies instead of writing over a neighbour.
+type requestBlock struct {
+	req        Request
+	times      [8]time.Time
+	window     Window
+	emergency  Exigency
+	domains    [2]string
+	targets    [2]Target
+	categories [4]Category
+}
+
+// room returns block[:0] with capacity n if the block has room for n,
+// else a new slice of that capacity.
+func room[T any](block []T, n int) []T {
+	if n <= len(block) {
+		return block[:0:n]
+	}
+	return make([]T, 0, n)
+}
+
 func (raw *rawRequest) validate(loc *time.Location) (*Request, error) {
 	f := fieldErrors{}
-	req := &Request{}
+	block := new(requestBlock)
+	req := &block.req
 	// A date without a time starts its day, unless it ends something.
-	var times timePool
+	times := timePool{times: block.times[:0]}
 	optTime := func(f fieldErrors, field string, s *string) *time.Time {
 		return times.opt(f, field, s, loc, StartOfDay)
 	}
@@ -359,7 +401,7 @@ func (raw *rawRequest) validate(loc *time.Location) (*Request, error) {
 		if msg := ValidCountry(a.Country); msg != "" {
 			f.add("agency.country", "%s", msg)
 		}
-		domains := make([]string, 0, len(a.VerifiedDomains))
+		domains := room(block.domains[:], len(a.VerifiedDomains))
 		for i, d := range a.VerifiedDomains {
 			d = strings.ToLower(strings.TrimSpace(d))
 			if d == "" || strings.ContainsAny(d, "@ /") || !strings.Contains(d, ".") {
@@ -377,10 +419,10 @@ func (raw *rawRequest) validate(loc *time.Location) (*Request, error) {
 		r.Email = strings.TrimSpace(r.Email)
 		r.Phone = strings.TrimSpace(r.Phone)
 		if r.Email != "" {
-			if addr, err := mail.ParseAddress(r.Email); err != nil || addr.Address != r.Email {
+			if !validAddress(r.Email) {
 				f.add("requester.email", "%q is not an email address", r.Email)
-			} else {
-				at := strings.LastIndex(r.Email, "@")
+			} else if at := strings.LastIndex(r.Email, "@"); strings.ToLower(r.Email[at:]) != r.Email[at:] {
+				// Only a domain in capitals makes a new string.
 				r.Email = r.Email[:at] + strings.ToLower(r.Email[at:])
 			}
 		}
@@ -424,15 +466,15 @@ func (raw *rawRequest) validate(loc *time.Location) (*Request, error) {
 	}
 
 	if raw.Emergency != nil {
-		e := *raw.Emergency
-		e.Description = strings.TrimSpace(e.Description)
-		req.Emergency = &e
+		block.emergency = *raw.Emergency
+		block.emergency.Description = strings.TrimSpace(block.emergency.Description)
+		req.Emergency = &block.emergency
 	}
 
 	if len(raw.Targets) > maxTargets {
 		f.add("targets", "at most %d targets can be logged on one request", maxTargets)
 	}
-	req.Targets = make([]Target, 0, len(raw.Targets))
+	req.Targets = room(block.targets[:], len(raw.Targets))
 	for i, t := range raw.Targets {
 		// The field's name is made only for an error: a Sprintf per
 		// target was a tenth of parsing 25 of them.
@@ -460,15 +502,20 @@ func (raw *rawRequest) validate(loc *time.Location) (*Request, error) {
 		req.Targets = nil
 	}
 
+	// Appended into the block; nil if none, as before.
+	categories := block.categories[:0]
 	for i, c := range raw.Categories {
 		if !c.Valid() {
 			f.add(fmt.Sprintf("categories[%d]", i), "%q is not a data category (one of %s)", c, join(Categories))
 			continue
 		}
 		// A scan, not a set: there are a handful of categories.
-		if !slices.Contains(req.Categories, c) {
-			req.Categories = append(req.Categories, c)
+		if !slices.Contains(categories, c) {
+			categories = append(categories, c)
 		}
+	}
+	if len(categories) > 0 {
+		req.Categories = categories[:len(categories):len(categories)]
 	}
 
 	if raw.Window != nil {
@@ -482,7 +529,8 @@ func (raw *rawRequest) validate(loc *time.Location) (*Request, error) {
 		case from != nil && to != nil && !to.After(*from):
 			f.add("window.to", "must be after window.from")
 		case from != nil && to != nil:
-			req.Window = &Window{From: *from, To: *to}
+			block.window = Window{From: *from, To: *to}
+			req.Window = &block.window
 		}
 	}
 

@@ -151,7 +151,7 @@ func BenchmarkParseRequest(b *testing.B) {
 	}
 	var targets []any
 	for i := range 25 {
-		targets = append(targets, map[string]any{"kind": "phone", "value": "+1415555" + strconv.Itoa(100+i+10000)[1:]})
+		targets = append(targets, map[string]any{"kind": "phone", "value": "+1415555" + strconv.Itoa(100 + i + 10000)[1:]})
 	}
 	raw["targets"] = targets
 	wide, err := json.Marshal(raw)

@@ -14,26 +14,27 @@ import "unicode/utf8"
 // request once phone numbers were fast (issue 18).
 func (raw *rawRequest) decodeFast(data []byte) bool {
 	// One copy of the document; every string read is a slice of it, so a
-	// request costs one allocation for its strings instead of one each.
-	s := scanner{data: data, doc: string(data)}
+	// request costs one allocation for its strings instead of one each,
+	// and one more for the objects, pointers and arrays they fill.
+	s := scanner{data: data, doc: string(data), parts: new(rawParts)}
 	ok := s.object(func(key string) bool {
 		switch key {
 		case "received_at":
 			return s.optString(&raw.ReceivedAt)
 		case "agency":
-			return optObject(&s, &raw.Agency, func(a *Agency, key string) bool {
+			return optObject(&s, &raw.Agency, &s.parts.agency, func(a *Agency, key string) bool {
 				switch key {
 				case "name":
 					return s.str(&a.Name)
 				case "country":
 					return s.str(&a.Country)
 				case "verified_domains":
-					return s.strings(&a.VerifiedDomains)
+					return array(&s, &a.VerifiedDomains, s.parts.domains[:0], s.str)
 				}
 				return false
 			})
 		case "requester":
-			return optObject(&s, &raw.Requester, func(r *Requester, key string) bool {
+			return optObject(&s, &raw.Requester, &s.parts.requester, func(r *Requester, key string) bool {
 				switch key {
 				case "name":
 					return s.str(&r.Name)
@@ -45,9 +46,9 @@ func (raw *rawRequest) decodeFast(data []byte) bool {
 				return false
 			})
 		case "process":
-			return optObject(&s, &raw.Process, raw.decodeProcess(&s))
+			return optObject(&s, &raw.Process, &s.parts.process, raw.decodeProcess(&s))
 		case "emergency":
-			return optObject(&s, &raw.Emergency, func(e *Exigency, key string) bool {
+			return optObject(&s, &raw.Emergency, &s.parts.emergency, func(e *Exigency, key string) bool {
 				switch key {
 				case "description":
 					return s.str(&e.Description)
@@ -57,7 +58,7 @@ func (raw *rawRequest) decodeFast(data []byte) bool {
 				return false
 			})
 		case "targets":
-			return array(&s, &raw.Targets, func(t *Target) bool {
+			return array(&s, &raw.Targets, s.parts.targets[:0], func(t *Target) bool {
 				return s.object(func(key string) bool {
 					switch key {
 					case "kind":
@@ -69,9 +70,9 @@ func (raw *rawRequest) decodeFast(data []byte) bool {
 				})
 			})
 		case "categories":
-			return array(&s, &raw.Categories, func(c *Category) bool { return s.str((*string)(c)) })
+			return array(&s, &raw.Categories, s.parts.categories[:0], func(c *Category) bool { return s.str((*string)(c)) })
 		case "window":
-			return optObject(&s, &raw.Window, func(w *rawWindow, key string) bool {
+			return optObject(&s, &raw.Window, &s.parts.window, func(w *rawWindow, key string) bool {
 				switch key {
 				case "from":
 					return s.optString(&w.From)
@@ -127,9 +128,26 @@ type scanner struct {
 	data []byte
 	doc  string // data as a string
 	i    int
-	// strs holds the strings optString points to, allocated together;
-	// it never grows past its first capacity, so the pointers stay valid.
-	strs []string
+	// parts holds what the document's values point to.
+	parts *rawParts
+	nstrs int // parts.strs in use
+}
+
+// rawParts is what a request's rawRequest points to, allocated together
+// (one allocation instead of about thirty): its objects, the strings its
+// optional fields point to, and the first elements of its arrays (an
+// array longer than that grows on the heap as append grows it). Each slot
+// is used once: a second "agency" ends the fast path before it is read.
+type rawParts struct {
+	agency     Agency
+	requester  Requester
+	process    rawProcess
+	emergency  Exigency
+	window     rawWindow
+	strs       [12]string // a request has ten optional strings
+	domains    [2]string
+	targets    [2]Target
+	categories [4]Category
 }
 
 func (s *scanner) space() {
@@ -203,16 +221,18 @@ func (s *scanner) optString(v **string) bool {
 		return true
 	}
 	r, ok := s.raw()
-	if s.strs == nil {
-		s.strs = make([]string, 0, 12)
+	if !ok {
+		return false
 	}
-	if len(s.strs) < cap(s.strs) {
-		s.strs = append(s.strs, r)
-		*v = &s.strs[len(s.strs)-1]
-	} else {
-		*v = &r
+	if s.nstrs == len(s.parts.strs) { // only a document with keys repeated in objects that do not read them
+		own := r
+		*v = &own
+		return true
 	}
-	return ok
+	*v = &s.parts.strs[s.nstrs]
+	**v = r
+	s.nstrs++
+	return true
 }
 
 func (s *scanner) boolean(v *bool) bool {
@@ -270,18 +290,20 @@ func (s *scanner) object(field func(key string) bool) bool {
 	}
 }
 
-// optObject reads an object into a new *T; null leaves it nil.
-func optObject[T any](s *scanner, v **T, field func(*T, string) bool) bool {
+// optObject reads an object into slot (zero, and used for nothing else)
+// and points v to it; null leaves v nil.
+func optObject[T any](s *scanner, v **T, slot *T, field func(*T, string) bool) bool {
 	if s.null() {
 		return true
 	}
-	*v = new(T)
-	return s.object(func(key string) bool { return field(*v, key) })
+	*v = slot
+	return s.object(func(key string) bool { return field(slot, key) })
 }
 
-// array reads an array into a new slice (empty, not nil, for []) and
-// null into nil, as encoding/json does for a slice that starts nil.
-func array[T any](s *scanner, v *[]T, elem func(*T) bool) bool {
+// array reads an array into a slice that starts as room (empty, not nil,
+// for []) and null into nil, as encoding/json does for a slice that
+// starts nil.
+func array[T any](s *scanner, v *[]T, room []T, elem func(*T) bool) bool {
 	if s.null() {
 		return true
 	}
@@ -289,17 +311,19 @@ func array[T any](s *scanner, v *[]T, elem func(*T) bool) bool {
 		return false
 	}
 	s.i++
-	*v = make([]T, 0, 4)
+	*v = room[:0]
 	if s.peek() == ']' {
 		s.i++
 		return true
 	}
+	var zero T
 	for {
-		var e T
-		if !elem(&e) {
+		// Read in place: an element read through a pointer to a local
+		// would be one allocation each.
+		*v = append(*v, zero)
+		if !elem(&(*v)[len(*v)-1]) {
 			return false
 		}
-		*v = append(*v, e)
 		switch s.peek() {
 		case ',':
 			s.i++
@@ -311,5 +335,3 @@ func array[T any](s *scanner, v *[]T, elem func(*T) bool) bool {
 		}
 	}
 }
-
-func (s *scanner) strings(v *[]string) bool { return array(s, v, s.str) }
