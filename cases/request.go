@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/nyaruka/phonenumbers"
 	"golang.org/x/text/language"
@@ -146,11 +147,17 @@ func ParseRequest(data []byte) (*Request, error) { return ParseRequestIn(data, t
 // where it ends something (window.to, due_at). See ParseTimeIn.
 func ParseRequestIn(data []byte, loc *time.Location) (*Request, error) {
 	var fast rawRequest
+	parts := getParts()
+	defer putParts(parts)
 	// The fast decoder reads the documents clients send; anything else
 	// (an error to report, an escape, a duplicate key) goes through
 	// encoding/json, whose errors name the field.
-	if fast.decodeFast(data) {
-		return fast.validate(loc)
+	if fast.decodeFast(data, parts) {
+		req, err := fast.validate(loc)
+		if err == nil {
+			req.ownStrings() // they point into data (an error's messages are copies)
+		}
+		return req, err
 	}
 	// A variable of its own: the one encoding/json fills escapes to the
 	// heap, and the fast path need not pay for that.
@@ -348,6 +355,47 @@ func ValidCountry(code string) string {
 // account. Wildcards are a policy matter (GLOBAL-TARGETS blocks them), not an
 // input error, so validation lets them through for the engine to explain.
 func HasWildcard(v string) bool { return strings.ContainsAny(v, "*%") }
+
+// ownStrings copies every string of r into one allocation of its own:
+// the fast decoder leaves them pointing into the caller's bytes, which
+// the caller may reuse once ParseRequest returns.
+// TestParseRequestOwnsItsStrings finds any string this misses, in a
+// request with every field given.
+func (r *Request) ownStrings() {
+	n := 0
+	r.eachString(func(s *string) { n += len(*s) })
+	buf := make([]byte, 0, n)
+	r.eachString(func(s *string) {
+		if len(*s) > 0 {
+			start := len(buf)
+			buf = append(buf, *s...)
+			*s = unsafe.String(&buf[start], len(*s))
+		}
+	})
+}
+
+// eachString calls f with each string of r (the directory match aside:
+// the store sets it, never the decoder).
+func (r *Request) eachString(f func(*string)) {
+	for _, s := range [...]*string{&r.Agency.Name, &r.Agency.Country, &r.Requester.Name, &r.Requester.Email, &r.Requester.Phone,
+		(*string)(&r.Process.Type), (*string)(&r.Process.Via), &r.Process.IssuingAuthority, &r.Process.Reference,
+		(*string)(&r.Process.AuthorityRole), (*string)(&r.Process.ValidatedBy), &r.DueReason} {
+		f(s)
+	}
+	for i := range r.Agency.VerifiedDomains {
+		f(&r.Agency.VerifiedDomains[i])
+	}
+	if r.Emergency != nil {
+		f(&r.Emergency.Description)
+	}
+	for i := range r.Targets {
+		f((*string)(&r.Targets[i].Kind))
+		f(&r.Targets[i].Value)
+	}
+	for i := range r.Categories {
+		f((*string)(&r.Categories[i]))
+	}
+}
 
 // requestBlock is a parsed request and what it points to, allocated
 // together: its dates, window, emergency and the first elements of its
