@@ -110,10 +110,10 @@ func (p *Policy) Decide(req *cases.Request, at time.Time) *cases.Decision {
 // allowed categories' windows and the preservation date.
 type decisionBlock struct {
 	d        cases.Decision
-	allowed  [4]cases.Allowed
-	denied   [4]cases.Denied
-	findings [4]cases.Finding
-	windows  [4]cases.Window
+	allowed  [2]cases.Allowed
+	denied   [2]cases.Denied
+	findings [2]cases.Finding
+	windows  [2]cases.Window
 	nwindows int // windows in use
 	preserve time.Time
 }
