@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"github.com/nyaruka/phonenumbers"
 )
@@ -124,20 +125,24 @@ func (c *callingCode) valid(n string) (valid, known bool) {
 }
 
 var (
-	callingCodesMu sync.Mutex
-	callingCodes   = map[int]*callingCode{}
+	callingCodesMu sync.Mutex // held while one is compiled
+	callingCodes   [1000]atomic.Pointer[callingCode]
 )
 
 // callingCodeFor compiles a calling code's automata on its first use
-// (about 250 codes; a process sees few of them).
+// (about 250 codes; a process sees few of them). Once compiled, one is
+// read without the lock (which was a tenth of validating a number).
 func callingCodeFor(cc int, regions []string) *callingCode {
+	if c := callingCodes[cc].Load(); c != nil {
+		return c
+	}
 	callingCodesMu.Lock()
 	defer callingCodesMu.Unlock()
-	if c, ok := callingCodes[cc]; ok {
+	if c := callingCodes[cc].Load(); c != nil {
 		return c
 	}
 	c := compileCallingCode(cc, regions)
-	callingCodes[cc] = c
+	callingCodes[cc].Store(c)
 	return c
 }
 

@@ -338,6 +338,26 @@ func validAddress(s string) bool {
 // ValidCountry reports why code is not an ISO 3166-1 alpha-2 country code,
 // or "" if it is.
 func ValidCountry(code string) string {
+	if len(code) == 2 && code[0] >= 'A' && code[0] <= 'Z' && code[1] >= 'A' && code[1] <= 'Z' && countries[code[0]-'A'][code[1]-'A'] {
+		return ""
+	}
+	return validCountry(code)
+}
+
+// countries marks the two capital letters validCountry accepts, worked
+// out by asking it about each pair once (language.ParseRegion was a
+// twentieth of parsing a request).
+var countries = func() (set [26][26]bool) {
+	for a := range 26 {
+		for b := range 26 {
+			set[a][b] = validCountry(string([]byte{'A' + byte(a), 'A' + byte(b)})) == ""
+		}
+	}
+	return set
+}()
+
+// validCountry is ValidCountry by the language tables.
+func validCountry(code string) string {
 	if code == "" {
 		return "is required (ISO 3166-1 alpha-2, e.g. US)"
 	}
@@ -362,39 +382,41 @@ func HasWildcard(v string) bool { return strings.ContainsAny(v, "*%") }
 // TestParseRequestOwnsItsStrings finds any string this misses, in a
 // request with every field given.
 func (r *Request) ownStrings() {
+	var buf [96]*string // room for 25 targets
+	strs := r.appendStrings(buf[:0])
 	n := 0
-	r.eachString(func(s *string) { n += len(*s) })
-	buf := make([]byte, 0, n)
-	r.eachString(func(s *string) {
+	for _, s := range strs {
+		n += len(*s)
+	}
+	own := make([]byte, 0, n)
+	for _, s := range strs {
 		if len(*s) > 0 {
-			start := len(buf)
-			buf = append(buf, *s...)
-			*s = unsafe.String(&buf[start], len(*s))
+			start := len(own)
+			own = append(own, *s...)
+			*s = unsafe.String(&own[start], len(*s))
 		}
-	})
+	}
 }
 
-// eachString calls f with each string of r (the directory match aside:
-// the store sets it, never the decoder).
-func (r *Request) eachString(f func(*string)) {
-	for _, s := range [...]*string{&r.Agency.Name, &r.Agency.Country, &r.Requester.Name, &r.Requester.Email, &r.Requester.Phone,
+// appendStrings appends a pointer to each string of r (the directory
+// match aside: the store sets it, never the decoder).
+func (r *Request) appendStrings(strs []*string) []*string {
+	strs = append(strs, &r.Agency.Name, &r.Agency.Country, &r.Requester.Name, &r.Requester.Email, &r.Requester.Phone,
 		(*string)(&r.Process.Type), (*string)(&r.Process.Via), &r.Process.IssuingAuthority, &r.Process.Reference,
-		(*string)(&r.Process.AuthorityRole), (*string)(&r.Process.ValidatedBy), &r.DueReason} {
-		f(s)
-	}
+		(*string)(&r.Process.AuthorityRole), (*string)(&r.Process.ValidatedBy), &r.DueReason)
 	for i := range r.Agency.VerifiedDomains {
-		f(&r.Agency.VerifiedDomains[i])
+		strs = append(strs, &r.Agency.VerifiedDomains[i])
 	}
 	if r.Emergency != nil {
-		f(&r.Emergency.Description)
+		strs = append(strs, &r.Emergency.Description)
 	}
 	for i := range r.Targets {
-		f((*string)(&r.Targets[i].Kind))
-		f(&r.Targets[i].Value)
+		strs = append(strs, (*string)(&r.Targets[i].Kind), &r.Targets[i].Value)
 	}
 	for i := range r.Categories {
-		f((*string)(&r.Categories[i]))
+		strs = append(strs, (*string)(&r.Categories[i]))
 	}
+	return strs
 }
 
 // requestBlock is a parsed request and what it points to, allocated

@@ -103,3 +103,16 @@ func FuzzPlainAddress(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) { checkAddressFast(t, s) })
 }
+
+// TestValidCountryTable: the table answers as the language tables do for
+// every string of two bytes.
+func TestValidCountryTable(t *testing.T) {
+	for a := range 256 {
+		for b := range 256 {
+			code := string([]byte{byte(a), byte(b)})
+			if got, want := ValidCountry(code), validCountry(code); got != want {
+				t.Fatalf("%q: table says %q, language tables %q", code, got, want)
+			}
+		}
+	}
+}
