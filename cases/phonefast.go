@@ -178,12 +178,17 @@ func compileCallingCode(cc int, regions []string) *callingCode {
 			return phoneDesc{lengths: d.PossibleLength, m: ok(compileDFA(d.GetNationalNumberPattern()))}
 		}
 		r.types.general = desc(md.GetGeneralDesc())
-		for _, d := range []*phonenumbers.PhoneNumberDesc{md.GetPremiumRate(), md.GetTollFree(), md.GetSharedCost(), md.GetVoip(),
-			md.GetPersonalNumber(), md.GetPager(), md.GetUan(), md.GetVoicemail(), md.GetFixedLine()} {
-			r.types.any = append(r.types.any, desc(d))
-		}
+		// The library tries the types in another order to name the type;
+		// validity asks only whether any matches, so the common two come
+		// first (a fixed line took nine automata to find).
+		kinds := []*phonenumbers.PhoneNumberDesc{md.GetFixedLine()}
 		if !md.GetSameMobileAndFixedLinePattern() {
-			r.types.any = append(r.types.any, desc(md.GetMobile()))
+			kinds = append(kinds, md.GetMobile())
+		}
+		kinds = append(kinds, md.GetPremiumRate(), md.GetTollFree(), md.GetSharedCost(), md.GetVoip(),
+			md.GetPersonalNumber(), md.GetPager(), md.GetUan(), md.GetVoicemail())
+		for _, d := range kinds {
+			r.types.any = append(r.types.any, desc(d))
 		}
 		c.regions = append(c.regions, r)
 	}

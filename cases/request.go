@@ -256,12 +256,8 @@ type timePool struct{ times []time.Time }
 
 // opt is optTimeIn with the result kept in the pool.
 func (p *timePool) opt(f fieldErrors, field string, s *string, loc *time.Location, b Bound) *time.Time {
-	if s == nil || strings.TrimSpace(*s) == "" {
-		return nil
-	}
-	t, err := ParseTimeIn(*s, loc, b)
-	if err != nil {
-		f.add(field, "%v", err)
+	t, ok := optValue(f, field, s, loc, b)
+	if !ok {
 		return nil
 	}
 	if p.times == nil {
@@ -274,6 +270,20 @@ func (p *timePool) opt(f fieldErrors, field string, s *string, loc *time.Locatio
 	}
 	p.times = append(p.times, t)
 	return &p.times[len(p.times)-1]
+}
+
+// optValue is optTimeIn for a date copied into the request: ok is false
+// for absent and for a date refused (its error added to f).
+func optValue(f fieldErrors, field string, s *string, loc *time.Location, b Bound) (time.Time, bool) {
+	if s == nil || strings.TrimSpace(*s) == "" {
+		return time.Time{}, false
+	}
+	t, err := ParseTimeIn(*s, loc, b)
+	if err != nil {
+		f.add(field, "%v", err)
+		return time.Time{}, false
+	}
+	return t, true
 }
 
 // TextProblem says why s cannot be stored as text, or "" if it can:
@@ -426,7 +436,7 @@ func (r *Request) appendStrings(strs []*string) []*string {
 // copies instead of writing over a neighbour.
 type requestBlock struct {
 	req        Request
-	times      [8]time.Time
+	times      [5]time.Time // the dates kept as pointers
 	window     Window
 	emergency  Exigency
 	domains    [2]string
@@ -454,8 +464,8 @@ func (raw *rawRequest) validate(loc *time.Location) (*Request, error) {
 	}
 
 	if raw.ReceivedAt != nil && strings.TrimSpace(*raw.ReceivedAt) != "" {
-		if t := optTime(f, "received_at", raw.ReceivedAt); t != nil {
-			req.ReceivedAt = *t
+		if t, ok := optValue(f, "received_at", raw.ReceivedAt, loc, StartOfDay); ok {
+			req.ReceivedAt = t
 		}
 	}
 
@@ -589,17 +599,18 @@ func (raw *rawRequest) validate(loc *time.Location) (*Request, error) {
 	}
 
 	if raw.Window != nil {
-		from := optTime(f, "window.from", raw.Window.From)
-		to := times.opt(f, "window.to", raw.Window.To, loc, EndOfDayExclusive)
+		// Values: the request keeps a copy of the window, not these.
+		from, fromOK := optValue(f, "window.from", raw.Window.From, loc, StartOfDay)
+		to, toOK := optValue(f, "window.to", raw.Window.To, loc, EndOfDayExclusive)
 		switch {
-		case from == nil && f["window.from"] == "":
+		case !fromOK && f["window.from"] == "":
 			f.add("window.from", "is required when a window is given")
-		case to == nil && f["window.to"] == "":
+		case !toOK && f["window.to"] == "":
 			f.add("window.to", "is required when a window is given")
-		case from != nil && to != nil && !to.After(*from):
+		case fromOK && toOK && !to.After(from):
 			f.add("window.to", "must be after window.from")
-		case from != nil && to != nil:
-			block.window = Window{From: *from, To: *to}
+		case fromOK && toOK:
+			block.window = Window{From: from, To: to}
 			req.Window = &block.window
 		}
 	}

@@ -227,7 +227,11 @@ func (s *scanner) raw() (string, bool) {
 	start := s.i + 1
 	ascii := true
 	for j := start; j < len(s.data); j++ {
-		switch c := s.data[j]; {
+		c := s.data[j]
+		if !strSpecial[c] { // one look-up for the plain characters
+			continue
+		}
+		switch {
 		case c == '"':
 			v := s.doc[start:j]
 			if !ascii && !utf8.ValidString(v) {
@@ -235,14 +239,23 @@ func (s *scanner) raw() (string, bool) {
 			}
 			s.i = j + 1
 			return v, true
-		case c == '\\' || c < 0x20:
-			return "", false
 		case c >= 0x80:
 			ascii = false
+		default: // a backslash or a control character
+			return "", false
 		}
 	}
 	return "", false
 }
+
+// strSpecial marks the bytes raw must look at: the quote, the
+// backslash, control characters and non-ASCII.
+var strSpecial = func() (set [256]bool) {
+	for c := range 256 {
+		set[c] = c == '"' || c == '\\' || c < 0x20 || c >= 0x80
+	}
+	return set
+}()
 
 // str reads a string into v; null leaves v as it is, as encoding/json does.
 func (s *scanner) str(v *string) bool {
