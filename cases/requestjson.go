@@ -190,14 +190,16 @@ func putParts(p *rawParts) {
 }
 
 func (s *scanner) space() {
-	for s.i < len(s.data) {
-		switch s.data[s.i] {
+	i, data := s.i, s.data // locals, kept in registers
+	for i < len(data) {
+		switch data[i] {
 		case ' ', '\t', '\n', '\r':
-			s.i++
-		default:
-			return
+			i++
+			continue
 		}
+		break
 	}
+	s.i = i
 }
 
 // peek skips white space and returns the next byte (0 at the end).

@@ -25,14 +25,12 @@ func (p *Policy) Decide(req *cases.Request, at time.Time) *cases.Decision {
 	var catBuf [8]cases.Category
 	cats := requested(catBuf[:0], req.Categories)
 	b := new(decisionBlock)
-	d := &b.d
-	*d = cases.Decision{
-		PolicyVersion: p.version,
-		DecidedAt:     at,
-		Allowed:       room(b.allowed[:], len(cats)),
-		Denied:        room(b.denied[:], len(cats)),
-		Findings:      b.findings[:0],
-	}
+	d := &b.d // filled field by field: a composite literal is built aside and copied in
+	d.PolicyVersion = p.version
+	d.DecidedAt = at
+	d.Allowed = room(b.allowed[:], len(cats))
+	d.Denied = room(b.denied[:], len(cats))
+	d.Findings = b.findings[:0]
 	e := &eval{p: p, req: req, at: at, d: d, own: b}
 	proc := p.procs[req.Process.Type]
 	if proc == nil { // not a valid request: Decide's contract says it cannot happen

@@ -232,16 +232,20 @@ func plainDomain(d string) bool {
 	if len(d) > 253 || !strings.Contains(d, ".") {
 		return false
 	}
-	for label := range strings.SplitSeq(d, ".") {
+	start := 0 // of the label being read
+	for i := 0; i <= len(d); i++ {
+		if i < len(d) && d[i] != '.' {
+			if c := d[i]; !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-') {
+				return false
+			}
+			continue
+		}
+		label := d[start:i]
 		n := len(label)
 		if n == 0 || label[0] == '-' || label[n-1] == '-' || n >= 4 && label[2] == '-' && label[3] == '-' {
 			return false
 		}
-		for i := 0; i < n; i++ {
-			if c := label[i]; !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-') {
-				return false
-			}
-		}
+		start = i + 1
 	}
 	return true
 }
