@@ -439,9 +439,11 @@ type requestBlock struct {
 	times      [5]time.Time // the dates kept as pointers
 	window     Window
 	emergency  Exigency
-	domains    [2]string
-	targets    [2]Target
-	categories [4]Category
+	// Room for the spec's sample (one domain, one target, two
+	// categories): the block fits the 640-byte size class.
+	domains    [1]string
+	targets    [1]Target
+	categories [2]Category
 }
 
 // room returns block[:0] with capacity n if the block has room for n,
