@@ -84,15 +84,15 @@ func (p *Policy) Decide(req *cases.Request, at time.Time) *cases.Decision {
 		if from.IsZero() {
 			from = at
 		}
-		b.preserve = from.UTC().AddDate(0, 0, p.file.Preservation.Days)
-		d.PreserveUntil = &b.preserve
+		until := from.UTC().AddDate(0, 0, p.file.Preservation.Days)
+		d.PreserveUntil = &until
 	}
 	if req.Process.Type == cases.EUPreservationOrder && block == nil && len(d.Allowed) > 0 {
-		b.preserve = req.ReceivedAt.UTC().AddDate(0, 0, p.eu.days)
+		until := req.ReceivedAt.UTC().AddDate(0, 0, p.eu.days)
 		if req.ReceivedAt.IsZero() {
-			b.preserve = at.AddDate(0, 0, p.eu.days)
+			until = at.AddDate(0, 0, p.eu.days)
 		}
-		d.PreserveUntil = &b.preserve
+		d.PreserveUntil = &until
 	}
 	// The lists end where they end: a caller's append copies instead of
 	// writing into the block.
@@ -104,16 +104,16 @@ func (p *Policy) Decide(req *cases.Request, at time.Time) *cases.Decision {
 
 // decisionBlock is a decision and what it points to, allocated together
 // (one allocation instead of one each): room for the lists of a common
-// decision (a longer list grows on the heap as append grows it), the
-// allowed categories' windows and the preservation date.
+// decision (a longer list grows on the heap as append grows it) and a
+// window. It fits the 512-byte size class; a preservation date, rare,
+// has an allocation of its own.
 type decisionBlock struct {
 	d        cases.Decision
 	allowed  [2]cases.Allowed
 	denied   [2]cases.Denied
 	findings [2]cases.Finding
-	windows  [2]cases.Window
+	windows  [1]cases.Window
 	nwindows int // windows in use
-	preserve time.Time
 }
 
 // window returns a copy of w of the decision's own, from the block
