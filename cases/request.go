@@ -250,8 +250,8 @@ func optTimeIn(f fieldErrors, field string, s *string, loc *time.Location, b Bou
 }
 
 // timePool hands out a request's dates from one allocation instead of
-// one each (a request has up to eight): room given by the caller, or
-// one made on first use.
+// one each (a request keeps up to five as pointers): room given by the
+// caller (requestBlock's), or one made on first use.
 type timePool struct{ times []time.Time }
 
 // opt is optTimeIn with the result kept in the pool.
