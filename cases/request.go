@@ -435,10 +435,10 @@ func (r *Request) appendStrings(strs []*string) []*string {
 // out have their capacity cut to their length, so a caller's append
 // copies instead of writing over a neighbour.
 type requestBlock struct {
-	req        Request
-	times      [5]time.Time // the dates kept as pointers
-	window     Window
-	emergency  Exigency
+	req       Request
+	times     [5]time.Time // the dates kept as pointers
+	window    Window
+	emergency Exigency
 	// Room for the spec's sample (one domain, one target, two
 	// categories): the block fits the 640-byte size class.
 	domains    [1]string
