@@ -6,7 +6,9 @@
 //	cd bench && go run . -write ../docs/performance.md
 //
 // Without -write it prints the table. -quick runs the product's million-row
-// benchmarks once instead of three times.
+// benchmarks once instead of three times. -only decide measures only the
+// parse + decide rows (seconds instead of minutes, to work on the
+// decision path) and, like -http-only, prints them without -write.
 package main
 
 import (
@@ -45,12 +47,19 @@ func main() {
 	pg := flag.String("postgres", os.Getenv("ENVELOPE_TEST_POSTGRES"), "a PostgreSQL server's admin DSN, on which a database of a million cases is seeded once and kept (default $ENVELOPE_TEST_POSTGRES; empty: SQLite only)")
 	loadFor := flag.Duration("http-duration", 10*time.Second, "how long each HTTP load runs (0: no HTTP figures)")
 	httpOnly := flag.Bool("http-only", false, "measure only the HTTP figures (print, never -write: the table needs every row)")
+	only := flag.String("only", "", `measure only this group of figures: "decide" for parse + decide and OPA (print, never -write)`)
 	flag.Parse()
 	var rows []row
 	var err error
-	if *httpOnly {
+	switch {
+	case *only == "decide":
+		*write, *loadFor = "", 0
+		rows, err = decideRows(*root)
+	case *only != "":
+		err = fmt.Errorf("-only %q: the only group is \"decide\"", *only)
+	case *httpOnly:
 		*write = ""
-	} else {
+	default:
 		rows, err = run(*root, *quick)
 	}
 	if err == nil && *loadFor > 0 {
@@ -75,6 +84,36 @@ func main() {
 }
 
 func run(root string, quick bool) ([]row, error) {
+	rows, err := decideRows(root)
+	if err != nil {
+		return nil, err
+	}
+	times := "3x"
+	if quick {
+		times = "1x"
+	}
+	// The product's own million-row benchmarks time their baseline (the
+	// sqlite3 command line on the same file) in the same run and report both.
+	exp, err := productBench(root, "./exporter", "BenchmarkRecordsMillionPairs", times)
+	if err != nil {
+		return nil, err
+	}
+	rows = append(rows, row{figure: "export of 1,000,000 message pairs (CSV + JSON)", baseline: "sqlite3 -csv of the same rows",
+		value: exp["s/csv+json"], base: exp["s/sqlite3-csv"], unit: "s", goal: "≤ 1.5x, peak RSS < 100 MB",
+		met:       exp["x-sqlite3"] <= 1.5 && exp["peak-rss-MB"] < 100,
+		valueText: fmt.Sprintf("%s s (peak RSS %.0f MB, heap %.0f MB)", num(exp["s/csv+json"]), exp["peak-rss-MB"], exp["peak-heap-MB"])})
+	tally, err := productBench(root, "./exporter/report", "BenchmarkTally", times)
+	if err != nil {
+		return nil, err
+	}
+	rows = append(rows, row{figure: "quarterly tally", baseline: "the same SQL in sqlite3",
+		value: tally["go-ms"], base: tally["sqlite3-ms"], unit: "ms", goal: "≤ 1.2x", met: tally["x-sqlite3"] <= 1.2})
+	return rows, nil
+}
+
+// decideRows measures parse + decide and OPA on the spec's sample and on
+// 25 targets, each against the decision alone.
+func decideRows(root string) ([]row, error) {
 	in, err := decide.LoadInputs(root)
 	if err != nil {
 		return nil, err
@@ -129,26 +168,6 @@ func run(root string, quick bool) ([]row, error) {
 			valueText: fmt.Sprintf("%s µs (wall %s µs)", num(m[4]/1e3), num(wall[4]/1e3))},
 		{figure: "OPA prepared query, 25 targets", baseline: "envelope decide", value: m[5] / 1e3, base: m[3] / 1e3, unit: "µs", goal: "(comparison)", met: true},
 	}
-	times := "3x"
-	if quick {
-		times = "1x"
-	}
-	// The product's own million-row benchmarks time their baseline (the
-	// sqlite3 command line on the same file) in the same run and report both.
-	exp, err := productBench(root, "./exporter", "BenchmarkRecordsMillionPairs", times)
-	if err != nil {
-		return nil, err
-	}
-	rows = append(rows, row{figure: "export of 1,000,000 message pairs (CSV + JSON)", baseline: "sqlite3 -csv of the same rows",
-		value: exp["s/csv+json"], base: exp["s/sqlite3-csv"], unit: "s", goal: "≤ 1.5x, peak RSS < 100 MB",
-		met:       exp["x-sqlite3"] <= 1.5 && exp["peak-rss-MB"] < 100,
-		valueText: fmt.Sprintf("%s s (peak RSS %.0f MB, heap %.0f MB)", num(exp["s/csv+json"]), exp["peak-rss-MB"], exp["peak-heap-MB"])})
-	tally, err := productBench(root, "./exporter/report", "BenchmarkTally", times)
-	if err != nil {
-		return nil, err
-	}
-	rows = append(rows, row{figure: "quarterly tally", baseline: "the same SQL in sqlite3",
-		value: tally["go-ms"], base: tally["sqlite3-ms"], unit: "ms", goal: "≤ 1.2x", met: tally["x-sqlite3"] <= 1.2})
 	return rows, nil
 }
 

@@ -99,9 +99,16 @@ func (f fieldErrors) add(field, format string, args ...any) {
 	}
 }
 
+// err returns the problems as an EINVALID error, or nil. The error has a
+// copy of its own, so that f itself can live on the caller's stack (a
+// valid request then allocates nothing for it).
 func (f fieldErrors) err() error {
 	if len(f) == 0 {
 		return nil
 	}
-	return Invalid(f)
+	own := make(map[string]string, len(f))
+	for k, v := range f {
+		own[k] = v
+	}
+	return Invalid(own)
 }

@@ -1,6 +1,10 @@
 package cases
 
-import "unicode/utf8"
+import (
+	"sync"
+	"unicode/utf8"
+	"unsafe"
+)
 
 // decodeFast fills raw from data when data is a request document of the
 // plain kind clients send: field names spelt as the spec spells them,
@@ -12,28 +16,36 @@ import "unicode/utf8"
 // encoding/json would have produced (FuzzDecodeFast holds it to that).
 // encoding/json's reflection was most of the time left in parsing a
 // request once phone numbers were fast (issue 18).
-func (raw *rawRequest) decodeFast(data []byte) bool {
-	// One copy of the document; every string read is a slice of it, so a
-	// request costs one allocation for its strings instead of one each.
-	s := scanner{data: data, doc: string(data)}
+//
+// raw points into parts, which the caller keeps for as long as raw, and
+// its strings point into data itself, not into a copy: the caller
+// copies out what it keeps (Request.ownStrings), a few hundred bytes
+// instead of the whole document.
+func (raw *rawRequest) decodeFast(data []byte, parts *rawParts) bool {
+	s := scanner{data: data, doc: unsafe.String(unsafe.SliceData(data), len(data)), parts: parts}
 	ok := s.object(func(key string) bool {
 		switch key {
 		case "received_at":
 			return s.optString(&raw.ReceivedAt)
 		case "agency":
-			return optObject(&s, &raw.Agency, func(a *Agency, key string) bool {
+			a := &parts.agency
+			return optObject(&s, &raw.Agency, a, func(key string) bool {
 				switch key {
 				case "name":
 					return s.str(&a.Name)
 				case "country":
 					return s.str(&a.Country)
 				case "verified_domains":
-					return s.strings(&a.VerifiedDomains)
+					return s.array(func() { a.VerifiedDomains = parts.domains[:0] }, func() bool {
+						a.VerifiedDomains = append(a.VerifiedDomains, "")
+						return s.str(&a.VerifiedDomains[len(a.VerifiedDomains)-1])
+					})
 				}
 				return false
 			})
 		case "requester":
-			return optObject(&s, &raw.Requester, func(r *Requester, key string) bool {
+			r := &parts.requester
+			return optObject(&s, &raw.Requester, r, func(key string) bool {
 				switch key {
 				case "name":
 					return s.str(&r.Name)
@@ -45,9 +57,11 @@ func (raw *rawRequest) decodeFast(data []byte) bool {
 				return false
 			})
 		case "process":
-			return optObject(&s, &raw.Process, raw.decodeProcess(&s))
+			p := &parts.process
+			return optObject(&s, &raw.Process, p, func(key string) bool { return s.process(p, key) })
 		case "emergency":
-			return optObject(&s, &raw.Emergency, func(e *Exigency, key string) bool {
+			e := &parts.emergency
+			return optObject(&s, &raw.Emergency, e, func(key string) bool {
 				switch key {
 				case "description":
 					return s.str(&e.Description)
@@ -57,7 +71,9 @@ func (raw *rawRequest) decodeFast(data []byte) bool {
 				return false
 			})
 		case "targets":
-			return array(&s, &raw.Targets, func(t *Target) bool {
+			return s.array(func() { raw.Targets = parts.targets[:0] }, func() bool {
+				raw.Targets = append(raw.Targets, Target{})
+				t := &raw.Targets[len(raw.Targets)-1]
 				return s.object(func(key string) bool {
 					switch key {
 					case "kind":
@@ -69,9 +85,13 @@ func (raw *rawRequest) decodeFast(data []byte) bool {
 				})
 			})
 		case "categories":
-			return array(&s, &raw.Categories, func(c *Category) bool { return s.str((*string)(c)) })
+			return s.array(func() { raw.Categories = parts.categories[:0] }, func() bool {
+				raw.Categories = append(raw.Categories, "")
+				return s.str((*string)(&raw.Categories[len(raw.Categories)-1]))
+			})
 		case "window":
-			return optObject(&s, &raw.Window, func(w *rawWindow, key string) bool {
+			w := &parts.window
+			return optObject(&s, &raw.Window, w, func(key string) bool {
 				switch key {
 				case "from":
 					return s.optString(&w.From)
@@ -91,8 +111,9 @@ func (raw *rawRequest) decodeFast(data []byte) bool {
 	return ok && s.i == len(data)
 }
 
-func (raw *rawRequest) decodeProcess(s *scanner) func(p *rawProcess, key string) bool {
-	return func(p *rawProcess, key string) bool {
+// process reads the value of the process object's field key into p.
+func (s *scanner) process(p *rawProcess, key string) bool {
+	{
 		switch key {
 		case "type":
 			return s.str((*string)(&p.Type))
@@ -125,22 +146,60 @@ func (raw *rawRequest) decodeProcess(s *scanner) func(p *rawProcess, key string)
 // reports false where that subset ends.
 type scanner struct {
 	data []byte
-	doc  string // data as a string
+	doc  string // data as a string (the same bytes: see decodeFast)
 	i    int
-	// strs holds the strings optString points to, allocated together;
-	// it never grows past its first capacity, so the pointers stay valid.
-	strs []string
+	// parts holds what the document's values point to.
+	parts *rawParts
+	nstrs int // parts.strs in use
+}
+
+// rawParts is what a request's rawRequest points to, kept together
+// (instead of about thirty allocations): its objects, the strings its
+// optional fields point to, and the first elements of its arrays (an
+// array longer than that grows on the heap as append grows it). Each
+// slot is used once: a second "agency" ends the fast path before it is
+// read. Nothing validate builds points into it, so one is used again
+// and again (partsPool).
+type rawParts struct {
+	agency    Agency
+	requester Requester
+	process   rawProcess
+	emergency Exigency
+	window    rawWindow
+	strs      [12]string // a request has ten optional strings
+	// Room for as many targets as the default policy accepts and for each
+	// category once: kept in the pool, this room costs nothing per parse.
+	domains    [4]string
+	targets    [25]Target
+	categories [10]Category
+}
+
+// partsPool keeps the rawParts of requests parsed: a request's are
+// needed only while it is parsed, and allocating them each time was a
+// quarter of the bytes a parse allocated (each byte brings the next
+// collection nearer).
+var partsPool = sync.Pool{New: func() any { return new(rawParts) }}
+
+// getParts returns zeroed parts; putParts zeroes them (they point into
+// the document parsed) and gives them back.
+func getParts() *rawParts { return partsPool.Get().(*rawParts) }
+
+func putParts(p *rawParts) {
+	*p = rawParts{}
+	partsPool.Put(p)
 }
 
 func (s *scanner) space() {
-	for s.i < len(s.data) {
-		switch s.data[s.i] {
+	i, data := s.i, s.data // locals, kept in registers
+	for i < len(data) {
+		switch data[i] {
 		case ' ', '\t', '\n', '\r':
-			s.i++
-		default:
-			return
+			i++
+			continue
 		}
+		break
 	}
+	s.i = i
 }
 
 // peek skips white space and returns the next byte (0 at the end).
@@ -170,7 +229,11 @@ func (s *scanner) raw() (string, bool) {
 	start := s.i + 1
 	ascii := true
 	for j := start; j < len(s.data); j++ {
-		switch c := s.data[j]; {
+		c := s.data[j]
+		if !strSpecial[c] { // one look-up for the plain characters
+			continue
+		}
+		switch {
 		case c == '"':
 			v := s.doc[start:j]
 			if !ascii && !utf8.ValidString(v) {
@@ -178,14 +241,23 @@ func (s *scanner) raw() (string, bool) {
 			}
 			s.i = j + 1
 			return v, true
-		case c == '\\' || c < 0x20:
-			return "", false
 		case c >= 0x80:
 			ascii = false
+		default: // a backslash or a control character
+			return "", false
 		}
 	}
 	return "", false
 }
+
+// strSpecial marks the bytes raw must look at: the quote, the
+// backslash, control characters and non-ASCII.
+var strSpecial = func() (set [256]bool) {
+	for c := range 256 {
+		set[c] = c == '"' || c == '\\' || c < 0x20 || c >= 0x80
+	}
+	return set
+}()
 
 // str reads a string into v; null leaves v as it is, as encoding/json does.
 func (s *scanner) str(v *string) bool {
@@ -203,16 +275,18 @@ func (s *scanner) optString(v **string) bool {
 		return true
 	}
 	r, ok := s.raw()
-	if s.strs == nil {
-		s.strs = make([]string, 0, 12)
+	if !ok {
+		return false
 	}
-	if len(s.strs) < cap(s.strs) {
-		s.strs = append(s.strs, r)
-		*v = &s.strs[len(s.strs)-1]
-	} else {
-		*v = &r
+	if s.nstrs == len(s.parts.strs) { // only a document with keys repeated in objects that do not read them
+		own := r
+		*v = &own
+		return true
 	}
-	return ok
+	*v = &s.parts.strs[s.nstrs]
+	**v = r
+	s.nstrs++
+	return true
 }
 
 func (s *scanner) boolean(v *bool) bool {
@@ -270,18 +344,23 @@ func (s *scanner) object(field func(key string) bool) bool {
 	}
 }
 
-// optObject reads an object into a new *T; null leaves it nil.
-func optObject[T any](s *scanner, v **T, field func(*T, string) bool) bool {
+// optObject reads an object into slot (zero, and used for nothing else:
+// field fills it) and points v to it; null leaves v nil.
+func optObject[T any](s *scanner, v **T, slot *T, field func(key string) bool) bool {
 	if s.null() {
 		return true
 	}
-	*v = new(T)
-	return s.object(func(key string) bool { return field(*v, key) })
+	*v = slot
+	return s.object(field)
 }
 
-// array reads an array into a new slice (empty, not nil, for []) and
-// null into nil, as encoding/json does for a slice that starts nil.
-func array[T any](s *scanner, v *[]T, elem func(*T) bool) bool {
+// array reads an array. null leaves the caller's slice nil; '[' calls
+// start, which makes it empty but not nil (as encoding/json does for a
+// slice that starts nil), and each element calls elem, which appends a
+// zero element and reads into it in place (an element read through a
+// pointer to a local would be an allocation each; and a generic append
+// here would move the caller's room to the heap).
+func (s *scanner) array(start func(), elem func() bool) bool {
 	if s.null() {
 		return true
 	}
@@ -289,17 +368,15 @@ func array[T any](s *scanner, v *[]T, elem func(*T) bool) bool {
 		return false
 	}
 	s.i++
-	*v = make([]T, 0, 4)
+	start()
 	if s.peek() == ']' {
 		s.i++
 		return true
 	}
 	for {
-		var e T
-		if !elem(&e) {
+		if !elem() {
 			return false
 		}
-		*v = append(*v, e)
 		switch s.peek() {
 		case ',':
 			s.i++
@@ -311,5 +388,3 @@ func array[T any](s *scanner, v *[]T, elem func(*T) bool) bool {
 		}
 	}
 }
-
-func (s *scanner) strings(v *[]string) bool { return array(s, v, s.str) }

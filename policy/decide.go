@@ -3,6 +3,7 @@ package policy
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -21,15 +22,16 @@ const contentReason = "message content is never disclosed: it is end-to-end encr
 // times are, so that a stored decision replays identically.
 func (p *Policy) Decide(req *cases.Request, at time.Time) *cases.Decision {
 	at = at.UTC().Truncate(time.Microsecond)
-	cats := requested(req.Categories)
-	d := &cases.Decision{
-		PolicyVersion: p.version,
-		DecidedAt:     at,
-		Allowed:       make([]cases.Allowed, 0, len(cats)),
-		Denied:        make([]cases.Denied, 0, len(cats)),
-		Findings:      []cases.Finding{},
-	}
-	e := &eval{p: p, req: req, at: at, d: d}
+	var catBuf [8]cases.Category
+	cats := requested(catBuf[:0], req.Categories)
+	b := new(decisionBlock)
+	d := &b.d // filled field by field: a composite literal is built aside and copied in
+	d.PolicyVersion = p.version
+	d.DecidedAt = at
+	d.Allowed = room(b.allowed[:], len(cats))
+	d.Denied = room(b.denied[:], len(cats))
+	d.Findings = b.findings[:0]
+	e := &eval{p: p, req: req, at: at, d: d, own: b}
 	proc := p.procs[req.Process.Type]
 	if proc == nil { // not a valid request: Decide's contract says it cannot happen
 		e.find(RuleJurisdiction, cases.SeverityBlock, "%q is not a process type this policy knows", req.Process.Type)
@@ -45,7 +47,7 @@ func (p *Policy) Decide(req *cases.Request, at time.Time) *cases.Decision {
 
 	// Rules 6-11: the rule for this process type says what it grants. A
 	// request already blocked is not scoped: nothing will be disclosed.
-	var grants []*grantSet
+	var grants grantList
 	var deny *grantSet
 	if e.block() == nil {
 		grants, deny = e.scope(proc)
@@ -69,7 +71,7 @@ func (p *Policy) Decide(req *cases.Request, at time.Time) *cases.Decision {
 		}
 	}
 	if e.clip != "" && len(d.Allowed) > 0 {
-		e.find(RuleWindow, cases.SeverityInfo, "%s", e.clip)
+		e.note(RuleWindow, cases.SeverityInfo, e.clip)
 	}
 
 	d.Outcome = outcome(d, len(cats))
@@ -92,7 +94,47 @@ func (p *Policy) Decide(req *cases.Request, at time.Time) *cases.Decision {
 		}
 		d.PreserveUntil = &until
 	}
+	// The lists end where they end: a caller's append copies instead of
+	// writing into the block.
+	d.Allowed = d.Allowed[:len(d.Allowed):len(d.Allowed)]
+	d.Denied = d.Denied[:len(d.Denied):len(d.Denied)]
+	d.Findings = d.Findings[:len(d.Findings):len(d.Findings)]
 	return d
+}
+
+// decisionBlock is a decision and what it points to, allocated together
+// (one allocation instead of one each): room for the lists of a common
+// decision (a longer list grows on the heap as append grows it) and a
+// window. It fits the 512-byte size class; a preservation date, rare,
+// has an allocation of its own.
+type decisionBlock struct {
+	d        cases.Decision
+	allowed  [2]cases.Allowed
+	denied   [2]cases.Denied
+	findings [2]cases.Finding
+	windows  [1]cases.Window
+	nwindows int // windows in use
+}
+
+// window returns a copy of w of the decision's own, from the block
+// while it has room.
+func (b *decisionBlock) window(w cases.Window) *cases.Window {
+	if b.nwindows == len(b.windows) {
+		return &cases.Window{From: w.From, To: w.To}
+	}
+	own := &b.windows[b.nwindows]
+	b.nwindows++
+	*own = cases.Window{From: w.From, To: w.To}
+	return own
+}
+
+// room returns block[:0] with capacity n if the block has room for n,
+// else a new slice of that capacity.
+func room[T any](block []T, n int) []T {
+	if n <= len(block) {
+		return block[:0:n]
+	}
+	return make([]T, 0, n)
 }
 
 // Redecide decides req again under p at the time old was decided, so that
@@ -106,9 +148,9 @@ func (p *Policy) Redecide(req *cases.Request, old *cases.Decision) *cases.Decisi
 	return p.Decide(req, at)
 }
 
-// requested returns the categories asked for, each once, in the order asked.
-func requested(list []cases.Category) []cases.Category {
-	out := make([]cases.Category, 0, len(list))
+// requested appends to out the categories asked for, each once, in the
+// order asked (out is the caller's buffer on the stack).
+func requested(out, list []cases.Category) []cases.Category {
 	for _, c := range list {
 		if !slices.Contains(out, c) {
 			out = append(out, c)
@@ -145,17 +187,25 @@ type eval struct {
 	req *cases.Request
 	at  time.Time
 	d   *cases.Decision
+	// own holds d and what it points to.
+	own *decisionBlock
 
 	// The PR-WINDOW, worked out the first time a prospective category is
 	// granted.
 	windowDone bool
-	window     *cases.Window // nil: no collection is possible
-	windowWhy  string        // why window is nil
-	clip       string        // the PR-WINDOW finding, if the window was clipped
+	windowOK   bool         // false: no collection is possible
+	window     cases.Window // if windowOK (a value: a pointer into eval would move eval to the heap)
+	windowWhy  string       // why window is nil
+	clip       string       // the PR-WINDOW finding, if the window was clipped
 }
 
 func (e *eval) find(rule string, sev cases.Severity, format string, args ...any) {
-	e.d.Findings = append(e.d.Findings, cases.Finding{Rule: rule, Severity: sev, Message: fmt.Sprintf(format, args...)})
+	e.note(rule, sev, fmt.Sprintf(format, args...))
+}
+
+// note is find with the message already written.
+func (e *eval) note(rule string, sev cases.Severity, msg string) {
+	e.d.Findings = append(e.d.Findings, cases.Finding{Rule: rule, Severity: sev, Message: msg})
 }
 
 func (e *eval) deny(c cases.Category, rule, reason string) {
@@ -231,15 +281,18 @@ func (e *eval) requester() {
 	// domains the request claims are all there is to compare with.
 	email := e.req.Requester.Email
 	domains := e.req.Agency.VerifiedDomains
-	verified := "none"
-	if len(domains) > 0 {
-		verified = strings.Join(domains, ", ")
+	verified := func() string { // only for a finding
+		if len(domains) == 0 {
+			return "none"
+		}
+		return strings.Join(domains, ", ")
 	}
 	if email == "" || strings.LastIndexByte(email, '@') < 0 {
-		e.find(RuleRequester, cases.SeverityReview, "the requester gives no email address, so the request cannot be tied to the agency's verified domains (%s): confirm it through a known channel", verified)
+		e.find(RuleRequester, cases.SeverityReview, "the requester gives no email address, so the request cannot be tied to the agency's verified domains (%s): confirm it through a known channel", verified())
 		return
 	}
-	var norm []string
+	var normBuf [4]string
+	norm := normBuf[:0]
 	for _, v := range domains {
 		if d, err := agencymatch.NormalizeDomain(v); err == nil {
 			norm = append(norm, d)
@@ -248,7 +301,7 @@ func (e *eval) requester() {
 	if d, ok := agencymatch.EmailDomain(email); ok && agencymatch.Within(d, norm) {
 		return
 	}
-	e.find(RuleRequester, cases.SeverityReview, "the requester's email %s is not on a verified domain of the agency (%s): confirm the request through a known channel before acting on it", email, verified)
+	e.find(RuleRequester, cases.SeverityReview, "the requester's email %s is not on a verified domain of the agency (%s): confirm the request through a known channel before acting on it", email, verified())
 }
 
 // directory applies AGENCY-UNKNOWN, AGENCY-LOOKALIKE and GLOBAL-REQUESTER
@@ -315,61 +368,66 @@ func (e *eval) jurisdiction(proc *procRule) {
 // scope applies the rule of the request's process type (rules 6 and 8-11):
 // the grants to consult in order, and the rule that denies what none grants.
 // It may add findings, including a block.
-func (e *eval) scope(proc *procRule) (grants []*grantSet, deny *grantSet) {
+func (e *eval) scope(proc *procRule) (grants grantList, deny *grantSet) {
 	p := e.p
 	switch proc.handler {
 	case handledUS:
 		if proc.reject != "" {
-			e.find(proc.rejectRule, cases.SeverityBlock, "%s", proc.reject)
-			return nil, nil
+			e.note(proc.rejectRule, cases.SeverityBlock, proc.reject)
+			return grantList{}, nil
 		}
-		return []*grantSet{proc.us}, proc.us
+		return grantList{proc.us}, proc.us
 	case handledForeign:
 		country := e.req.Agency.Country
 		cloud := e.req.Process.Via == cases.ViaCloudAct && p.cloudCountries[country]
 		if !proc.pmp || (!p.pmpCountries[country] && !cloud) {
-			return []*grantSet{p.basic}, p.basic
+			return grantList{p.basic}, p.basic
 		}
 		switch {
 		case cloud && p.pmpCountries[country]:
-			return []*grantSet{p.pmp, p.cloud}, p.cloud
+			return grantList{p.pmp, p.cloud}, p.cloud
 		case cloud:
-			return []*grantSet{p.cloudFull}, p.cloudFull
+			return grantList{p.cloudFull}, p.cloudFull
 		}
-		return []*grantSet{p.pmp}, p.pmp
+		return grantList{p.pmp}, p.pmp
 	case handledEmergency:
 		if ex := e.req.Emergency; ex == nil || !ex.ImminentHarm {
 			e.find(RuleEmergency, cases.SeverityBlock, "the emergency request does not state a danger of death or serious physical injury (emergency.imminent_harm), so it cannot be handled as an emergency disclosure")
-			return nil, nil
+			return grantList{}, nil
 		}
 		e.find(RuleEmergency, cases.SeverityReview, "emergency disclosure request (18 U.S.C. 2702(b)(8)): the categories allowed are a recommendation, and a supervisor must confirm the good-faith belief of imminent danger before anything is disclosed")
-		return []*grantSet{p.emergency}, p.emergency
+		return grantList{p.emergency}, p.emergency
 	case handledPreservation:
-		return []*grantSet{p.preservation}, p.preservation
+		return grantList{p.preservation}, p.preservation
 	case handledEU:
 		return e.scopeEU()
 	case handledFISA:
 		e.find(RuleFISA, cases.SeverityReview, "FISA order or directive: the restricted national-security team decides it; nothing is allowed or denied automatically")
 	}
-	return nil, nil
+	return grantList{}, nil
 }
+
+// grantList is the grants a scope consults, in order, up to the first
+// nil: a value, so that choosing them allocates nothing.
+type grantList [2]*grantSet
 
 // grant allows c under the first grant that covers it, or denies it with
 // deny's reason (rule 12). A prospective category is allowed only inside the
 // PR-WINDOW.
-func (e *eval) grant(c cases.Category, grants []*grantSet, deny *grantSet) {
+func (e *eval) grant(c cases.Category, grants grantList, deny *grantSet) {
 	for _, g := range grants {
 		switch {
+		case g == nil:
 		case g.allow.has(c):
 			a := cases.Allowed{Category: c, Rule: g.rule}
 			if w := e.req.Window; w != nil {
-				a.Window = &cases.Window{From: w.From, To: w.To}
+				a.Window = e.own.window(*w)
 			}
 			e.d.Allowed = append(e.d.Allowed, a)
 			return
 		case g.prospective.has(c):
 			if w := e.prWindow(); w != nil {
-				e.d.Allowed = append(e.d.Allowed, cases.Allowed{Category: c, Rule: g.rule, Window: &cases.Window{From: w.From, To: w.To}, Prospective: true})
+				e.d.Allowed = append(e.d.Allowed, cases.Allowed{Category: c, Rule: g.rule, Window: e.own.window(*w), Prospective: true})
 			} else {
 				e.deny(c, RuleWindow, e.windowWhy)
 			}
@@ -388,7 +446,10 @@ func (e *eval) grant(c cases.Category, grants []*grantSet, deny *grantSet) {
 // defaulting to issued_at. With no window asked for, that whole period.
 func (e *eval) prWindow() *cases.Window {
 	if e.windowDone {
-		return e.window
+		if !e.windowOK {
+			return nil
+		}
+		return &e.window
 	}
 	e.windowDone = true
 	pr, asked := e.req.Process, e.req.Window
@@ -401,41 +462,56 @@ func (e *eval) prWindow() *cases.Window {
 		return nil
 	}
 	days := e.p.file.ProspectiveWindow.MaxDays
-	end, limit, byExpiry := start.Add(time.Duration(days)*day), fmt.Sprintf("%d days", days), false
+	end, byExpiry := start.Add(time.Duration(days)*day), false
 	if pr.ExpiresAt != nil && pr.ExpiresAt.Before(end) { // on a tie the statutory limit is the reason
-		end, limit, byExpiry = *pr.ExpiresAt, "the order's expiry", true
+		end, byExpiry = *pr.ExpiresAt, true
 	}
 	if !end.After(*start) {
 		e.windowWhy = fmt.Sprintf("the order authorises no collection: it expires (%s) before it takes effect (%s)", stamp(end), stamp(*start))
 		return nil
 	}
 	if asked == nil {
-		e.window = &cases.Window{From: *start, To: end}
+		e.window, e.windowOK = cases.Window{From: *start, To: end}, true
 		e.clip = fmt.Sprintf("no window requested: window set to %d days from the order's %s (%s to %s)", days, startName, stamp(*start), stamp(end))
 		if byExpiry {
 			e.clip = fmt.Sprintf("no window requested: window set from the order's %s to its expiry (%s to %s)", startName, stamp(*start), stamp(end))
 		}
-		return e.window
+		return &e.window
 	}
 	w := cases.Window{From: asked.From, To: asked.To}
-	var clips []string
+	// Built by concatenation (one allocation each; fmt took a tenth of
+	// the decision), the stamps formatted on the stack.
+	var clipBuf [2]string
+	clips := clipBuf[:0]
+	var st stampBuf
 	if w.From.Before(*start) {
 		w.From = *start
-		clips = append(clips, fmt.Sprintf("window start moved to the order's %s (%s)", startName, stamp(*start)))
+		clips = append(clips, "window start moved to the order's "+startName+" ("+string(st.format(*start))+")")
 	}
 	if w.To.After(end) {
 		w.To = end
-		clips = append(clips, fmt.Sprintf("window clipped to %s (ends %s)", limit, stamp(end)))
+		limit := strconv.Itoa(days) + " days"
+		if byExpiry {
+			limit = "the order's expiry"
+		}
+		clips = append(clips, "window clipped to "+limit+" (ends "+string(st.format(end))+")")
 	}
 	if !w.To.After(w.From) {
 		e.windowWhy = fmt.Sprintf("the window asked for (%s to %s) lies outside the period the order authorises (%s to %s)", stamp(asked.From), stamp(asked.To), stamp(*start), stamp(end))
 		return nil
 	}
-	e.window, e.clip = &w, strings.Join(clips, "; ")
-	return e.window
+	e.window, e.windowOK, e.clip = w, true, strings.Join(clips, "; ")
+	return &e.window
 }
 
 func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+// stampBuf formats a stamp without an allocation of its own: the bytes
+// are good until the next format, which is enough inside a
+// concatenation (the compiler does not copy string(bytes) there).
+type stampBuf [len("2006-01-02T15:04:05.999999999Z07:00")]byte
+
+func (b *stampBuf) format(t time.Time) []byte { return t.UTC().AppendFormat(b[:0], time.RFC3339) }
 
 // andList joins words as English does: "a", "a and b", "a, b and c".
 func andList(words []string) string {

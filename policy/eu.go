@@ -86,20 +86,20 @@ func (p *Policy) inUS(country string) bool {
 
 // scopeEU applies EU-AUTHORITY, EU-EPOC and EU-PRESERVATION. Prospective
 // categories are denied with EU-STORED-ONLY by the grant step (euDeny).
-func (e *eval) scopeEU() (grants []*grantSet, deny *grantSet) {
+func (e *eval) scopeEU() (grants grantList, deny *grantSet) {
 	eu, pr := &e.p.eu, e.req.Process
 	role := pr.EffectiveRole()
 	if role != cases.RoleJudge && role != cases.RoleProsecutor {
 		e.find(RuleEUAuthority, cases.SeverityBlock, "an EU order of another competent authority must be validated by a judge or a prosecutor (process.validated_by), and this one is not")
-		return nil, nil
+		return grantList{}, nil
 	}
 	switch {
 	case pr.Type == cases.EUPreservationOrder:
-		return []*grantSet{eu.preserve}, eu.preserve
+		return grantList{eu.preserve}, eu.preserve
 	case role == cases.RoleJudge:
-		return []*grantSet{eu.judge}, eu.judge
+		return grantList{eu.judge}, eu.judge
 	}
-	return []*grantSet{eu.prosecutor}, eu.prosecutor
+	return grantList{eu.prosecutor}, eu.prosecutor
 }
 
 // euStoredOnly says whether c is denied to an EU order because the

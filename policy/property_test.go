@@ -164,7 +164,7 @@ func checkDecision(t testing.TB, p *Policy, req *cases.Request, at time.Time, d 
 
 	// Each requested category is in exactly one of allowed or denied, and
 	// nothing else is; under FISA only content is decided.
-	asked := requested(req.Categories)
+	asked := requested(nil, req.Categories)
 	count := map[cases.Category]int{}
 	for _, a := range d.Allowed {
 		count[a.Category]++

@@ -202,6 +202,15 @@ var ErrDomain = errors.New("is not a domain name")
 // address, a URL, a label IDNA refuses.
 func NormalizeDomain(d string) (string, error) {
 	d = strings.TrimSuffix(strings.TrimSpace(d), ".")
+	if plainDomain(d) {
+		return d, nil
+	}
+	return normalizeDomain(d)
+}
+
+// normalizeDomain is NormalizeDomain for a trimmed name that is not
+// plain: IDNA decides.
+func normalizeDomain(d string) (string, error) {
 	if d == "" || strings.ContainsAny(d, "@/\\: ") || strings.ContainsFunc(d, invisible) || len(d) > 253 {
 		return "", ErrDomain
 	}
@@ -210,6 +219,35 @@ func NormalizeDomain(d string) (string, error) {
 		return "", ErrDomain
 	}
 	return strings.ToLower(a), nil
+}
+
+// plainDomain reports whether d is a name NormalizeDomain returns as it
+// is: lower-case ASCII letters, digits and hyphens in two or more
+// non-empty labels, none starting or ending with a hyphen or with
+// hyphens in its third and fourth places (IDNA's own "xn--" and the
+// like), at most 253 bytes. IDNA's lookup profile maps each such name to
+// itself; everything else goes to it (FuzzPlainDomain holds the two
+// together). idna was a fifth of a decision on the spec's sample.
+func plainDomain(d string) bool {
+	if len(d) > 253 || !strings.Contains(d, ".") {
+		return false
+	}
+	start := 0 // of the label being read
+	for i := 0; i <= len(d); i++ {
+		if i < len(d) && d[i] != '.' {
+			if c := d[i]; !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-') {
+				return false
+			}
+			continue
+		}
+		label := d[start:i]
+		n := len(label)
+		if n == 0 || label[0] == '-' || label[n-1] == '-' || n >= 4 && label[2] == '-' && label[3] == '-' {
+			return false
+		}
+		start = i + 1
+	}
+	return true
 }
 
 // publicMail are email providers anyone can open an account with: no
