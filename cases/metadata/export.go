@@ -303,11 +303,14 @@ func queryChunk(ctx context.Context, q *sqlx.DB, query string, buf *[]byte, coun
 	*count = 0
 	*buf = (*buf)[:0]
 	if rows.Next() {
-		var text sql.RawBytes
+		// A string destination takes the driver's string as it is; a
+		// RawBytes one would copy it into a buffer of these rows, new
+		// for every chunk, before the copy into buf. (No rows: NULL.)
+		var text sql.NullString
 		if err := rows.Scan(&text, count); err != nil {
 			return err
 		}
-		*buf = append(*buf, text...)
+		*buf = append(*buf, text.String...)
 	}
 	return rows.Err()
 }
@@ -323,7 +326,9 @@ func sqliteTime(b []byte) (time.Time, error) {
 	}
 	ns, err := parseStamp(b)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("%q: %w", b, err)
+		// string(b): passing b itself would move buf to the heap, an
+		// allocation for every pair of an export.
+		return time.Time{}, fmt.Errorf("%q: %w", string(b), err)
 	}
 	return stampTime(ns), nil
 }
