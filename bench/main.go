@@ -100,8 +100,11 @@ func run(root string, quick bool) ([]row, error) {
 	}
 	rows = append(rows, row{figure: "export of 1,000,000 message pairs (CSV + JSON)", baseline: "sqlite3 -csv of the same rows",
 		value: exp["s/csv+json"], base: exp["s/sqlite3-csv"], unit: "s", goal: "≤ 1.5x, peak RSS < 100 MB",
-		met:       exp["x-sqlite3"] <= 1.5 && exp["peak-rss-MB"] < 100,
-		valueText: fmt.Sprintf("%s s (peak RSS %.0f MB, heap %.0f MB)", num(exp["s/csv+json"]), exp["peak-rss-MB"], exp["peak-heap-MB"])})
+		met: exp["x-sqlite3"] <= 1.5 && exp["peak-rss-MB"] < 100,
+		// The CPU times beside the wall times: on shared cores the wall
+		// ratio follows the other work; the CPU ratio is the work done.
+		valueText: fmt.Sprintf("%s s, CPU %s s (peak RSS %.0f MB, heap %.0f MB)", num(exp["s/csv+json"]), num(exp["cpu-s/csv+json"]), exp["peak-rss-MB"], exp["peak-heap-MB"]),
+		baseText:  fmt.Sprintf("%s s, CPU %s s", num(exp["s/sqlite3-csv"]), num(exp["cpu-s/sqlite3-csv"]))})
 	tally, err := productBench(root, "./exporter/report", "BenchmarkTally", times)
 	if err != nil {
 		return nil, err

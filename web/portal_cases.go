@@ -181,24 +181,20 @@ type dashboardData struct {
 // byDue picks the soonest due of each status (the deadline panels: a range
 // scan of the (status, due_at) index); otherwise the newest of each.
 func (s *Server) openCases(c *gin.Context, f cases.CaseFilter, byDue bool) ([]*cases.Summary, bool, error) {
+	statuses := queueStatuses(f.Assignee != "")
 	var out []*cases.Summary
-	key := ""
-	if byDue {
-		key = "due"
-	}
-	for _, st := range queueStatuses(f.Assignee != "") {
-		f.Status = st
-		// An approved preservation request is done once its records are
-		// frozen: it has no deadline left to miss.
+	var err error
+	if byDue || f.DueBefore != nil || f.DueAfter != nil {
+		out, err = s.openCasesByDue(c, f, statuses, byDue)
+	} else {
+		// Every status's newest page in one statement: "my queue" is on
+		// every dashboard, and on PostgreSQL each statement is a round
+		// trip to another process (issue 18).
 		f.NotProcess = ""
-		if st == cases.StatusApproved && (f.DueBefore != nil || f.DueAfter != nil) {
-			f.NotProcess = cases.Preservation
-		}
-		page, err := s.DB.ListSummaries(c.Request.Context(), f, key, false, "")
-		if err != nil {
-			return nil, false, err
-		}
-		out = append(out, page.Cases...)
+		out, err = s.DB.NewestByStatus(c.Request.Context(), f, statuses)
+	}
+	if err != nil {
+		return nil, false, err
 	}
 	slices.SortStableFunc(out, func(a, b *cases.Summary) int {
 		switch {
@@ -215,6 +211,31 @@ func (s *Server) openCases(c *gin.Context, f cases.CaseFilter, byDue bool) ([]*c
 		return out[:f.Limit], true, nil
 	}
 	return out, false, nil
+}
+
+// openCasesByDue reads openCases's pages one status at a time: the due
+// date panels' pages (a range scan of the (status, due_at) index each).
+func (s *Server) openCasesByDue(c *gin.Context, f cases.CaseFilter, statuses []cases.Status, byDue bool) ([]*cases.Summary, error) {
+	key := ""
+	if byDue {
+		key = "due"
+	}
+	var out []*cases.Summary
+	for _, st := range statuses {
+		f.Status = st
+		// An approved preservation request is done once its records are
+		// frozen: it has no deadline left to miss.
+		f.NotProcess = ""
+		if st == cases.StatusApproved && (f.DueBefore != nil || f.DueAfter != nil) {
+			f.NotProcess = cases.Preservation
+		}
+		page, err := s.DB.ListSummaries(c.Request.Context(), f, key, false, "")
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page.Cases...)
+	}
+	return out, nil
 }
 
 // Dashboard panel sizes: the most urgent few, each with a link to the full

@@ -190,8 +190,55 @@ const pairSep = '\t'
 // buffers.
 func (s *Store) EachPairBytes(ctx context.Context, caseID, after, through int64, fn func(*PairBytes) error) error {
 	if s.db.Dialect == store.SQLite {
+		return s.eachPairChunk(ctx, caseID, after, through, func(chunk []byte, rows int) ([]byte, error) {
+			if err := SplitPairs(chunk, rows, fn); err != nil {
+				return nil, fmt.Errorf("read collected pairs of case %d: %w", caseID, err)
+			}
+			return chunk, nil
+		})
+	}
+	return s.eachPairRows(ctx, caseID, after, through, fn)
+}
+
+// EachPairChunk is EachPairBytes a chunk at a time, for a reader and a
+// writer on two goroutines: fn receives, in time order, chunks of the
+// pairs as text (each pair's at, from, to and kind joined by a tab, pairs
+// by a newline, no newline after the last) and how many pairs each holds,
+// to split with SplitPairs. The chunk is fn's to keep; fn returns the
+// buffer the next chunk is read into (nil: a new one). Handing the
+// chunk over whole leaves the reader, the export's longer goroutine,
+// only the database's work: splitting the pairs and copying them into
+// the writer's batches was a fifth of its time. On SQLite the chunk is
+// the text SQLite joined; on PostgreSQL the rows are joined the same way
+// as they are read.
+func (s *Store) EachPairChunk(ctx context.Context, caseID, after, through int64, fn func(chunk []byte, rows int) ([]byte, error)) error {
+	if s.db.Dialect == store.SQLite {
 		return s.eachPairChunk(ctx, caseID, after, through, fn)
 	}
+	var buf []byte
+	n := 0
+	err := s.eachPairRows(ctx, caseID, after, through, func(p *PairBytes) error {
+		if n > 0 {
+			buf = append(buf, '\n')
+		}
+		buf = append(append(append(append(append(append(append(buf, p.At...), pairSep), p.From...), pairSep), p.To...), pairSep), p.Kind...)
+		if n++; n < pairChunk {
+			return nil
+		}
+		var err error
+		buf, err = fn(buf, n)
+		buf, n = buf[:0], 0
+		return err
+	})
+	if err == nil && n > 0 {
+		_, err = fn(buf, n)
+	}
+	return err
+}
+
+// eachPairRows is EachPairBytes on PostgreSQL: the four columns scanned
+// into reused buffers.
+func (s *Store) eachPairRows(ctx context.Context, caseID, after, through int64, fn func(*PairBytes) error) error {
 	q := s.db.Reader()
 	// The order follows the (case_id, at, from, to, kind) key, so the
 	// database reads its index in order instead of sorting millions of rows.
@@ -229,7 +276,7 @@ const pairChunk = 4096
 // ' ' (validParty) and kinds are fixed words, so neither separator occurs
 // inside a field; a chunk that still splits into other than the rows and
 // fields it counted is an error, never a guess.
-func (s *Store) eachPairChunk(ctx context.Context, caseID, after, through int64, fn func(*PairBytes) error) error {
+func (s *Store) eachPairChunk(ctx context.Context, caseID, after, through int64, fn func(chunk []byte, rows int) ([]byte, error)) error {
 	q := s.db.Reader()
 	const sel = `SELECT group_concat(line, char(10)), count(*) FROM (
 		SELECT CAST(at AS TEXT) || char(9) || from_account || char(9) || to_account || char(9) || kind AS line
@@ -237,14 +284,13 @@ func (s *Store) eachPairChunk(ctx context.Context, caseID, after, through int64,
 		ORDER BY case_id, at, from_account, to_account, kind LIMIT %d)`
 	first := fmt.Sprintf(sel, "", pairChunk)
 	next := fmt.Sprintf(sel, "AND (at, from_account, to_account, kind) > (?, ?, ?, ?)", pairChunk)
-	var p PairBytes
 	var chunk []byte
 	var last [4]string
 	for n := 0; ; n++ {
 		var count int
 		var err error
-		// RawBytes is valid only while the rows are open; the chunk is
-		// copied into a buffer reused from chunk to chunk.
+		// The driver's text is valid only while the rows are open; the
+		// chunk is copied into the buffer fn handed back.
 		if n == 0 {
 			err = queryChunk(ctx, q, first, &chunk, &count, caseID, after, through)
 		} else {
@@ -256,41 +302,67 @@ func (s *Store) eachPairChunk(ctx context.Context, caseID, after, through int64,
 		if count == 0 {
 			return nil
 		}
-		rest, rows := chunk, 0
-		for len(rest) > 0 {
-			line := rest
-			if i := bytes.IndexByte(rest, '\n'); i >= 0 {
-				line, rest = rest[:i], rest[i+1:]
-			} else {
-				rest = nil
-			}
-			var f [4][]byte
-			tail := line
-			for i := range 3 {
-				j := bytes.IndexByte(tail, pairSep)
-				if j < 0 {
-					return fmt.Errorf("read collected pairs: a row of case %d does not have four fields: %q", caseID, line)
-				}
-				f[i], tail = tail[:j], tail[j+1:]
-			}
-			if f[3] = tail; bytes.IndexByte(tail, pairSep) >= 0 {
-				return fmt.Errorf("read collected pairs: a row of case %d has a field holding a tab: %q", caseID, line)
-			}
-			p.At, p.From, p.To, p.Kind = f[0], f[1], f[2], f[3]
-			if rows++; rows == count {
-				last = [4]string{string(f[0]), string(f[1]), string(f[2]), string(f[3])}
-			}
-			if err := fn(&p); err != nil {
-				return err
-			}
+		// The next chunk continues after this one's last key, taken
+		// before the chunk is handed over.
+		f, err := pairFields(chunk[bytes.LastIndexByte(chunk, '\n')+1:])
+		if err != nil {
+			return fmt.Errorf("read collected pairs of case %d: %w", caseID, err)
 		}
-		if rows != count {
-			return fmt.Errorf("read collected pairs: a chunk of case %d held %d rows, not %d", caseID, rows, count)
+		last = [4]string{string(f[0]), string(f[1]), string(f[2]), string(f[3])}
+		if chunk, err = fn(chunk, count); err != nil {
+			return err
 		}
 		if count < pairChunk {
 			return nil
 		}
 	}
+}
+
+// SplitPairs calls fn with each pair of a chunk of EachPairChunk, which
+// holds rows pairs, reusing one PairBytes whose fields point into chunk.
+// A chunk that splits into other than its rows, or a row into other than
+// four fields, is an error, never a guess.
+func SplitPairs(chunk []byte, rows int, fn func(*PairBytes) error) error {
+	var p PairBytes
+	rest, n := chunk, 0
+	for len(rest) > 0 {
+		line := rest
+		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
+			line, rest = rest[:i], rest[i+1:]
+		} else {
+			rest = nil
+		}
+		f, err := pairFields(line)
+		if err != nil {
+			return err
+		}
+		p.At, p.From, p.To, p.Kind = f[0], f[1], f[2], f[3]
+		n++
+		if err := fn(&p); err != nil {
+			return err
+		}
+	}
+	if n != rows {
+		return fmt.Errorf("a chunk held %d pairs, not %d", n, rows)
+	}
+	return nil
+}
+
+// pairFields splits one row of a chunk into its four fields.
+func pairFields(line []byte) ([4][]byte, error) {
+	var f [4][]byte
+	tail := line
+	for i := range 3 {
+		j := bytes.IndexByte(tail, pairSep)
+		if j < 0 {
+			return f, fmt.Errorf("a row does not have four fields: %q", line)
+		}
+		f[i], tail = tail[:j], tail[j+1:]
+	}
+	if f[3] = tail; bytes.IndexByte(tail, pairSep) >= 0 {
+		return f, fmt.Errorf("a row has a field holding a tab: %q", line)
+	}
+	return f, nil
 }
 
 // queryChunk runs one chunk's query and copies its text into *buf.
@@ -303,11 +375,14 @@ func queryChunk(ctx context.Context, q *sqlx.DB, query string, buf *[]byte, coun
 	*count = 0
 	*buf = (*buf)[:0]
 	if rows.Next() {
-		var text sql.RawBytes
+		// A string destination takes the driver's string as it is; a
+		// RawBytes one would copy it into a buffer of these rows, new
+		// for every chunk, before the copy into buf. (No rows: NULL.)
+		var text sql.NullString
 		if err := rows.Scan(&text, count); err != nil {
 			return err
 		}
-		*buf = append(*buf, text...)
+		*buf = append(*buf, text.String...)
 	}
 	return rows.Err()
 }
@@ -323,7 +398,9 @@ func sqliteTime(b []byte) (time.Time, error) {
 	}
 	ns, err := parseStamp(b)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("%q: %w", b, err)
+		// string(b): passing b itself would move buf to the heap, an
+		// allocation for every pair of an export.
+		return time.Time{}, fmt.Errorf("%q: %w", string(b), err)
 	}
 	return stampTime(ns), nil
 }

@@ -2,6 +2,7 @@ package metadata
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -42,22 +43,60 @@ func TestEachPairBytesChunks(t *testing.T) {
 			}); err != nil {
 				t.Fatal(err)
 			}
-			var got []string
-			if err := f.s.EachPairBytes(ctx, c.ID, r[0], r[1], func(p *PairBytes) error {
-				at, err := PairTime(p.At)
-				got = append(got, fmt.Sprint(at, string(p.From), string(p.To), string(p.Kind)))
-				return err
+			var got, handed []string
+			collect := func(dst *[]string) func(p *PairBytes) error {
+				return func(p *PairBytes) error {
+					at, err := PairTime(p.At)
+					*dst = append(*dst, fmt.Sprint(at, string(p.From), string(p.To), string(p.Kind)))
+					return err
+				}
+			}
+			if err := f.s.EachPairBytes(ctx, c.ID, r[0], r[1], collect(&got)); err != nil {
+				t.Fatal(err)
+			}
+			// The chunks handed over whole, each kept by the callback (a
+			// new buffer for the next), split as the exporter splits them.
+			chunks := 0
+			if err := f.s.EachPairChunk(ctx, c.ID, r[0], r[1], func(text []byte, rows int) ([]byte, error) {
+				chunks++
+				return nil, SplitPairs(text, rows, collect(&handed))
 			}); err != nil {
 				t.Fatal(err)
 			}
-			if len(want) < 2*pairChunk || len(got) != len(want) {
-				t.Fatalf("range %v: %d pairs read in chunks, %d one by one", r, len(got), len(want))
+			if chunks < 3 {
+				t.Errorf("range %v: %d chunks", r, chunks)
 			}
-			for i := range want {
-				if got[i] != want[i] {
-					t.Fatalf("range %v, pair %d: %q, want %q", r, i, got[i], want[i])
+			for name, list := range map[string][]string{"EachPairBytes": got, "EachPairChunk": handed} {
+				if len(want) < 2*pairChunk || len(list) != len(want) {
+					t.Fatalf("range %v: %d pairs read by %s, %d one by one", r, len(list), name, len(want))
+				}
+				for i := range want {
+					if list[i] != want[i] {
+						t.Fatalf("range %v, %s, pair %d: %q, want %q", r, name, i, list[i], want[i])
+					}
 				}
 			}
 		}
 	})
+}
+
+// SplitPairs refuses a chunk whose rows or fields are not what it holds.
+func TestSplitPairsRefuses(t *testing.T) {
+	ok := func(*PairBytes) error { return nil }
+	for _, c := range []struct {
+		text string
+		rows int
+		want string
+	}{
+		{"a\tb\tc\td\na\tb\tc\td", 3, "held 2 pairs, not 3"},
+		{"a\tb\tc", 1, "four fields"},
+		{"a\tb\tc\td\te", 1, "tab"},
+	} {
+		if err := SplitPairs([]byte(c.text), c.rows, ok); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q (%d rows): %v, want %q", c.text, c.rows, err, c.want)
+		}
+	}
+	if err := SplitPairs([]byte("a\tb\tc\td\ne\tf\tg\th"), 2, ok); err != nil {
+		t.Error(err)
+	}
 }

@@ -209,3 +209,59 @@ func TestSummaryOddText(t *testing.T) {
 		}
 	})
 }
+
+// NewestByStatus returns, in one statement, exactly the pages that
+// ListSummaries returns for each status in turn: each status's newest
+// cases first, cut at the limit, whatever the other filters.
+func TestNewestByStatus(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		names := []string{"pen_register.json", "emergency.json", "subpoena.json"}
+		for i := range 31 {
+			if _, err := db.CreateCase(ctx, "ivy@example.org", store.NewCase{Request: request(t, names[i%3]), Decision: decision(cases.OutcomeApprove)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Statuses and assignees in a pattern other than the processes'.
+		w := db.Writer()
+		for i, st := range cases.OpenStatuses {
+			w.MustExec(w.Rebind("UPDATE cases SET status = ? WHERE id % 4 = ?"), st, i)
+		}
+		w.MustExec(w.Rebind("UPDATE cases SET assignee = ? WHERE id % 5 < 3"), "rex@example.org")
+		statuses := append(slices.Clone(cases.OpenStatuses), cases.StatusClosed)
+		for fname, f := range map[string]cases.CaseFilter{
+			"all":      {Limit: 4},
+			"big page": {Limit: 50},
+			"assignee": {Assignee: "rex@example.org", Limit: 3},
+			"process":  {Process: cases.Subpoena, Limit: 2},
+			"country":  {Country: "US", Limit: 5},
+			"text":     {Query: "3:26-mj", Limit: 4},
+		} {
+			var want []cases.Summary
+			for _, st := range statuses {
+				g := f
+				g.Status = st
+				page, err := db.ListSummaries(ctx, g, "", false, "")
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, s := range page.Cases {
+					want = append(want, *s)
+				}
+			}
+			got, err := db.NewestByStatus(ctx, f, statuses)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var have []cases.Summary
+			for _, s := range got {
+				have = append(have, *s)
+			}
+			if len(want) == 0 {
+				t.Fatalf("%s: the fixture selects no case", fname)
+			}
+			if !reflect.DeepEqual(have, want) {
+				t.Errorf("%s: one statement gave\n%+v\nthe pages one by one\n%+v", fname, have, want)
+			}
+		}
+	})
+}
