@@ -51,7 +51,12 @@ const summaryColumns = "id, number, status, assignee, agency_country, process_ty
 	"(SELECT name FROM agencies WHERE agencies.id = cases.agency_id) AS agency_name"
 
 func (r *listRow) summary() *cases.Summary {
-	s := &cases.Summary{ID: r.ID, Number: r.Number, Status: cases.Status(r.Status), AgencyName: r.AgencyName,
+	s := r.summaryValue()
+	return &s
+}
+
+func (r *listRow) summaryValue() cases.Summary {
+	s := cases.Summary{ID: r.ID, Number: r.Number, Status: cases.Status(r.Status), AgencyName: r.AgencyName,
 		Country: r.Country, Process: cases.ProcessType(r.Process), ReceivedAt: r.Received.UTC(),
 		Targets: r.Targets, Outcome: cases.Outcome(r.Outcome), Assignee: r.Assignee}
 	if r.Due.Valid {
@@ -93,8 +98,10 @@ func (db *DB) ListSummaries(ctx context.Context, f cases.CaseFilter, key string,
 		return nil, err
 	}
 	page := &SummaryPage{Cases: make([]*cases.Summary, len(rows)), Next: next}
+	all := make([]cases.Summary, len(rows)) // one allocation for the page
 	for i := range rows {
-		page.Cases[i] = rows[i].summary()
+		all[i] = rows[i].summaryValue()
+		page.Cases[i] = &all[i]
 	}
 	return page, nil
 }

@@ -46,7 +46,10 @@ func (db *DB) scanSummaries(ctx context.Context, rows *[]listRow, query string, 
 	*rows = slices.Grow(*rows, n)
 	var packed string
 	for res.Next() {
-		var r listRow
+		// Scanned in place: a row scanned into a local would escape
+		// (Scan takes its fields' addresses), one allocation a row.
+		*rows = append(*rows, listRow{})
+		r := &(*rows)[len(*rows)-1]
 		if db.Dialect == SQLite {
 			err = res.Scan(&packed)
 			if err == nil {
@@ -59,7 +62,6 @@ func (db *DB) scanSummaries(ctx context.Context, rows *[]listRow, query string, 
 		if err != nil {
 			return err
 		}
-		*rows = append(*rows, r)
 	}
 	return res.Err()
 }
