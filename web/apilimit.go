@@ -32,13 +32,15 @@ type RateLimit struct {
 var DefaultAPILimit = RateLimit{Every: 10 * time.Millisecond, Burst: 200}
 
 // apiClientKey names the client of an API request for its rate limit. A
-// token is hashed, so the buckets do not hold credentials.
+// token is hashed, so the buckets do not hold credentials. It is trimmed
+// as bearer trims it: each spelling of one token ("Bearer  TOKEN", with
+// any run of spaces) is that token, not a bucket of its own.
 func (s *Server) apiClientKey(c *gin.Context) string {
-	if tok, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer "); ok && tok != "" {
-		sum := sha256.Sum256([]byte(tok))
+	if tok, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer "); ok && strings.TrimSpace(tok) != "" {
+		sum := sha256.Sum256([]byte(strings.TrimSpace(tok)))
 		return fmt.Sprintf("token:%x", sum[:12])
 	}
-	return "addr:" + s.clientAddr(c.Request).String()
+	return s.addrKey(c.Request)
 }
 
 // apiThrottle answers 429 with Retry-After to an API request from a client

@@ -91,3 +91,23 @@ func TestThrottleRefills(t *testing.T) {
 		t.Error("one wait earned two requests")
 	}
 }
+
+// A token is one client however its header spells it: the API takes
+// "Bearer  TOKEN" (any run of spaces before the token) as TOKEN, so the
+// limit must too, or each spelling would be a bucket of its own and one
+// token could send its burst once per extra space.
+func TestAPIRateLimitTokenSpellings(t *testing.T) {
+	f := newFixture(t, storetest.SQLite(t))
+	f.srv.APILimit = RateLimit{Every: time.Hour, Burst: 3} // no refill while the test runs
+	codes := map[int]int{}
+	for i := range 6 {
+		req := httptest.NewRequest("GET", "/api/v1/me", nil)
+		req.Header.Set("Authorization", "Bearer "+strings.Repeat(" ", i)+f.tokens[cases.RoleReviewer])
+		w := httptest.NewRecorder()
+		f.srv.ServeHTTP(w, req)
+		codes[w.Code]++
+	}
+	if codes[http.StatusOK] != 3 || codes[http.StatusTooManyRequests] != 3 {
+		t.Fatalf("one token spelt six ways: %v; want 3 admitted and 3 refused", codes)
+	}
+}

@@ -74,7 +74,7 @@ const signInRetry = "2"
 // throttle is there to stop, and a sign-in needs the database anyway.
 func (s *Server) signInAllowed(c *gin.Context) (bool, string, error) {
 	now := time.Now()
-	ok, wait, err := s.limits.Take(c.Request.Context(), limitSignIn, "addr:"+s.clientAddr(c.Request).String(), now,
+	ok, wait, err := s.limits.Take(c.Request.Context(), limitSignIn, s.addrKey(c.Request), now,
 		RateLimit{Every: LoginEvery, Burst: LoginBurst})
 	if err != nil {
 		if clientGone(c, err) {
