@@ -2,6 +2,7 @@ package web
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -109,5 +110,37 @@ func TestAPIRateLimitTokenSpellings(t *testing.T) {
 	}
 	if codes[http.StatusOK] != 3 || codes[http.StatusTooManyRequests] != 3 {
 		t.Fatalf("one token spelt six ways: %v; want 3 admitted and 3 refused", codes)
+	}
+}
+
+// A token that is no API token earns no bucket of its own: a client
+// sending a new made-up token with each request was a new client each
+// time, and never limited. A request whose token is refused is counted
+// against its address, as a request without a token is; once the address
+// has spent its burst, its made-up tokens are answered 429 before they are
+// looked up. A real token from another address is not held up.
+func TestAPIRateLimitUnknownTokens(t *testing.T) {
+	f := newFixture(t, storetest.SQLite(t))
+	f.srv.APILimit = RateLimit{Every: time.Hour, Burst: 3} // no refill while the test runs
+	send := func(addr, token string) int {
+		req := httptest.NewRequest("GET", "/api/v1/me", nil)
+		req.RemoteAddr = addr
+		req.Header.Set("Authorization", "Bearer "+token)
+		w := httptest.NewRecorder()
+		f.srv.ServeHTTP(w, req)
+		if w.Code == http.StatusTooManyRequests && w.Header().Get("Retry-After") == "" {
+			t.Errorf("429 without Retry-After: %s", w.Body)
+		}
+		return w.Code
+	}
+	codes := map[int]int{}
+	for i := range 8 {
+		codes[send("198.51.100.20:1000", fmt.Sprintf("made-up-%d", i))]++
+	}
+	if codes[http.StatusUnauthorized] != 3 || codes[http.StatusTooManyRequests] != 5 {
+		t.Fatalf("eight made-up tokens from one address: %v; want 3 refused as unknown, then 429", codes)
+	}
+	if code := send("198.51.100.21:1000", f.tokens[cases.RoleReviewer]); code != http.StatusOK {
+		t.Errorf("a real token from another address: %d", code)
 	}
 }
