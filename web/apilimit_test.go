@@ -2,6 +2,7 @@ package web
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -89,5 +90,57 @@ func TestThrottleRefills(t *testing.T) {
 	}
 	if ok, _ := th.allow("c", t0.Add(time.Second), time.Second, 2); ok {
 		t.Error("one wait earned two requests")
+	}
+}
+
+// A token is one client however its header spells it: the API takes
+// "Bearer  TOKEN" (any run of spaces before the token) as TOKEN, so the
+// limit must too, or each spelling would be a bucket of its own and one
+// token could send its burst once per extra space.
+func TestAPIRateLimitTokenSpellings(t *testing.T) {
+	f := newFixture(t, storetest.SQLite(t))
+	f.srv.APILimit = RateLimit{Every: time.Hour, Burst: 3} // no refill while the test runs
+	codes := map[int]int{}
+	for i := range 6 {
+		req := httptest.NewRequest("GET", "/api/v1/me", nil)
+		req.Header.Set("Authorization", "Bearer "+strings.Repeat(" ", i)+f.tokens[cases.RoleReviewer])
+		w := httptest.NewRecorder()
+		f.srv.ServeHTTP(w, req)
+		codes[w.Code]++
+	}
+	if codes[http.StatusOK] != 3 || codes[http.StatusTooManyRequests] != 3 {
+		t.Fatalf("one token spelt six ways: %v; want 3 admitted and 3 refused", codes)
+	}
+}
+
+// A token that is no API token earns no bucket of its own: a client
+// sending a new made-up token with each request was a new client each
+// time, and never limited. A request whose token is refused is counted
+// against its address, as a request without a token is; once the address
+// has spent its burst, its made-up tokens are answered 429 before they are
+// looked up. A real token from another address is not held up.
+func TestAPIRateLimitUnknownTokens(t *testing.T) {
+	f := newFixture(t, storetest.SQLite(t))
+	f.srv.APILimit = RateLimit{Every: time.Hour, Burst: 3} // no refill while the test runs
+	send := func(addr, token string) int {
+		req := httptest.NewRequest("GET", "/api/v1/me", nil)
+		req.RemoteAddr = addr
+		req.Header.Set("Authorization", "Bearer "+token)
+		w := httptest.NewRecorder()
+		f.srv.ServeHTTP(w, req)
+		if w.Code == http.StatusTooManyRequests && w.Header().Get("Retry-After") == "" {
+			t.Errorf("429 without Retry-After: %s", w.Body)
+		}
+		return w.Code
+	}
+	codes := map[int]int{}
+	for i := range 8 {
+		codes[send("198.51.100.20:1000", fmt.Sprintf("made-up-%d", i))]++
+	}
+	if codes[http.StatusUnauthorized] != 3 || codes[http.StatusTooManyRequests] != 5 {
+		t.Fatalf("eight made-up tokens from one address: %v; want 3 refused as unknown, then 429", codes)
+	}
+	if code := send("198.51.100.21:1000", f.tokens[cases.RoleReviewer]); code != http.StatusOK {
+		t.Errorf("a real token from another address: %d", code)
 	}
 }

@@ -28,6 +28,9 @@ const (
 // An error means it could not tell; the caller decides what that costs.
 type Limiter interface {
 	Take(ctx context.Context, limit, client string, now time.Time, l RateLimit) (ok bool, wait time.Duration, err error)
+	// Refused says how long client's bucket is known, without spending
+	// from it or asking the database, to refuse at now (0: not known to).
+	Refused(limit, client string, now time.Time) time.Duration
 }
 
 // newLimiter picks where db's server keeps its buckets. On PostgreSQL, in
@@ -48,6 +51,10 @@ type memLimiter struct{ t throttle[string] }
 func (m *memLimiter) Take(_ context.Context, limit, client string, now time.Time, l RateLimit) (bool, time.Duration, error) {
 	ok, wait := m.t.allow(limit+" "+client, now, l.Every, max(l.Burst, 1))
 	return ok, wait, nil
+}
+
+func (m *memLimiter) Refused(limit, client string, now time.Time) time.Duration {
+	return m.t.refused(limit+" "+client, now)
 }
 
 // pruneEvery is how often an instance deletes the shared buckets that are
@@ -89,6 +96,10 @@ func (s *sharedLimiter) Take(ctx context.Context, limit, client string, now time
 	}
 	s.prune(ctx, now)
 	return ok, wait, nil
+}
+
+func (s *sharedLimiter) Refused(limit, client string, now time.Time) time.Duration {
+	return s.refusedFor(limit+" "+client, now)
 }
 
 // refusedFor says how long key's last refusal still holds at now (0: none).

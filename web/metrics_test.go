@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -76,5 +77,26 @@ func TestReadyzWithoutDatabase(t *testing.T) {
 	f.srv.ServeHTTP(w, httptest.NewRequest("GET", "/healthz", nil))
 	if w.Code != http.StatusOK {
 		t.Fatalf("healthz: %d", w.Code)
+	}
+}
+
+// A request's method is the client's to choose (any token: BREW, X1, X2
+// ...), and each distinct label value is a series the process keeps for
+// good: the metrics label the methods HTTP defines by name and every
+// other as "other", so a client cannot grow the server's memory (and
+// every scrape) by inventing methods.
+func TestMetricsMethodsBounded(t *testing.T) {
+	f := newFixture(t, storetest.SQLite(t))
+	for i := range 40 {
+		for _, path := range []string{"/nowhere", "/api/v1/cases"} {
+			req := httptest.NewRequest(fmt.Sprintf("X%d", i), path, nil)
+			f.srv.ServeHTTP(httptest.NewRecorder(), req)
+		}
+	}
+	w := httptest.NewRecorder()
+	f.srv.ServeHTTP(w, httptest.NewRequest("GET", "/metrics", nil))
+	body := w.Body.String()
+	if n := strings.Count(body, `method="X`); n > 0 || !strings.Contains(body, `method="other"`) {
+		t.Errorf("/metrics holds %d series of made-up methods (and other: %v)", n, strings.Contains(body, `method="other"`))
 	}
 }

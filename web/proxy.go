@@ -54,6 +54,21 @@ func (s *Server) clientAddr(r *http.Request) netip.Addr {
 	return a
 }
 
+// addrKey names r's client address for a rate limit (the sign-in
+// throttle, the API limit of a request without a token). An IPv6 client
+// is its /64: that is the block one host or home network is given (RFC
+// 6177), whose 2^64 addresses its owner may use as they please, so
+// counting each address apart would let one client spread its requests
+// over as many buckets as it likes. An IPv4 address is itself.
+func (s *Server) addrKey(r *http.Request) string {
+	a := s.clientAddr(r)
+	if a.Is6() {
+		p, _ := a.WithZone("").Prefix(64)
+		return "net:" + p.String()
+	}
+	return "addr:" + a.String()
+}
+
 // secure reports whether the client reached us over TLS: directly, or
 // through a trusted proxy that says so. Session cookies are Secure then.
 func (s *Server) secure(r *http.Request) bool {

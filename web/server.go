@@ -182,6 +182,9 @@ func (s *Server) bearer(allow func(*cases.User) bool) gin.HandlerFunc {
 		}
 		u, err := s.DB.UserByToken(c.Request.Context(), strings.TrimSpace(token))
 		if err != nil {
+			if cases.ErrorCode(err) == cases.EUNAUTHORIZED && s.chargeUnknownToken(c) {
+				return
+			}
 			s.apiError(c, err)
 			return
 		}

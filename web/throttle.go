@@ -58,6 +58,22 @@ func (t *throttle[K]) allow(a K, now time.Time, every time.Duration, burst int) 
 	return true, 0
 }
 
+// refused says how long a's bucket would refuse at now, spending nothing
+// (0: it would admit, or a has no bucket, which is a full one).
+func (t *throttle[K]) refused(a K, now time.Time) time.Duration {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	l := t.buckets[a]
+	if l == nil {
+		return 0
+	}
+	tokens := l.TokensAt(now)
+	if tokens >= 1 || l.Limit() <= 0 {
+		return 0
+	}
+	return time.Duration((1 - tokens) / float64(l.Limit()) * float64(time.Second))
+}
+
 // throttled are the sign-in steps that take a secret: the password, and
 // the second step's codes (a wrong code also counts against the account).
 var throttled = map[string]bool{"/login": true, "/login/second-factor": true}
@@ -74,7 +90,7 @@ const signInRetry = "2"
 // throttle is there to stop, and a sign-in needs the database anyway.
 func (s *Server) signInAllowed(c *gin.Context) (bool, string, error) {
 	now := time.Now()
-	ok, wait, err := s.limits.Take(c.Request.Context(), limitSignIn, "addr:"+s.clientAddr(c.Request).String(), now,
+	ok, wait, err := s.limits.Take(c.Request.Context(), limitSignIn, s.addrKey(c.Request), now,
 		RateLimit{Every: LoginEvery, Burst: LoginBurst})
 	if err != nil {
 		if clientGone(c, err) {

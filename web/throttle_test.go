@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -72,5 +73,33 @@ func TestSecureCookieBehindTrustedProxy(t *testing.T) {
 	}
 	if ck := signIn("192.0.2.7:5000"); ck == nil || ck.Secure {
 		t.Fatalf("cookie for a client claiming https itself: %+v", ck)
+	}
+}
+
+// An IPv6 client is its /64, the block a single host or home network is
+// given (RFC 6177): anyone with one can pick any of its 2^64 addresses,
+// so counting each address apart would give them unlimited sign-ins.
+// Another /64 is another client.
+func TestLoginThrottlePerIPv6Network(t *testing.T) {
+	p := newPortal(t, storetest.SQLite(t))
+	email := p.emails[cases.RoleReviewer]
+	login := func(peer string) int {
+		req := httptest.NewRequest("POST", "/login", strings.NewReader(url.Values{"email": {email}, "password": {"wrong"}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.RemoteAddr = peer
+		w := httptest.NewRecorder()
+		p.srv.ServeHTTP(w, req)
+		return w.Code
+	}
+	for i := range LoginBurst {
+		if code := login(fmt.Sprintf("[2001:db8:1:2::%x]:4000", i+1)); code != http.StatusUnauthorized {
+			t.Fatalf("sign-in %d: %d", i+1, code)
+		}
+	}
+	if code := login("[2001:db8:1:2:ffff:ffff:ffff:ffff]:4000"); code != http.StatusTooManyRequests {
+		t.Fatalf("another address of the same /64 past the burst: %d", code)
+	}
+	if code := login("[2001:db8:1:3::1]:4000"); code != http.StatusUnauthorized {
+		t.Fatalf("another /64: %d", code)
 	}
 }

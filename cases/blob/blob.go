@@ -75,7 +75,9 @@ func (d Dir) Put(ctx context.Context, name string, r io.Reader) error {
 	if err := tmp.Chmod(0o400); err != nil {
 		return err
 	}
-	if err := os.Link(tmp.Name(), d.path(name)); err != nil {
+	if err := os.Link(tmp.Name(), d.path(name)); errors.Is(err, fs.ErrExist) {
+		return storedAlready(name)
+	} else if err != nil {
 		return fmt.Errorf("store %s: %w", name, err)
 	}
 	return syncDir(string(d))

@@ -47,6 +47,7 @@ const s3Example = "s3://BUCKET?endpoint=https://HOST&region=REGION (docs/operati
 // openBucket opens the bucket an s3:// setting names and checks that it
 // can be reached and listed with the credentials at hand.
 func openBucket(ctx context.Context, setting string, u *url.URL) (*Bucket, error) {
+	setting = redactSetting(u)
 	if err := checkS3URL(u); err != nil {
 		return nil, settingErrorf("blob store %q: %v; the form is %s", setting, err, s3Example)
 	}
@@ -93,8 +94,25 @@ func checkS3URL(u *url.URL) error {
 		if err != nil || (eu.Scheme != "http" && eu.Scheme != "https") || eu.Host == "" {
 			return fmt.Errorf("endpoint %q is not an http:// or https:// URL of the S3 server", e)
 		}
+		if eu.User != nil {
+			return errors.New("credentials do not go in the endpoint's URL: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+		}
 	}
 	return nil
+}
+
+// redactSetting is an s3 setting as errors show it: a password written
+// into the URL, or into its endpoint's, replaced by "xxxxx", for the error
+// refusing it is printed by serve and doctor and read by whoever holds
+// their output.
+func redactSetting(u *url.URL) string {
+	shown := *u
+	q := shown.Query()
+	if eu, err := url.Parse(q.Get("endpoint")); err == nil && eu.User != nil {
+		q.Set("endpoint", eu.Redacted())
+		shown.RawQuery = q.Encode()
+	}
+	return shown.Redacted()
 }
 
 // pathStyleHint is advice for a bucket not reached at an endpoint of its

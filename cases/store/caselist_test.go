@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -264,4 +265,24 @@ func TestNewestByStatus(t *testing.T) {
 			}
 		}
 	})
+}
+
+// A received time the store cannot read fails the list, naming the field,
+// rather than listing the case as received in the year 1 (the packed
+// SQLite row is parsed in Go, where go-sqlite3's scan used to refuse
+// it). Only a database edited by hand holds one.
+func TestSummaryUnreadableTime(t *testing.T) {
+	db := storetest.SQLite(t)
+	req := request(t, "subpoena.json")
+	c, err := db.CreateCase(ctx, "ivy@example.org", store.NewCase{Request: req, Decision: decision(cases.OutcomeApprove)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Writer().Exec("UPDATE cases SET received_at = 'last tuesday' WHERE id = ?", c.ID); err != nil {
+		t.Fatal(err)
+	}
+	p, err := db.ListSummaries(ctx, cases.CaseFilter{}, "", false, "")
+	if err == nil || !strings.Contains(err.Error(), "received") {
+		t.Fatalf("list of a case with an unreadable received time: %v, %+v", err, p)
+	}
 }

@@ -71,16 +71,16 @@ func (r *listRow) unpack(v string) error {
 	p := packReader{v: v}
 	r.ID = p.int()
 	r.Targets = int(p.int())
-	r.Received = p.time()
+	r.Received = p.time("received_at")
 	if due := p.field(); due != "" {
-		r.Due.Time, r.Due.Valid = parseSQLiteTime(due), true
+		r.Due.Time, r.Due.Valid = p.parseTime("due_at", due), true
 	}
 	for _, s := range []*string{&r.Number, &r.Status, &r.Assignee, &r.Country, &r.Process, &r.Outcome} {
 		*s = p.text()
 	}
 	r.AgencyName = p.v
 	if p.err != nil {
-		return fmt.Errorf("case summary %q: not a packed summary row", v)
+		return fmt.Errorf("case summary %q: not a packed summary row: %w", v, p.err)
 	}
 	return nil
 }
@@ -112,7 +112,18 @@ func (p *packReader) int() int64 {
 	return n
 }
 
-func (p *packReader) time() time.Time { return parseSQLiteTime(p.field()) }
+// time reads a time, the column's name for the error if it is none.
+func (p *packReader) time(column string) time.Time { return p.parseTime(column, p.field()) }
+
+// parseTime reads s as a time of column: one that does not parse is an
+// error, as go-sqlite3's scan into a time.Time made it, not the zero time.
+func (p *packReader) parseTime(column, s string) time.Time {
+	t, ok := parseSQLiteTime(s)
+	if !ok && p.err == nil {
+		p.err = fmt.Errorf("%s %q is not a time", column, s)
+	}
+	return t
+}
 
 // text reads a length-prefixed text.
 func (p *packReader) text() string {
@@ -129,13 +140,13 @@ func (p *packReader) text() string {
 
 // parseSQLiteTime reads a time as go-sqlite3 reads a TIMESTAMP column: in
 // the first of its formats that fits, in UTC (the store opens SQLite with
-// _loc=UTC), the zero time if none does.
-func parseSQLiteTime(s string) time.Time {
+// _loc=UTC); false if none does.
+func parseSQLiteTime(s string) (time.Time, bool) {
 	s = strings.TrimSuffix(s, "Z")
 	for _, format := range sqlite3.SQLiteTimestampFormats {
 		if t, err := time.ParseInLocation(format, s, time.UTC); err == nil {
-			return t.In(time.UTC)
+			return t.In(time.UTC), true
 		}
 	}
-	return time.Time{}
+	return time.Time{}, false
 }

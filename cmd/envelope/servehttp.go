@@ -77,8 +77,21 @@ func (o *httpOptions) check() error {
 	if o.apiRate < 0 || o.apiBurst < 1 {
 		return fmt.Errorf("--api-rate must be 0 or more and --api-burst at least 1")
 	}
+	// The shared buckets count in microseconds, and a period must fit a
+	// Duration: past either bound the limit would fail every check, or
+	// come out as none.
+	if o.apiRate != 0 && (o.apiRate > maxAPIRate || o.apiRate < minAPIRate) {
+		return fmt.Errorf("--api-rate %g: must be 0 (no limit) or from %g (one a day) to %g a second", o.apiRate, minAPIRate, maxAPIRate)
+	}
 	return nil
 }
+
+// The bounds of --api-rate other than 0: a period of at most a day and
+// at least the microsecond store.DB.TakeRate counts in.
+const (
+	minAPIRate = 1.0 / 86400
+	maxAPIRate = 1e6
+)
 
 // apiLimit is the API's rate limit per client the flags say.
 func (o *httpOptions) apiLimit() web.RateLimit {

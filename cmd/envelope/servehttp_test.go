@@ -95,3 +95,23 @@ func TestServeCapOverTLS(t *testing.T) {
 		t.Fatalf("the silent TLS connection, once another client came: %v, want it closed", err)
 	}
 }
+
+// An --api-rate the limiter cannot keep is refused by name at start: above
+// a million a second the period is under the microsecond the shared
+// buckets count in (each request then failed to be checked, was logged
+// and fell back to the instance's own buckets), and so small a rate that
+// its period overflows a Duration came out as no limit at all.
+func TestAPIRateBounds(t *testing.T) {
+	for _, rate := range []float64{2e6, 1e-12} {
+		o := &httpOptions{maxConns: 1, apiRate: rate, apiBurst: 1}
+		if err := o.check(); err == nil || !strings.Contains(err.Error(), "--api-rate") {
+			t.Errorf("--api-rate %g: %v; limit %+v", rate, err, o.apiLimit())
+		}
+	}
+	for _, rate := range []float64{1e6, 100, 0.001} {
+		o := &httpOptions{maxConns: 1, apiRate: rate, apiBurst: 1}
+		if err := o.check(); err != nil || o.apiLimit().Every < time.Microsecond {
+			t.Errorf("--api-rate %g: %v; limit %+v", rate, err, o.apiLimit())
+		}
+	}
+}
