@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"time"
@@ -122,6 +123,12 @@ func (db *DB) Attachments(ctx context.Context, caseID int64) ([]Attachment, erro
 
 // AttachmentContent returns one document of the case ref and its content.
 func (db *DB) AttachmentContent(ctx context.Context, ref string, id int64) (*Attachment, []byte, error) {
+	return readAll(db.OpenAttachment(ctx, ref, id))
+}
+
+// OpenAttachment returns one document of the case ref and a reader of its
+// content, streamed from the blob store if it is kept there.
+func (db *DB) OpenAttachment(ctx context.Context, ref string, id int64) (*Attachment, io.ReadCloser, error) {
 	caseID, err := db.resolveCase(ctx, ref)
 	if err != nil {
 		return nil, nil, err
@@ -137,9 +144,9 @@ func (db *DB) AttachmentContent(ctx context.Context, ref string, id int64) (*Att
 		return nil, nil, err
 	}
 	row.Attachment.utc()
-	content, err := row.read(ctx, db)
+	r, err := row.open(ctx, db)
 	if err != nil {
 		return nil, nil, err
 	}
-	return &row.Attachment, content, nil
+	return &row.Attachment, r, nil
 }

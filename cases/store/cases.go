@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -639,6 +640,12 @@ func cleanFilename(name string) string {
 
 // Document returns the uploaded document of a case and its content.
 func (db *DB) Document(ctx context.Context, ref string) (*cases.Document, []byte, error) {
+	return readAll(db.OpenDocument(ctx, ref))
+}
+
+// OpenDocument returns the uploaded document of a case and a reader of its
+// content, streamed from the blob store if it is kept there.
+func (db *DB) OpenDocument(ctx context.Context, ref string) (*cases.Document, io.ReadCloser, error) {
 	id, err := db.resolveCase(ctx, ref)
 	if err != nil {
 		return nil, nil, err
@@ -655,11 +662,11 @@ func (db *DB) Document(ctx context.Context, ref string) (*cases.Document, []byte
 		return nil, nil, err
 	}
 	row.Document.UploadedAt = row.Document.UploadedAt.UTC()
-	content, err := row.read(ctx, db)
+	r, err := row.open(ctx, db)
 	if err != nil {
 		return nil, nil, err
 	}
-	return &row.Document, content, nil
+	return &row.Document, r, nil
 }
 
 func (db *DB) documentInfo(ctx context.Context, id int64) (*cases.Document, error) {

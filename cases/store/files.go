@@ -71,18 +71,30 @@ type fileRow struct {
 	Blob    string `db:"blob"`
 }
 
-// read returns the row's content: its own, or its blob's read whole (a
-// document is at most cases.MaxDocumentSize).
-func (f *fileRow) read(ctx context.Context, db *DB) ([]byte, error) {
+// open returns a reader of the row's content: its own, or its blob's,
+// streamed from the store.
+func (f *fileRow) open(ctx context.Context, db *DB) (io.ReadCloser, error) {
 	if f.Blob == "" {
-		return f.Content, nil
+		return io.NopCloser(bytes.NewReader(f.Content)), nil
 	}
-	r, err := db.OpenFile(ctx, f.Blob)
+	return db.OpenFile(ctx, f.Blob)
+}
+
+// readAll reads a document opened by OpenDocument, OpenAttachment or
+// OpenMessageFile whole (a document is at most cases.MaxDocumentSize), for
+// callers that need its bytes.
+func readAll[T any](meta T, r io.ReadCloser, err error) (T, []byte, error) {
 	if err != nil {
-		return nil, err
+		var zero T
+		return zero, nil, err
 	}
 	defer r.Close()
-	return io.ReadAll(r)
+	b, err := io.ReadAll(r)
+	if err != nil {
+		var zero T
+		return zero, nil, err
+	}
+	return meta, b, nil
 }
 
 // dropFiles deletes the blobs put for a transaction that then failed, so

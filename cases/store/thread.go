@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"errors"
+	"io"
 	"strings"
 
 	"github.com/jmoiron/sqlx"
@@ -218,6 +219,12 @@ func (db *DB) Thread(ctx context.Context, caseID int64) ([]*cases.Message, error
 // MessageFile returns file fileID of case caseID's thread and its content;
 // a file of another case is not found.
 func (db *DB) MessageFile(ctx context.Context, caseID, fileID int64) (*cases.MessageFile, []byte, error) {
+	return readAll(db.OpenMessageFile(ctx, caseID, fileID))
+}
+
+// OpenMessageFile is MessageFile with a reader of the content, streamed
+// from the blob store if it is kept there.
+func (db *DB) OpenMessageFile(ctx context.Context, caseID, fileID int64) (*cases.MessageFile, io.ReadCloser, error) {
 	var row struct {
 		cases.MessageFile
 		fileRow
@@ -229,11 +236,11 @@ func (db *DB) MessageFile(ctx context.Context, caseID, fileID int64) (*cases.Mes
 	} else if err != nil {
 		return nil, nil, err
 	}
-	content, err := row.read(ctx, db)
+	r, err := row.open(ctx, db)
 	if err != nil {
 		return nil, nil, err
 	}
-	return &row.MessageFile, content, nil
+	return &row.MessageFile, r, nil
 }
 
 // AgencyRecipients are the officers told of news on case caseID: its

@@ -59,7 +59,7 @@ func TestDoctorHealthy(t *testing.T) {
 	eachDSN(t, func(t *testing.T, dsn string) {
 		d := newDoctorSetup(t, dsn)
 		code, lines, errOut := d.run(t, "--min-free", "1MiB")
-		if code != 0 || len(lines) != 13 {
+		if code != 0 || len(lines) != 14 {
 			t.Fatalf("doctor: %d %q %q", code, lines, errOut)
 		}
 		for _, l := range lines {
