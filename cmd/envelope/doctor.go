@@ -393,8 +393,8 @@ func (c *checkup) documentFiles(ctx context.Context, s *store.DB, b blob.Store) 
 	}
 	c.ok("documents", "%d case document(s) in the blob store present, SHA-256 as recorded", len(rows))
 	if n, err := s.TrashedBlobs(ctx); err == nil && n > 0 {
-		c.warn("documents", fmt.Sprintf("%d blob(s) of purged documents are still to be deleted from the store", n),
-			"the last retention purge could not delete them (its log says why); the next purge retries, or run envelope retention purge with the --blobs serve uses")
+		c.warn("documents", fmt.Sprintf("%d blob(s) of purged or never recorded documents are still to be deleted from the store", n),
+			"a delete failed (the log says why); the next retention purge retries, or run envelope retention purge with the --blobs serve uses")
 	}
 }
 
