@@ -330,20 +330,24 @@ func tooLargeOr(err error, otherwise error) error {
 }
 
 func (s *Server) downloadDocument(c *gin.Context) {
-	doc, content, err := s.DB.Document(c.Request.Context(), c.Param("id"))
+	doc, r, err := s.DB.OpenDocument(c.Request.Context(), c.Param("id"))
 	if err != nil {
 		s.apiError(c, err)
 		return
 	}
-	sendDocument(c, doc, content)
+	sendDocument(c, doc, r)
 }
 
 // sendDocument answers with a case's legal-process PDF as a download, its
-// SHA-256 in a header so the receiver can check it.
-func sendDocument(c *gin.Context, doc *cases.Document, content []byte) {
-	c.Header("Content-Disposition", fmt.Sprintf("attachment; filename=%q", doc.Filename))
-	c.Header("X-Content-SHA256", doc.SHA256)
-	c.Data(http.StatusOK, "application/pdf", content)
+// SHA-256 in a header so the receiver can check it, streaming r (from the
+// blob store) and closing it. A read that fails part-way cuts the answer
+// short of its Content-Length, so the client sees a failed download.
+func sendDocument(c *gin.Context, doc *cases.Document, r io.ReadCloser) {
+	defer r.Close()
+	c.DataFromReader(http.StatusOK, doc.Size, "application/pdf", r, map[string]string{
+		"Content-Disposition": fmt.Sprintf("attachment; filename=%q", doc.Filename),
+		"X-Content-SHA256":    doc.SHA256,
+	})
 }
 
 // bindOptionalJSON decodes a JSON body if there is one; approve and reject

@@ -82,11 +82,11 @@ func (s *Server) attachmentSubmit(c *gin.Context) {
 func (s *Server) attachmentDownload(fail func(*gin.Context, error)) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		id, _ := strconv.ParseInt(c.Param("att"), 10, 64)
-		a, content, err := s.DB.AttachmentContent(c.Request.Context(), c.Param("id"), id)
+		a, r, err := s.DB.OpenAttachment(c.Request.Context(), c.Param("id"), id)
 		if err != nil {
 			fail(c, err)
 			return
 		}
-		sendDocument(c, &cases.Document{Filename: a.Filename, Size: a.Size, SHA256: a.SHA256, UploadedBy: a.UploadedBy, UploadedAt: a.UploadedAt}, content)
+		sendDocument(c, &cases.Document{Filename: a.Filename, Size: a.Size, SHA256: a.SHA256, UploadedBy: a.UploadedBy, UploadedAt: a.UploadedAt}, r)
 	}
 }

@@ -736,10 +736,10 @@ func (s *Server) documentSubmit(c *gin.Context) {
 }
 
 func (s *Server) documentDownload(c *gin.Context) {
-	doc, content, err := s.DB.Document(c.Request.Context(), c.Param("id"))
+	doc, r, err := s.DB.OpenDocument(c.Request.Context(), c.Param("id"))
 	if err != nil {
 		s.portalFail(c, err)
 		return
 	}
-	sendDocument(c, doc, content)
+	sendDocument(c, doc, r)
 }

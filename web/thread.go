@@ -133,12 +133,12 @@ func (s *Server) threadFile(fail func(*gin.Context, error)) gin.HandlerFunc {
 			return
 		}
 		id, _ := strconv.ParseInt(c.Param("file"), 10, 64)
-		f, content, err := s.DB.MessageFile(c.Request.Context(), kase.ID, id)
+		f, r, err := s.DB.OpenMessageFile(c.Request.Context(), kase.ID, id)
 		if err != nil {
 			fail(c, err)
 			return
 		}
-		sendDocument(c, &cases.Document{Filename: f.Filename, Size: f.Size, SHA256: f.SHA256}, content)
+		sendDocument(c, &cases.Document{Filename: f.Filename, Size: f.Size, SHA256: f.SHA256}, r)
 	}
 }
 

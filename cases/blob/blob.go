@@ -22,17 +22,9 @@ import (
 	"envelope/cases/store"
 )
 
-// Store keeps named, immutable files.
-type Store interface {
-	// Put stores r under name, streaming it; the file is served only once
-	// complete, and a stored name is never replaced.
-	Put(ctx context.Context, name string, r io.Reader) error
-	// Open returns the file name and its size, or an error wrapping
-	// fs.ErrNotExist if it is not stored.
-	Open(ctx context.Context, name string) (io.ReadCloser, int64, error)
-	// Delete deletes name; a name not stored is no error.
-	Delete(ctx context.Context, name string) error
-}
+// Store keeps named, immutable files (Put, Open, Delete): store.Files,
+// through which the database keeps case documents in the same store.
+type Store = store.Files
 
 // Database is the store in the database's blobs tables, chunked.
 type Database struct{ DB *store.DB }

@@ -282,6 +282,9 @@ func (p *Purger) purgeCase(ctx context.Context, tx *sqlx.Tx, st *caseState, ps p
 	dry := ps.dry
 	var err error
 	var doc int64
+	if err := p.trashBlobs(ctx, tx, dry, st.ID); err != nil {
+		return nil, "", err
+	}
 	if doc, err = remove(ctx, tx, dry, "case_documents", "case_id = ?", st.ID); err != nil {
 		return nil, "", err
 	}
@@ -322,6 +325,21 @@ func (p *Purger) purgeCase(ctx context.Context, tx *sqlx.Tx, st *caseState, ps p
 	return done, "", p.audit(ctx, tx, dry, "retention.purge_case", done)
 }
 
+// trashBlobs queues the blobs of the case's document and thread files,
+// whose rows the purge deletes, for deletion from the blob store after
+// the commit (deleteFiles).
+func (p *Purger) trashBlobs(ctx context.Context, tx *sqlx.Tx, dry bool, caseID int64) error {
+	if dry {
+		return nil
+	}
+	var names []string
+	if err := tx.SelectContext(ctx, &names, tx.Rebind(`SELECT blob FROM case_documents WHERE case_id = ? AND blob <> ''
+		UNION SELECT blob FROM case_message_files WHERE case_id = ? AND blob <> ''`), caseID, caseID); err != nil {
+		return fmt.Errorf("list document blobs: %w", err)
+	}
+	return p.DB.TrashBlobs(ctx, tx, names...)
+}
+
 // ended reports whether a case is over as retention counts it: closed, or
 // withdrawn by the agency, which stops it as a close does.
 func ended(s cases.Status) bool { return s == cases.StatusClosed || s == cases.StatusWithdrawn }
@@ -354,12 +372,29 @@ func (p *Purger) audit(ctx context.Context, tx *sqlx.Tx, dry bool, action string
 	return p.DB.Audit(ctx, tx, actor, action, "case", strconv.FormatInt(done.CaseID, 10), nil, done)
 }
 
-// deleteFiles deletes the package files of every purged case not under a
-// legal hold, from the blob store and the instance's folder. A blob store
+// deleteFiles deletes the blobs of the documents purges deleted (queued in
+// the database by trashBlobs, so the store is the DB's Files), and the
+// package files of every purged case not under a legal hold, from the
+// blob store and the instance's folder. A blob store
 // need not be the database, so files go after the purge's commit;
 // checking every purged case's packages on each run means a crash between
 // the commit and the deletion is made good by the next.
 func (p *Purger) deleteFiles(ctx context.Context) error {
+	// The documents' blobs, queued by trashBlobs: a delete that fails
+	// stays queued for the next run; its error is returned (Run logs it).
+	n, err := p.DB.EmptyTrash(ctx)
+	if n > 0 {
+		p.logger().Info("retention purge: deleted document blobs", "deleted", n)
+	}
+	if err != nil {
+		err = fmt.Errorf("delete document blobs: %w", err)
+	}
+	return errors.Join(err, p.deletePackages(ctx))
+}
+
+// deletePackages deletes the package files of every purged case not under
+// a legal hold (deleteFiles).
+func (p *Purger) deletePackages(ctx context.Context) error {
 	if p.Blobs == nil && p.PackageDir == "" {
 		return nil
 	}

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"time"
@@ -74,16 +75,25 @@ func (db *DB) AddAttachment(ctx context.Context, actor *cases.User, ref, kind, f
 	sum := sha256.Sum256(content)
 	a := &Attachment{Kind: kind, Filename: cleanFilename(filename), Size: int64(len(content)), SHA256: hex.EncodeToString(sum[:]),
 		UploadedBy: actor.Email, UploadedAt: db.Now()}
-	_, err := db.changeCase(ctx, ref, func(tx *sqlx.Tx, c *cases.Case) error {
+	caseID, err := db.resolveCase(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	blob, content, err := db.putRowFile(ctx, "attachment", caseID, a.SHA256, content)
+	if err != nil {
+		return nil, err
+	}
+	_, err = db.changeCase(ctx, ref, func(tx *sqlx.Tx, c *cases.Case) error {
 		a.CaseID = c.ID
 		if err := tx.GetContext(ctx, &a.ID, tx.Rebind(`INSERT INTO case_attachments
-			(case_id, kind, filename, size, sha256, content, uploaded_by, uploaded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
-			a.CaseID, a.Kind, a.Filename, a.Size, a.SHA256, content, a.UploadedBy, a.UploadedAt); err != nil {
+			(case_id, kind, filename, size, sha256, content, blob, uploaded_by, uploaded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+			a.CaseID, a.Kind, a.Filename, a.Size, a.SHA256, content, blob, a.UploadedBy, a.UploadedAt); err != nil {
 			return err
 		}
 		return db.auditCase(ctx, tx, actor.Email, "case.attachment", c, nil, a)
 	})
 	if err != nil {
+		db.dropFiles(ctx, blob)
 		return nil, err
 	}
 	return a, nil
@@ -93,8 +103,8 @@ func (db *DB) AddAttachment(ctx context.Context, actor *cases.User, ref, kind, f
 // replaced by a new upload, as a superseded attachment.
 func (db *DB) supersede(ctx context.Context, tx *sqlx.Tx, actor string, caseID int64) error {
 	_, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO case_attachments
-		(case_id, kind, filename, size, sha256, content, uploaded_by, uploaded_at, superseded_at, superseded_by)
-		SELECT case_id, 'process', filename, size, sha256, content, uploaded_by, uploaded_at, ?, ? FROM case_documents WHERE case_id = ?`),
+		(case_id, kind, filename, size, sha256, content, blob, uploaded_by, uploaded_at, superseded_at, superseded_by)
+		SELECT case_id, 'process', filename, size, sha256, content, blob, uploaded_by, uploaded_at, ?, ? FROM case_documents WHERE case_id = ?`),
 		db.Now(), actor, caseID)
 	return err
 }
@@ -113,20 +123,30 @@ func (db *DB) Attachments(ctx context.Context, caseID int64) ([]Attachment, erro
 
 // AttachmentContent returns one document of the case ref and its content.
 func (db *DB) AttachmentContent(ctx context.Context, ref string, id int64) (*Attachment, []byte, error) {
+	return readAll(db.OpenAttachment(ctx, ref, id))
+}
+
+// OpenAttachment returns one document of the case ref and a reader of its
+// content, streamed from the blob store if it is kept there.
+func (db *DB) OpenAttachment(ctx context.Context, ref string, id int64) (*Attachment, io.ReadCloser, error) {
 	caseID, err := db.resolveCase(ctx, ref)
 	if err != nil {
 		return nil, nil, err
 	}
 	var row struct {
 		Attachment
-		Content []byte `db:"content"`
+		fileRow
 	}
-	err = db.r.GetContext(ctx, &row, db.r.Rebind("SELECT "+attachmentColumns+", content FROM case_attachments WHERE id = ? AND case_id = ?"), id, caseID)
+	err = db.r.GetContext(ctx, &row, db.r.Rebind("SELECT "+attachmentColumns+", content, blob FROM case_attachments WHERE id = ? AND case_id = ?"), id, caseID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil, cases.Errorf(cases.ENOTFOUND, "case %s has no document %d", ref, id)
 	} else if err != nil {
 		return nil, nil, err
 	}
 	row.Attachment.utc()
-	return &row.Attachment, row.Content, nil
+	r, err := row.open(ctx, db)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &row.Attachment, r, nil
 }

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -581,6 +582,10 @@ func (db *DB) AttachDocument(ctx context.Context, actor *cases.User, ref, filena
 	sum := sha256.Sum256(content)
 	doc := &cases.Document{Filename: cleanFilename(filename), Size: int64(len(content)),
 		SHA256: hex.EncodeToString(sum[:]), UploadedBy: actor.Email, UploadedAt: db.Now()}
+	blob, content, err := db.putRowFile(ctx, "document", id, doc.SHA256, content)
+	if err != nil {
+		return nil, err
+	}
 	err = db.Tx(ctx, func(tx *sqlx.Tx) error {
 		if _, err := db.getCase(ctx, tx, id); err != nil {
 			return err
@@ -598,8 +603,8 @@ func (db *DB) AttachDocument(ctx context.Context, actor *cases.User, ref, filena
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO case_documents
-			(case_id, filename, size, sha256, content, uploaded_by, uploaded_at) VALUES (?, ?, ?, ?, ?, ?, ?)`),
-			id, doc.Filename, doc.Size, doc.SHA256, content, doc.UploadedBy, doc.UploadedAt); err != nil {
+			(case_id, filename, size, sha256, content, blob, uploaded_by, uploaded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+			id, doc.Filename, doc.Size, doc.SHA256, content, blob, doc.UploadedBy, doc.UploadedAt); err != nil {
 			return err
 		}
 		var before any
@@ -609,6 +614,7 @@ func (db *DB) AttachDocument(ctx context.Context, actor *cases.User, ref, filena
 		return db.Audit(ctx, tx, actor.Email, "case.document", "case", strconv.FormatInt(id, 10), before, doc)
 	})
 	if err != nil {
+		db.dropFiles(ctx, blob)
 		return nil, err
 	}
 	return doc, nil
@@ -634,15 +640,21 @@ func cleanFilename(name string) string {
 
 // Document returns the uploaded document of a case and its content.
 func (db *DB) Document(ctx context.Context, ref string) (*cases.Document, []byte, error) {
+	return readAll(db.OpenDocument(ctx, ref))
+}
+
+// OpenDocument returns the uploaded document of a case and a reader of its
+// content, streamed from the blob store if it is kept there.
+func (db *DB) OpenDocument(ctx context.Context, ref string) (*cases.Document, io.ReadCloser, error) {
 	id, err := db.resolveCase(ctx, ref)
 	if err != nil {
 		return nil, nil, err
 	}
 	var row struct {
 		cases.Document
-		Content []byte `db:"content"`
+		fileRow
 	}
-	err = db.r.GetContext(ctx, &row, db.r.Rebind(`SELECT filename, size, sha256, uploaded_by, uploaded_at, content
+	err = db.r.GetContext(ctx, &row, db.r.Rebind(`SELECT filename, size, sha256, uploaded_by, uploaded_at, content, blob
 		FROM case_documents WHERE case_id = ?`), id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil, cases.Errorf(cases.ENOTFOUND, "case %s has no document", ref)
@@ -650,7 +662,11 @@ func (db *DB) Document(ctx context.Context, ref string) (*cases.Document, []byte
 		return nil, nil, err
 	}
 	row.Document.UploadedAt = row.Document.UploadedAt.UTC()
-	return &row.Document, row.Content, nil
+	r, err := row.open(ctx, db)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &row.Document, r, nil
 }
 
 func (db *DB) documentInfo(ctx context.Context, id int64) (*cases.Document, error) {

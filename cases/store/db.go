@@ -95,6 +95,8 @@ type DB struct {
 
 	directory atomic.Pointer[directory] // the agency directory's match index (agencies.go)
 	due       atomic.Pointer[DueFunc]   // recomputes due_at after a clock event (due.go)
+
+	files Files // where documents are stored (files.go); nil keeps them in their rows
 }
 
 // Commits counts the write transactions (Tx) this DB has committed. A reader

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"errors"
+	"io"
 	"strings"
 
 	"github.com/jmoiron/sqlx"
@@ -92,6 +93,10 @@ func (db *DB) PostMessage(ctx context.Context, by Poster, ref, kind, body string
 		}
 	}
 	m := &cases.Message{CaseID: id, Side: side, Author: by.actor(), Kind: kind, Body: strings.TrimSpace(body), CreatedAt: db.Now()}
+	stored, err := db.putThreadFiles(ctx, id, files)
+	if err != nil {
+		return nil, err
+	}
 	var after *cases.Case
 	_, err = db.changeCase(ctx, ref, func(tx *sqlx.Tx, before *cases.Case) error {
 		sub, err := db.submission(ctx, tx, id)
@@ -110,7 +115,7 @@ func (db *DB) PostMessage(ctx context.Context, by Poster, ref, kind, body string
 		if err != nil {
 			return err
 		}
-		if err := db.insertMessage(ctx, tx, by, m, files); err != nil {
+		if err := db.insertMessage(ctx, tx, by, m, stored); err != nil {
 			return err
 		}
 		if err := db.auditCase(ctx, tx, m.Author, "case.message", before, nil, m); err != nil {
@@ -125,13 +130,44 @@ func (db *DB) PostMessage(ctx context.Context, by Poster, ref, kind, body string
 		return then(tx, after, m)
 	})
 	if err != nil {
+		for _, f := range stored {
+			db.dropFiles(ctx, f.blob)
+		}
 		return nil, err
 	}
 	return m, nil
 }
 
+// storedFile is a thread file as its row keeps it: content, or the name
+// of the blob holding it.
+type storedFile struct {
+	cases.MessageFile
+	content []byte
+	blob    string
+}
+
+// putThreadFiles hashes the files of a message about to be posted to case
+// caseID and puts each in the Files store, if set; on an error those put
+// already are deleted.
+func (db *DB) putThreadFiles(ctx context.Context, caseID int64, files []cases.Upload) ([]storedFile, error) {
+	out := make([]storedFile, 0, len(files))
+	for _, u := range files {
+		sum := sha256.Sum256(u.Content)
+		f := storedFile{MessageFile: cases.MessageFile{Filename: cleanFilename(u.Filename), Size: int64(len(u.Content)), SHA256: hex.EncodeToString(sum[:])}}
+		var err error
+		if f.blob, f.content, err = db.putRowFile(ctx, "thread", caseID, f.SHA256, u.Content); err != nil {
+			for _, done := range out {
+				db.dropFiles(ctx, done.blob)
+			}
+			return nil, err
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}
+
 // insertMessage stores m and its files, filling in their IDs and hashes.
-func (db *DB) insertMessage(ctx context.Context, tx *sqlx.Tx, by Poster, m *cases.Message, files []cases.Upload) error {
+func (db *DB) insertMessage(ctx context.Context, tx *sqlx.Tx, by Poster, m *cases.Message, files []storedFile) error {
 	var officerID *int64
 	if by.Officer != nil {
 		officerID = &by.Officer.ID
@@ -141,11 +177,11 @@ func (db *DB) insertMessage(ctx context.Context, tx *sqlx.Tx, by Poster, m *case
 		return err
 	}
 	m.Files = []cases.MessageFile{}
-	for _, u := range files {
-		sum := sha256.Sum256(u.Content)
-		f := cases.MessageFile{MessageID: m.ID, Filename: cleanFilename(u.Filename), Size: int64(len(u.Content)), SHA256: hex.EncodeToString(sum[:])}
-		if err := tx.GetContext(ctx, &f.ID, tx.Rebind(`INSERT INTO case_message_files (message_id, case_id, filename, size, sha256, content)
-			VALUES (?, ?, ?, ?, ?, ?) RETURNING id`), f.MessageID, m.CaseID, f.Filename, f.Size, f.SHA256, u.Content); err != nil {
+	for _, sf := range files {
+		f := sf.MessageFile
+		f.MessageID = m.ID
+		if err := tx.GetContext(ctx, &f.ID, tx.Rebind(`INSERT INTO case_message_files (message_id, case_id, filename, size, sha256, content, blob)
+			VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`), f.MessageID, m.CaseID, f.Filename, f.Size, f.SHA256, sf.content, sf.blob); err != nil {
 			return err
 		}
 		m.Files = append(m.Files, f)
@@ -183,18 +219,28 @@ func (db *DB) Thread(ctx context.Context, caseID int64) ([]*cases.Message, error
 // MessageFile returns file fileID of case caseID's thread and its content;
 // a file of another case is not found.
 func (db *DB) MessageFile(ctx context.Context, caseID, fileID int64) (*cases.MessageFile, []byte, error) {
+	return readAll(db.OpenMessageFile(ctx, caseID, fileID))
+}
+
+// OpenMessageFile is MessageFile with a reader of the content, streamed
+// from the blob store if it is kept there.
+func (db *DB) OpenMessageFile(ctx context.Context, caseID, fileID int64) (*cases.MessageFile, io.ReadCloser, error) {
 	var row struct {
 		cases.MessageFile
-		Content []byte `db:"content"`
+		fileRow
 	}
-	err := db.r.GetContext(ctx, &row, db.r.Rebind(`SELECT id, message_id, filename, size, sha256, content
+	err := db.r.GetContext(ctx, &row, db.r.Rebind(`SELECT id, message_id, filename, size, sha256, content, blob
 		FROM case_message_files WHERE id = ? AND case_id = ?`), fileID, caseID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil, cases.Errorf(cases.ENOTFOUND, "the thread of case %d has no file %d", caseID, fileID)
 	} else if err != nil {
 		return nil, nil, err
 	}
-	return &row.MessageFile, row.Content, nil
+	r, err := row.open(ctx, db)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &row.MessageFile, r, nil
 }
 
 // AgencyRecipients are the officers told of news on case caseID: its

@@ -13,25 +13,34 @@ import (
 	"envelope/cases/store/storetest"
 )
 
+// agencyCase registers the FBI and its verified officer kim@fbi.gov, who
+// submits a subpoena with the process document pdf; token is the
+// officer's registration token, spent.
+func agencyCase(t *testing.T, db *store.DB, pdf []byte) (ag *store.AgencyEntry, o *store.Officer, token string, kase *cases.Case) {
+	t.Helper()
+	ag, err := db.CreateAgency(ctx, cases.System, fbi())
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, token, err = db.RegisterOfficer(ctx, ag.ID, "kim@fbi.gov", "SA Kim", "", "correct horse battery")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o, err = db.VerifyOfficer(ctx, token); err != nil {
+		t.Fatal(err)
+	}
+	kase, err = db.SubmitAgencyCase(ctx, o, store.NewCase{Request: request(t, "subpoena.json"), Decision: decision(cases.OutcomeApprove)}, "p.pdf", pdf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ag, o, token, kase
+}
+
 // The agency portal's thread, announcements, agency suspension and
 // re-verification on both engines.
 func TestThreadDeliveryStanding(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		ag, err := db.CreateAgency(ctx, cases.System, fbi())
-		if err != nil {
-			t.Fatal(err)
-		}
-		o, token, err := db.RegisterOfficer(ctx, ag.ID, "kim@fbi.gov", "SA Kim", "", "correct horse battery")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if o, err = db.VerifyOfficer(ctx, token); err != nil {
-			t.Fatal(err)
-		}
-		kase, err := db.SubmitAgencyCase(ctx, o, store.NewCase{Request: request(t, "subpoena.json"), Decision: decision(cases.OutcomeApprove)}, "p.pdf", []byte("%PDF-1.4\n"))
-		if err != nil {
-			t.Fatal(err)
-		}
+		ag, o, token, kase := agencyCase(t, db, []byte("%PDF-1.4\n"))
 		ref := strconv.FormatInt(kase.ID, 10)
 		if _, _, err := db.CreateUser(ctx, "test", "rita@example.org", cases.RoleReviewer); err != nil {
 			t.Fatal(err)

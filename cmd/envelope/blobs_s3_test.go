@@ -49,12 +49,33 @@ func TestPackagesInAnS3Bucket(t *testing.T) {
 		}
 
 		token := addUser(t, dsn, "al@example.org", "auditor")
+		intake := addUser(t, dsn, "in@example.org", "intake")
 		srv := startServe(t, dsn, dir, "--blobs", setting)
-		r, err := (&apiClient{hc: newHTTPClient(1), base: srv.base, token: token}).get("/cases/" + number + "/exports/" + name)
-		srv.stop()
+		hc := newHTTPClient(1)
+		r, err := (&apiClient{hc: hc, base: srv.base, token: token}).get("/cases/" + number + "/exports/" + name)
 		want, _ := os.ReadFile(out)
 		if err != nil || r.status != 200 || !bytes.Equal(r.body, want) {
+			srv.stop()
 			t.Fatalf("download through serve: %v %d, %d bytes (want %d)", err, r.status, len(r.body), len(want))
+		}
+		// The case's document goes to the bucket too, and reads back.
+		order := []byte("%PDF-1.4 the warrant, in the bucket")
+		up, err := (&apiClient{hc: hc, base: srv.base, token: intake}).do("PUT", "/cases/"+number+"/document?filename=warrant.pdf", order, "application/pdf")
+		if err != nil || up.status != 201 {
+			srv.stop()
+			t.Fatalf("upload the document: %v %v", up, err)
+		}
+		down, err := (&apiClient{hc: hc, base: srv.base, token: token}).get("/cases/" + number + "/document")
+		srv.stop()
+		if err != nil || down.status != 200 || !bytes.Equal(down.body, order) {
+			t.Fatalf("download the document: %v %d %q", err, down.status, down.body)
+		}
+		docs := s3.Keys(t, "packages/document-")
+		if len(docs) != 1 || !s3.Has(t, docs[0]) {
+			t.Fatalf("the bucket holds documents %q, want the one uploaded", docs)
+		}
+		if n := storedBlobs(t, dsn, "document-%"); n != 0 {
+			t.Errorf("%d documents stored in the database's blobs too", n)
 		}
 
 		doctor := func(blobs string) (int, string) {
@@ -62,7 +83,8 @@ func TestPackagesInAnS3Bucket(t *testing.T) {
 			code, out, _ := cli(t, dsn, "", "doctor", "--keys", keys, "--packages", pkgs, "--blobs", blobs, "--min-free", "1MiB")
 			return code, out
 		}
-		if code, out := doctor(setting); code != 0 || !strings.Contains(out, "ok   packages: 1 package file(s) present, SHA-256 as recorded") || strings.Contains(out, "FAIL") {
+		if code, out := doctor(setting); code != 0 || !strings.Contains(out, "ok   packages: 1 package file(s) present, SHA-256 as recorded") ||
+			!strings.Contains(out, "ok   documents: 1 case document(s) in the blob store present") || strings.Contains(out, "FAIL") {
 			t.Fatalf("doctor: %d\n%s", code, out)
 		}
 		nosuch := strings.Replace(setting, "s3://envelope", "s3://nosuch", 1)
@@ -71,8 +93,10 @@ func TestPackagesInAnS3Bucket(t *testing.T) {
 			t.Errorf("doctor, no such bucket: %d\n%s", code, out)
 		}
 		s3.Delete(t, "packages/"+name)
-		if code, out := doctor(setting); code != 1 || !strings.Contains(out, name+" (missing)") {
-			t.Errorf("doctor, object lost: %d\n%s", code, out)
+		s3.Delete(t, docs[0])
+		if code, out := doctor(setting); code != 1 || !strings.Contains(out, name+" (missing)") ||
+			!strings.Contains(out, "FAIL documents: 1 of 1 case documents in the blob store are missing or altered: "+strings.TrimPrefix(docs[0], "packages/")+" (missing)") {
+			t.Errorf("doctor, objects lost: %d\n%s", code, out)
 		}
 
 		for _, tc := range []struct {

@@ -46,12 +46,14 @@ func (a *app) packagesFlag(fs *flag.FlagSet) *string {
 // blobsFlag adds --blobs, defaulting to $ENVELOPE_BLOBS or db.
 func (a *app) blobsFlag(fs *flag.FlagSet) *string {
 	return fs.String("blobs", a.envOr("ENVELOPE_BLOBS", "db"),
-		"where packages and letters are stored, reached by every instance: db (in the database), file:///path (a folder every instance mounts) "+
+		"where packages, letters and case documents are stored, reached by every instance: db (in the database), file:///path (a folder every instance mounts) "+
 			"or s3://BUCKET?endpoint=URL&region=REGION (an S3-compatible bucket; credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) (env ENVELOPE_BLOBS)")
 }
 
 // openBlobs opens the store a --blobs setting names: a setting that names
 // none is bad usage (exit 2), a store that cannot be reached a failure.
+// s keeps case documents there too (store.DB.SetFiles), as it does
+// packages.
 func openBlobs(ctx context.Context, setting string, s *store.DB) (blob.Store, error) {
 	b, err := blob.Open(ctx, setting, s)
 	var bad *blob.SettingError
@@ -60,6 +62,7 @@ func openBlobs(ctx context.Context, setting string, s *store.DB) (blob.Store, er
 	} else if err != nil {
 		return nil, fmt.Errorf("--blobs: %w", err)
 	}
+	s.SetFiles(b)
 	return b, nil
 }
 

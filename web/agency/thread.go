@@ -97,12 +97,14 @@ func (p *portal) messageFile(c *gin.Context) {
 		return
 	}
 	id, _ := strconv.ParseInt(c.Param("file"), 10, 64)
-	f, content, err := p.DB.MessageFile(c.Request.Context(), kase.ID, id)
+	f, r, err := p.DB.OpenMessageFile(c.Request.Context(), kase.ID, id)
 	if err != nil {
 		p.failErr(c, err)
 		return
 	}
-	c.Header("Content-Disposition", fmt.Sprintf("attachment; filename=%q", f.Filename))
-	c.Header("X-Content-SHA256", f.SHA256)
-	c.Data(http.StatusOK, "application/pdf", content)
+	defer r.Close()
+	c.DataFromReader(http.StatusOK, f.Size, "application/pdf", r, map[string]string{
+		"Content-Disposition": fmt.Sprintf("attachment; filename=%q", f.Filename),
+		"X-Content-SHA256":    f.SHA256,
+	})
 }
