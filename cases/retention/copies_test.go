@@ -12,9 +12,10 @@ import (
 	"envelope/cases/store/storetest"
 )
 
-// A closed case's purge also deletes the copies of its files kept outside
-// case_documents: the PDFs attached to its agency thread and to mail sent
-// about it (a user notice carries the process). Mail not yet sent keeps
+// A closed case's purge also deletes the case's other documents
+// (amendments, superseded process documents) and the copies of its files
+// kept outside case_documents: the PDFs attached to its agency thread and
+// to mail sent about it (a user notice carries the process). Mail not yet sent keeps
 // its attachment: nothing is dropped unsent.
 func TestClosedCasePurgeDeletesCopies(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
@@ -39,9 +40,18 @@ func TestClosedCasePurgeDeletesCopies(t *testing.T) {
 				VALUES (?, 'agency', 'agency:kim@fbi.gov', 'message', 'attached', ?) RETURNING id`), c.ID, f.now()); err != nil {
 				return err
 			}
-			_, err := tx.Exec(tx.Rebind(`INSERT INTO case_message_files (message_id, case_id, filename, size, sha256, content)
-				VALUES (?, ?, 'answer.pdf', ?, 'x', ?)`), msg, c.ID, len(pdf), pdf)
-			return err
+			if _, err := tx.Exec(tx.Rebind(`INSERT INTO case_message_files (message_id, case_id, filename, size, sha256, content)
+				VALUES (?, ?, 'answer.pdf', ?, 'x', ?)`), msg, c.ID, len(pdf), pdf); err != nil {
+				return err
+			}
+			// An amendment and a superseded process document.
+			for _, kind := range []string{"amendment", "process"} {
+				if _, err := tx.Exec(tx.Rebind(`INSERT INTO case_attachments (case_id, kind, filename, size, sha256, content, uploaded_by, uploaded_at)
+					VALUES (?, ?, 'x.pdf', ?, 'x', ?, 'ivy@example.org', ?)`), c.ID, kind, len(pdf), pdf, f.now()); err != nil {
+					return err
+				}
+			}
+			return nil
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -49,12 +59,15 @@ func TestClosedCasePurgeDeletesCopies(t *testing.T) {
 		f.close(c)
 		f.set(T0.Add(100 * day))
 		rep := f.purge(retention.Settings{Closed: 90 * day}, true)
-		if got := purgedOf(rep, c); got == nil || got.ThreadFiles != 1 || got.MailAttachments != 1 {
+		if got := purgedOf(rep, c); got == nil || got.ThreadFiles != 1 || got.MailAttachments != 1 || got.Attachments != 2 {
 			t.Fatalf("dry run: %+v", got)
 		}
 		rep = f.purge(retention.Settings{Closed: 90 * day}, false)
-		if got := purgedOf(rep, c); got == nil || got.ThreadFiles != 1 || got.MailAttachments != 1 {
+		if got := purgedOf(rep, c); got == nil || got.ThreadFiles != 1 || got.MailAttachments != 1 || got.Attachments != 2 {
 			t.Fatalf("purged %+v", got)
+		}
+		if n := f.count("SELECT COUNT(*) FROM case_attachments"); n != 0 {
+			t.Errorf("%d attachments (amendments, superseded process documents) left", n)
 		}
 		if n := f.count("SELECT COUNT(*) FROM case_message_files"); n != 0 {
 			t.Errorf("%d thread files left", n)

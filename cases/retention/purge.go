@@ -49,6 +49,10 @@ type Purged struct {
 	// notice carries a copy of the process). The messages themselves stay.
 	ThreadFiles     int64 `json:"thread_files_deleted,omitempty"`
 	MailAttachments int64 `json:"mail_attachments_deleted,omitempty"`
+	// The case's other documents (case_attachments): amendments,
+	// extensions, correspondence, and each process document an upload
+	// superseded, which is the order itself as first received.
+	Attachments int64 `json:"attachments_deleted,omitempty"`
 }
 
 // Skipped is a case a purge would have touched but left alone, and why.
@@ -289,6 +293,9 @@ func (p *Purger) purgeCase(ctx context.Context, tx *sqlx.Tx, st *caseState, ps p
 		return nil, "", err
 	}
 	done.Document = doc > 0
+	if done.Attachments, err = remove(ctx, tx, dry, "case_attachments", "case_id = ?", st.ID); err != nil {
+		return nil, "", err
+	}
 	if done.ThreadFiles, err = remove(ctx, tx, dry, "case_message_files", "case_id = ?", st.ID); err != nil {
 		return nil, "", err
 	}
@@ -325,7 +332,7 @@ func (p *Purger) purgeCase(ctx context.Context, tx *sqlx.Tx, st *caseState, ps p
 	return done, "", p.audit(ctx, tx, dry, "retention.purge_case", done)
 }
 
-// trashBlobs queues the blobs of the case's document and thread files,
+// trashBlobs queues the blobs of the case's documents and thread files,
 // whose rows the purge deletes, for deletion from the blob store after
 // the commit (deleteFiles).
 func (p *Purger) trashBlobs(ctx context.Context, tx *sqlx.Tx, dry bool, caseID int64) error {
@@ -334,7 +341,8 @@ func (p *Purger) trashBlobs(ctx context.Context, tx *sqlx.Tx, dry bool, caseID i
 	}
 	var names []string
 	if err := tx.SelectContext(ctx, &names, tx.Rebind(`SELECT blob FROM case_documents WHERE case_id = ? AND blob <> ''
-		UNION SELECT blob FROM case_message_files WHERE case_id = ? AND blob <> ''`), caseID, caseID); err != nil {
+		UNION SELECT blob FROM case_attachments WHERE case_id = ? AND blob <> ''
+		UNION SELECT blob FROM case_message_files WHERE case_id = ? AND blob <> ''`), caseID, caseID, caseID); err != nil {
 		return fmt.Errorf("list document blobs: %w", err)
 	}
 	return p.DB.TrashBlobs(ctx, tx, names...)
