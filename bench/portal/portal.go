@@ -14,12 +14,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -53,6 +56,12 @@ type Engine struct {
 	Name, DSN       string
 	List, Dashboard Result
 	Bare            Result
+	// ListServerP99 bounds the 99th percentile of the list's time as the
+	// server measured it (envelope_http_request_duration_seconds, to
+	// the bucket): beside the clients' p99, it shows how much of that is
+	// the server's answer and how much the two cores shared with the
+	// load generator. 0: not read.
+	ListServerP99 time.Duration
 }
 
 // Options say where and how long to measure.
@@ -212,6 +221,9 @@ func measure(ctx context.Context, bin, name, dsn string, o Options) (Engine, err
 		return e, err
 	}
 	e.List, e.Dashboard = rs[0], rs[1]
+	if e.ListServerP99, err = serverP99(ctx, "http://"+addr+"/metrics", "/cases"); err != nil {
+		return e, err
+	}
 
 	// The baseline: net/http alone, writing as many bytes as the list.
 	page := bytes.Repeat([]byte("<tr><td>LR-2026-000000</td><td>received</td></tr>\n"), int(e.List.Bytes)/50+1)[:e.List.Bytes]
@@ -232,6 +244,62 @@ func measure(ctx context.Context, bin, name, dsn string, o Options) (Engine, err
 	}
 	e.Bare = rs[0]
 	return e, nil
+}
+
+// serverP99 reads from a served instance's metrics the upper bound of the
+// histogram bucket that holds the 99th percentile of route's GET times.
+func serverP99(ctx context.Context, metricsURL, route string) (time.Duration, error) {
+	req, err := http.NewRequestWithContext(ctx, "GET", metricsURL, nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, err
+	}
+	prefix := `envelope_http_request_duration_seconds_bucket{method="GET",route="` + route + `",le="`
+	type bucket struct{ le, n float64 }
+	var buckets []bucket
+	for _, line := range strings.Split(string(body), "\n") {
+		rest, ok := strings.CutPrefix(line, prefix)
+		if !ok {
+			continue
+		}
+		le, count, ok := strings.Cut(rest, `"} `)
+		if !ok {
+			continue
+		}
+		n, err := strconv.ParseFloat(count, 64)
+		if err != nil {
+			return 0, fmt.Errorf("metrics line %q: %v", line, err)
+		}
+		b := bucket{n: n}
+		if b.le, err = strconv.ParseFloat(le, 64); le == "+Inf" {
+			b.le, err = math.Inf(1), nil
+		}
+		if err != nil {
+			return 0, fmt.Errorf("metrics line %q: %v", line, err)
+		}
+		buckets = append(buckets, b)
+	}
+	if len(buckets) == 0 {
+		return 0, fmt.Errorf("%s has no duration histogram for %s", metricsURL, route)
+	}
+	total := buckets[len(buckets)-1].n
+	for _, b := range buckets {
+		if b.n >= 0.99*total {
+			if math.IsInf(b.le, 1) {
+				return 0, nil
+			}
+			return time.Duration(b.le * float64(time.Second)), nil
+		}
+	}
+	return 0, nil
 }
 
 // load runs `envelope loadtest` on the paths and returns its results.
