@@ -86,28 +86,38 @@ func (s *Server) userCreate(c *gin.Context) {
 	s.renderUsers(c, http.StatusOK, d)
 }
 
-func (s *Server) userRevokeTokens(c *gin.Context) {
+// userOf answers the user the route's :id names, or answers the request
+// itself (404 for an id that names no user) and returns nil.
+func (s *Server) userOf(c *gin.Context) *cases.User {
 	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
 	if err != nil {
 		s.portalError(c, http.StatusNotFound, "No such user.")
-		return
+		return nil
 	}
 	users, err := s.DB.Users(c.Request.Context())
 	if err != nil {
 		s.portalFail(c, err)
-		return
+		return nil
 	}
 	for _, u := range users {
 		if u.ID == id {
-			if _, err := s.DB.RevokeTokens(c.Request.Context(), currentUser(c).Email, u.Email); err != nil {
-				s.portalFail(c, err)
-				return
-			}
-			c.Redirect(http.StatusSeeOther, "/admin/users?done=tokens")
-			return
+			return u
 		}
 	}
 	s.portalError(c, http.StatusNotFound, "No such user.")
+	return nil
+}
+
+func (s *Server) userRevokeTokens(c *gin.Context) {
+	u := s.userOf(c)
+	if u == nil {
+		return
+	}
+	if _, err := s.DB.RevokeTokens(c.Request.Context(), currentUser(c).Email, u.Email); err != nil {
+		s.portalFail(c, err)
+		return
+	}
+	c.Redirect(http.StatusSeeOther, "/admin/users?done=tokens")
 }
 
 // userUpdate sets a user's role and whether the account is disabled
@@ -153,32 +163,20 @@ func (s *Server) userResetPassword(c *gin.Context) {
 // changed on their sign-in security page instead, where the portal asks
 // for the factor first.
 func (s *Server) userResetSecondFactor(c *gin.Context) {
-	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
-	if err != nil {
-		s.portalError(c, http.StatusNotFound, "No such user.")
+	u := s.userOf(c)
+	if u == nil {
 		return
 	}
 	me := currentUser(c)
-	if id == me.ID {
+	if u.ID == me.ID {
 		s.renderUsers(c, http.StatusConflict, usersData{Message: "Your own second factors are changed on your sign-in security page (/account/security), not here."})
 		return
 	}
-	users, err := s.DB.Users(c.Request.Context())
-	if err != nil {
-		s.portalFail(c, err)
+	if err := s.DB.ResetSecondFactor(c.Request.Context(), me.Email, u.Email); err != nil {
+		s.userChangeFailed(c, err)
 		return
 	}
-	for _, u := range users {
-		if u.ID == id {
-			if err := s.DB.ResetSecondFactor(c.Request.Context(), me.Email, u.Email); err != nil {
-				s.userChangeFailed(c, err)
-				return
-			}
-			c.Redirect(http.StatusSeeOther, "/admin/users?done=second-factor-reset")
-			return
-		}
-	}
-	s.portalError(c, http.StatusNotFound, "No such user.")
+	c.Redirect(http.StatusSeeOther, "/admin/users?done=second-factor-reset")
 }
 
 // userChangeFailed answers a refused change to a user on the users page,
